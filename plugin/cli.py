@@ -1,0 +1,154 @@
+"""The `customer-value` command line.
+
+Each command gathers its inputs (files, flags, the clock), calls the pure core, and prints.
+Expected failures (bad data, bad settings, unknown users) end with a message on stderr and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .dataset import Dataset, DatasetError, load
+from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
+from .report import Assessment, assess, isoformat, to_json
+from .settings import Settings, SettingsError
+
+BAR_WIDTH = 20
+
+
+class Timestamp(click.ParamType):
+    """An ISO 8601 timestamp with a time zone."""
+
+    name = "timestamp"
+
+    def convert(self, value: Any, param, ctx) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 timestamp (e.g. 2024-05-01T12:00:00Z)",
+                      param, ctx)
+        if moment.tzinfo is None:
+            self.fail(f"{value!r} has no time zone; add Z for UTC", param, ctx)
+        return moment
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="customer-value-zendesk")
+def main() -> None:
+    """Customer Value for Zendesk: each customer's value, its reasons, and what to do next."""
+
+
+@main.command("score")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
+              help="Dataset folder in Zendesk's JSON envelopes (see docs/dataset.md).")
+@click.option("--user", "user_id", type=click.IntRange(min=1), required=True,
+              help="Zendesk id of the requester.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON object of the contract.")
+@click.option("--now", type=Timestamp(), default=None,
+              help="Score as of this moment (ISO 8601 with a zone). Default: the current time.")
+@click.option("--ticket", "ticket_id", type=click.IntRange(min=1), default=None,
+              help="The ticket being worked on (for channel and experience suggestions).")
+@click.option("--settings", "settings_file", type=click.Path(path_type=Path), default=None,
+              help="Settings as JSON (any subset of the defaults).")
+@click.option("--gestures-used", type=click.IntRange(min=0), default=0,
+              help="Surprise-and-delight gestures already given this month.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Leave out invalid records (reported as warnings) instead of stopping.")
+def score_command(data_dir: Path, user_id: int, as_json: bool, now: datetime | None,
+                  ticket_id: int | None, settings_file: Path | None, gestures_used: int,
+                  skip_invalid: bool) -> None:
+    """Score one customer from a dataset folder."""
+    now = now or datetime.now(UTC)
+    settings = read_settings(settings_file)
+    dataset = read_dataset(data_dir, settings, skip_invalid)
+    try:
+        history = dataset.history(user_id)
+    except KeyError:
+        fail(f"user {user_id} is not in {data_dir / 'users.json'} "
+             f"({len(dataset.profiles)} users; for example {_examples(dataset)})")
+    cutoffs = account_cutoffs(dataset, settings, now)
+    result = assess(history, settings, now, cutoffs=cutoffs, ticket_id=ticket_id,
+                    gestures_used=gestures_used)
+    if as_json:
+        click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(describe(result))
+
+
+def read_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read settings {path}: {error.strerror or error}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        fail(f"settings {path} are not valid JSON: {error}")
+    try:
+        return Settings.from_dict(data)
+    except SettingsError as error:
+        lines = "\n".join(f"  - {field}: {message}" for field, message in error.errors.items())
+        fail(f"settings {path} are invalid:\n{lines}")
+
+
+def read_dataset(folder: Path, settings: Settings, skip_invalid: bool) -> Dataset:
+    try:
+        dataset = load(folder, spend_field=settings.spend_field, skip_invalid=skip_invalid)
+    except DatasetError as error:
+        hint = "" if skip_invalid else "\n(--skip-invalid leaves bad records out instead)"
+        fail(f"{folder}: {error}{hint}")
+    if dataset.warnings:
+        click.echo(f"warning: {len(dataset.warnings)} record(s) left out or not linked; "
+                   f"first: {dataset.warnings[0]}", err=True)
+    return dataset
+
+
+def account_cutoffs(dataset: Dataset, settings: Settings, now: datetime) -> Cutoffs:
+    """Tier cutoffs: the absolute ones, or percentiles of every customer in the dataset."""
+    if settings.tiers.mode == "absolute":
+        return absolute_cutoffs(settings)
+    values = [score(history, settings, now, Cutoffs(0, 0)).value
+              for history in dataset.histories()]
+    return percentile_cutoffs(values, settings)
+
+
+def describe(result: Assessment) -> str:
+    """The assessment as an agent would read it in a terminal."""
+    v = result.value
+    lines = [f"{v.name} (user {v.user_id}): value {v.value:+.1f}, {v.tier} tier"
+             + ("  [little data]" if v.little_data else ""),
+             f"computed at {isoformat(v.computed_at)} with settings version "
+             f"{v.settings_version}" + (f", segment {v.segment}" if v.segment else "")]
+    for notice in v.notices:
+        lines.append(f"! {notice}")
+    for title, signals, total in (("Benefits", v.benefits, v.total_benefits),
+                                  ("Costs", v.costs, v.total_costs)):
+        lines.append(f"\n{title} ({total:.1f})")
+        for s in signals:
+            filled = round(BAR_WIDTH * s.points / s.max_points) if s.max_points else 0
+            bar = "#" * filled + "." * (BAR_WIDTH - filled)
+            lines.append(f"  {s.label:<26} {bar} {s.points:5.1f}  {s.evidence}")
+    if result.suggestions:
+        lines.append("\nSuggestions")
+        for s in result.suggestions:
+            lines.append(f"  * {s.title}: {s.reason}")
+            lines.append(f"      {s.action.type}: {s.action.value}")
+    return "\n".join(lines)
+
+
+def fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _examples(dataset: Dataset) -> str:
+    return ", ".join(str(user_id) for user_id in list(dataset.profiles)[:3]) or "none"

@@ -1,0 +1,222 @@
+"""The rules of PRODUCT.md, checked as properties over generated histories and settings."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+from hypothesis import assume, given, settings as hsettings, strategies as st
+
+from plugin.domain import CustomerHistory, Satisfaction, Ticket
+from plugin.model import score
+from plugin.settings import DEFAULT_WEIGHTS, SIGNALS, Settings
+from tests.factories import NOW, days_ago, profile
+
+hsettings.register_profile("project", deadline=None, max_examples=150)
+hsettings.load_profile("project")
+
+ages = st.floats(min_value=0, max_value=3000, allow_nan=False)
+minutes = st.one_of(st.none(), st.floats(min_value=0, max_value=100_000, allow_nan=False))
+
+
+@st.composite
+def satisfactions(draw, created_age: float):
+    scale = draw(st.sampled_from([2, 5]))
+    score_ = draw(st.integers(0, 1) if scale == 2 else st.integers(1, 5))
+    rated_age = draw(st.floats(min_value=0, max_value=created_age, allow_nan=False))
+    comment = draw(st.sampled_from(["", "Thanks!", "Too slow"]))
+    return Satisfaction(scale=scale, score=score_, rated_at=days_ago(rated_age), comment=comment)
+
+
+@st.composite
+def tickets(draw, id: int):
+    age = draw(ages)
+    return Ticket(
+        id=id, created_at=days_ago(age),
+        status=draw(st.sampled_from(["new", "open", "solved", "closed"])),
+        priority=draw(st.sampled_from(["low", "normal", "high", "urgent"])),
+        channel=draw(st.sampled_from(["email", "web", "chat", "voice"])),
+        tags=tuple(draw(st.lists(st.sampled_from(["billing", "login", "refund"]), max_size=2))),
+        satisfaction=draw(st.one_of(st.none(), satisfactions(age))),
+        first_reply_minutes=draw(minutes), resolution_minutes=draw(minutes),
+        replies=draw(st.one_of(st.none(), st.integers(0, 40))),
+        reopens=draw(st.integers(0, 4)),
+    )
+
+
+@st.composite
+def histories(draw):
+    count = draw(st.integers(0, 25))
+    items = tuple(draw(tickets(i + 1)) for i in range(count))
+    fields = draw(st.one_of(st.just({}), st.builds(
+        lambda amount: {"lifetime_spend": amount},
+        st.floats(min_value=0, max_value=1e7, allow_nan=False))))
+    return CustomerHistory(
+        profile=profile(joined_days_ago=draw(st.floats(min_value=0, max_value=4000)),
+                        fields=fields),
+        tickets=items)
+
+
+@st.composite
+def model_settings(draw):
+    weights = {name: draw(st.floats(min_value=0, max_value=100, allow_nan=False))
+               for name in SIGNALS}
+    return Settings.from_dict({
+        "weights": weights,
+        "half_life_days": draw(st.floats(min_value=1, max_value=3650, allow_nan=False)),
+    })
+
+
+def value(history: CustomerHistory, settings: Settings) -> float:
+    return score(history, settings, NOW).value
+
+
+def with_ticket(history: CustomerHistory, index: int, **changes) -> CustomerHistory:
+    items = list(history.tickets)
+    items[index] = replace(items[index], **changes)
+    return replace(history, tickets=tuple(items))
+
+
+def pick(draw, history: CustomerHistory) -> int:
+    assume(history.tickets)
+    return draw(st.integers(0, len(history.tickets) - 1))
+
+
+@given(histories(), model_settings(), st.data())
+def test_a_good_rating_never_lowers_the_value(history, settings, data):
+    index = pick(data.draw, history)
+    ticket = history.tickets[index]
+    scale = data.draw(st.sampled_from([2, 5]))
+    good = Satisfaction(scale=scale, score=1 if scale == 2 else data.draw(st.integers(4, 5)),
+                        rated_at=ticket.created_at, comment=data.draw(st.sampled_from(["", "Great"])))
+    unrated = with_ticket(history, index, satisfaction=None)
+    assert value(with_ticket(history, index, satisfaction=good), settings) >= value(unrated, settings)
+
+
+@given(histories(), model_settings(), st.data())
+def test_a_bad_rating_never_raises_the_value(history, settings, data):
+    index = pick(data.draw, history)
+    ticket = history.tickets[index]
+    scale = data.draw(st.sampled_from([2, 5]))
+    bad = Satisfaction(scale=scale, score=0 if scale == 2 else data.draw(st.integers(1, 2)),
+                       rated_at=ticket.created_at, comment=data.draw(st.sampled_from(["", "Bad"])))
+    unrated = with_ticket(history, index, satisfaction=None)
+    assert value(with_ticket(history, index, satisfaction=bad), settings) <= value(unrated, settings)
+
+
+@given(histories(), model_settings(), st.data(), st.integers(1, 5))
+def test_a_reopen_never_raises_the_value(history, settings, data, more):
+    index = pick(data.draw, history)
+    reopened = with_ticket(history, index, reopens=history.tickets[index].reopens + more)
+    assert value(reopened, settings) <= value(history, settings)
+
+
+@given(histories(), model_settings(), st.data(),
+       st.floats(min_value=0.5, max_value=50_000, allow_nan=False),
+       st.sampled_from(["first_reply_minutes", "resolution_minutes"]))
+def test_a_longer_wait_never_raises_the_value(history, settings, data, extra, which):
+    index = pick(data.draw, history)
+    before = getattr(history.tickets[index], which)
+    assume(before is not None)
+    longer = with_ticket(history, index, **{which: before + extra})
+    assert value(longer, settings) <= value(history, settings)
+
+
+@given(histories(), model_settings(), st.data(), st.integers(1, 20))
+def test_more_back_and_forth_never_raises_the_value(history, settings, data, extra):
+    index = pick(data.draw, history)
+    before = history.tickets[index].replies
+    assume(before is not None)
+    assert value(with_ticket(history, index, replies=before + extra), settings) <= value(
+        history, settings)
+
+
+@given(model_settings())
+def test_no_data_is_neutral_and_flagged(settings):
+    newcomer = CustomerHistory(profile=profile(joined_days_ago=0))
+    result = score(newcomer, settings, NOW)
+    assert result.value == 0
+    assert result.little_data
+    assert result.tier == "medium"
+    assert all(s.points == 0 for s in result.benefits + result.costs)
+
+
+@given(histories(), model_settings())
+def test_same_input_same_output(history, settings):
+    assert score(history, settings, NOW) == score(history, settings, NOW)
+
+
+@given(histories(), model_settings(), st.randoms())
+def test_the_order_of_tickets_does_not_matter(history, settings, rng):
+    shuffled = list(history.tickets)
+    rng.shuffle(shuffled)
+    # Floating-point sums in another order may differ in the last bit, which rounding to one
+    # decimal can turn into at most 0.1 per signal.
+    assert abs(value(replace(history, tickets=tuple(shuffled)), settings)
+               - value(history, settings)) <= 0.1 * len(SIGNALS) + 1e-9
+
+
+def signal_points(history: CustomerHistory, settings: Settings) -> dict[str, float]:
+    result = score(history, settings, NOW)
+    return {s.signal: s.points for s in result.benefits + result.costs}
+
+
+@given(histories(), st.data(), ages, ages)
+def test_older_tickets_weigh_less_in_every_signal(history, data, age_a, age_b):
+    newer, older = sorted((age_a, age_b))
+    added = data.draw(tickets(len(history.tickets) + 1))
+    settings = Settings()
+    without = signal_points(history, settings)
+
+    def effect(age):
+        moved = replace(added, created_at=days_ago(age), satisfaction=None)
+        points = signal_points(replace(history, tickets=history.tickets + (moved,)), settings)
+        return {name: abs(points[name] - without[name]) for name in points}
+
+    recent, old = effect(newer), effect(older)
+    for name in SIGNALS:
+        if name != "tenure":
+            assert old[name] <= recent[name] + 1e-9, name
+
+
+@given(histories(), st.data(), ages, ages, st.booleans())
+def test_older_ratings_weigh_less(history, data, age_a, age_b, good):
+    index = pick(data.draw, history)
+    newer, older = sorted((age_a, age_b))
+    unrated = with_ticket(history, index, satisfaction=None)
+    base = value(unrated, Settings())
+
+    def effect(age):
+        rating = Satisfaction(scale=2, score=int(good), rated_at=days_ago(age))
+        return abs(value(with_ticket(unrated, index, satisfaction=rating), Settings()) - base)
+
+    assert effect(older) <= effect(newer)
+
+
+@given(histories(), st.floats(min_value=0, max_value=1e9, allow_nan=False),
+       st.floats(min_value=0, max_value=1e9, allow_nan=False))
+def test_more_spend_never_lowers_the_value(history, low, high):
+    low, high = sorted((low, high))
+    poorer = replace(history, profile=replace(history.profile, fields={"lifetime_spend": low}))
+    richer = replace(history, profile=replace(history.profile, fields={"lifetime_spend": high}))
+    assert value(richer, Settings()) >= value(poorer, Settings())
+
+
+@given(histories())
+def test_events_after_now_are_ignored(history):
+    future = Ticket(id=10_000, created_at=NOW + timedelta(days=3), priority="urgent",
+                    reopens=3, first_reply_minutes=9999.0)
+    assert value(replace(history, tickets=history.tickets + (future,)), Settings()) == value(
+        history, Settings())
+
+
+@given(histories(), model_settings())
+def test_value_stays_within_the_weights(history, settings):
+    result = score(history, settings, NOW)
+    benefits = sum(settings.weights[s.signal] for s in result.benefits)
+    costs = sum(settings.weights[s.signal] for s in result.costs)
+    assert -costs - 0.1 <= result.value <= benefits + 0.1
+    for s in result.benefits + result.costs:
+        assert 0 <= s.points <= s.max_points + 0.05
+
+
+def test_default_weights_bound_the_value_to_a_hundred():
+    assert sum(DEFAULT_WEIGHTS[s] for s in DEFAULT_WEIGHTS) == 200
