@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .dataset import Dataset, DatasetError, load
+from .generator import generate
 from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
 from .report import Assessment, assess, isoformat, to_json
 from .settings import Settings, SettingsError
@@ -82,6 +83,39 @@ def score_command(data_dir: Path, user_id: int, as_json: bool, now: datetime | N
         click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
     else:
         click.echo(describe(result))
+
+
+@main.command("generate")
+@click.option("--customers", type=click.IntRange(min=1, max=10_000_000), required=True,
+              help="How many customers (about ten tickets each on average).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the dataset to (created if missing).")
+@click.option("--seed", type=int, default=7, show_default=True,
+              help="Same seed, same clock and same size give identical files.")
+@click.option("--now", type=Timestamp(), default=None,
+              help="The account's present moment. Default: the current time.")
+def generate_command(customers: int, out: Path, seed: int, now: datetime | None) -> None:
+    """Write a realistic, seeded dataset folder in Zendesk's JSON envelopes."""
+    if out.exists() and not out.is_dir():
+        fail(f"{out} exists and is not a folder")
+    now = now or datetime.now(UTC)
+    with click.progressbar(length=customers, label="Generating customers",
+                           file=sys.stderr) as bar:
+        done = 0
+
+        def advance(count: int) -> None:
+            nonlocal done
+            bar.update(count - done)
+            done = count
+
+        try:
+            summary = generate(out, customers, seed=seed, now=now, progress=advance)
+        except OSError as error:
+            fail(f"cannot write to {out}: {error.strerror or error}")
+    click.echo(f"Wrote {summary.users:,} users, {summary.organizations:,} organizations, "
+               f"{summary.tickets:,} tickets, {summary.ratings:,} ratings and "
+               f"{summary.survey_responses:,} survey responses to {out} "
+               f"(as of {isoformat(summary.now)})")
 
 
 def read_settings(path: Path | None) -> Settings:

@@ -22,17 +22,19 @@ def wilson_lower_bound(successes: float, trials: float, z: float = Z_95) -> floa
     Rating" (2009). It shrinks a proportion from a small sample towards zero, so 1 good rating out
     of 1 scores far below 95 out of 100. Counts may be fractional (time-decayed weights).
 
-        lb = (p + z²/2n − z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n),   p = successes / n
+        lb = (p + z²/2n − z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n),   p = s / n
+
+    computed as (s + z²/2 − z·√(s(n−s)/n + z²/4)) / (n + z²), the same bound multiplied through
+    by n, which stays finite when a decayed n is vanishingly small.
     """
     if trials <= 0:
         return 0.0
     if not 0 <= successes <= trials * (1 + 1e-12):
         raise ValueError(f"successes {successes} must lie between 0 and trials {trials}")
-    p = min(successes / trials, 1.0)
+    s = min(successes, trials)
     z2 = z * z
-    centre = p + z2 / (2 * trials)
-    spread = z * math.sqrt(max(p * (1 - p) / trials + z2 / (4 * trials * trials), 0.0))
-    return max((centre - spread) / (1 + z2 / trials), 0.0)
+    spread = z * math.sqrt(s * (trials - s) / trials + z2 / 4)
+    return max((s + z2 / 2 - spread) / (trials + z2), 0.0)
 
 
 def decay_weight(age_days: float, half_life_days: float) -> float:

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .domain import CustomerHistory, Profile
-from .formulas import (decay_weight, log_scale, percentile, rate_per_year, saturation,
-                       wilson_lower_bound)
+from .formulas import (
+    decay_weight,
+    log_scale,
+    percentile,
+    rate_per_year,
+    saturation,
+    wilson_lower_bound,
+)
 from .measures import RECENT_DAYS, Measures, measure
 from .settings import BENEFIT_SIGNALS, COST_SIGNALS, SIGNALS, Settings
 
@@ -152,7 +158,8 @@ def score(
         user_id=profile.id, name=profile.name, value=value, tier=cutoffs.tier(value),
         benefits=benefits, costs=costs, little_data=little, segment=segment,
         settings_version=settings.version, computed_at=now, currency=settings.currency,
-        lifetime_spend=round(spend, 2), cost_to_serve=round(m.tickets * settings.cost_per_ticket, 2),
+        lifetime_spend=round(spend, 2),
+        cost_to_serve=round(m.tickets * settings.cost_per_ticket, 2),
         notices=tuple(notices), measures=m,
     )
 

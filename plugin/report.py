@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .domain import CustomerHistory
-from .model import Cutoffs, CustomerValue, SignalScore, score
+from .model import CustomerValue, Cutoffs, SignalScore, score
 from .settings import Settings
 from .suggestions import Suggestion, suggest
 

@@ -130,8 +130,8 @@ class TierThresholds:
     """Where the tiers split: values (absolute) or percentiles of the account's customers."""
 
     mode: str = "absolute"
-    high: float = 25.0
-    low: float = -10.0
+    high: float = 20.0
+    low: float = -15.0
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ class Settings:
     max_suggestions: int = 4
     gesture_budget: int = 10
     """Surprise-and-delight gestures the team may offer each month."""
-    loyalty_tenure_days: int = 730
+    loyalty_tenure_days: int = 1095
     loyalty_spend: float = 20_000.0
     loyalty_purchases: int = 5
     new_customer_days: int = 60
@@ -327,7 +327,8 @@ class _Reader:
         if not isinstance(value, Mapping):
             self.fail("tiers", "must be an object with mode, high and low")
             return None
-        merged = {"mode": "absolute", "high": 25.0, "low": -10.0, **value}
+        default = TierThresholds()
+        merged = {"mode": default.mode, "high": default.high, "low": default.low, **value}
         for key in merged:
             if key not in ("mode", "high", "low"):
                 self.fail(f"tiers.{key}", "unknown setting")

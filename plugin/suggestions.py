@@ -222,7 +222,8 @@ def _recurring_issue(ctx: Context):
         return None
     count, tag = max(topics)
     topic = tag.replace("_", " ")
-    return f"{_quote(topic)} came up in {count} tickets in {TOPIC_WINDOW_DAYS} days", {"topic": topic}
+    reason = f"{_quote(topic)} came up in {count} tickets in {TOPIC_WINDOW_DAYS} days"
+    return reason, {"topic": topic}
 
 
 def _we_heard_you(ctx: Context):

@@ -33,7 +33,7 @@ def test_score_prints_the_contract_json(dataset):
                "--now", "2024-06-01T00:00:00Z")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert CONTRACT <= set(result)
+    assert set(result) >= CONTRACT
     assert result["user_id"] == 1 and result["computed_at"] == "2024-06-01T00:00:00Z"
     assert result["tier"] in ("high", "medium", "low")
     for part in result["benefits"] + result["costs"]:
@@ -108,3 +108,24 @@ def test_settings_that_are_not_json(dataset, tmp_path):
     broken.write_text("{weights:")
     done = run("score", "--data", str(dataset), "--user", "1", "--settings", str(broken))
     assert done.returncode == 1 and "are not valid JSON" in done.stderr
+
+
+def test_generate_then_score_every_customer(tmp_path):
+    out = tmp_path / "account"
+    done = run("generate", "--customers", "60", "--out", str(out), "--seed", "3",
+               "--now", "2025-06-01T00:00:00Z")
+    assert done.returncode == 0, done.stderr
+    assert "Wrote 60 users" in done.stdout
+    users = json.loads((out / "users.json").read_text(encoding="utf-8"))["users"]
+    for user in users[:5]:
+        scored = run("score", "--data", str(out), "--user", str(user["id"]), "--json",
+                     "--now", "2025-06-01T00:00:00Z")
+        assert scored.returncode == 0, scored.stderr
+        assert json.loads(scored.stdout)["user_id"] == user["id"]
+
+
+def test_generate_refuses_a_file_as_its_folder(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    done = run("generate", "--customers", "5", "--out", str(target))
+    assert done.returncode == 1 and "is not a folder" in done.stderr

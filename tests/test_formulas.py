@@ -4,8 +4,14 @@ import math
 
 import pytest
 
-from plugin.formulas import (decay_weight, log_scale, percentile, rate_per_year, saturation,
-                             wilson_lower_bound)
+from plugin.formulas import (
+    decay_weight,
+    log_scale,
+    percentile,
+    rate_per_year,
+    saturation,
+    wilson_lower_bound,
+)
 
 
 @pytest.mark.parametrize(("successes", "trials", "expected"), [
@@ -77,3 +83,9 @@ def test_percentile_interpolates_like_numpy_default(q, expected):
 def test_percentile_of_nothing_is_an_error():
     with pytest.raises(ValueError):
         percentile([], 50)
+
+
+def test_wilson_stays_finite_for_vanishing_decayed_counts():
+    # A single rating decayed over hundreds of half-lives: n underflows n² to zero.
+    assert wilson_lower_bound(7.9e-163, 7.9e-163) == pytest.approx(0.0, abs=1e-12)
+    assert wilson_lower_bound(0.0, 1e-300) == 0.0

@@ -3,7 +3,9 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from hypothesis import assume, given, settings as hsettings, strategies as st
+from hypothesis import assume, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from plugin.domain import CustomerHistory, Satisfaction, Ticket
 from plugin.model import score
@@ -86,9 +88,11 @@ def test_a_good_rating_never_lowers_the_value(history, settings, data):
     ticket = history.tickets[index]
     scale = data.draw(st.sampled_from([2, 5]))
     good = Satisfaction(scale=scale, score=1 if scale == 2 else data.draw(st.integers(4, 5)),
-                        rated_at=ticket.created_at, comment=data.draw(st.sampled_from(["", "Great"])))
+                        rated_at=ticket.created_at,
+                        comment=data.draw(st.sampled_from(["", "Great"])))
     unrated = with_ticket(history, index, satisfaction=None)
-    assert value(with_ticket(history, index, satisfaction=good), settings) >= value(unrated, settings)
+    rated = with_ticket(history, index, satisfaction=good)
+    assert value(rated, settings) >= value(unrated, settings)
 
 
 @given(histories(), model_settings(), st.data())
@@ -97,9 +101,11 @@ def test_a_bad_rating_never_raises_the_value(history, settings, data):
     ticket = history.tickets[index]
     scale = data.draw(st.sampled_from([2, 5]))
     bad = Satisfaction(scale=scale, score=0 if scale == 2 else data.draw(st.integers(1, 2)),
-                       rated_at=ticket.created_at, comment=data.draw(st.sampled_from(["", "Bad"])))
+                       rated_at=ticket.created_at,
+                       comment=data.draw(st.sampled_from(["", "Bad"])))
     unrated = with_ticket(history, index, satisfaction=None)
-    assert value(with_ticket(history, index, satisfaction=bad), settings) <= value(unrated, settings)
+    rated = with_ticket(history, index, satisfaction=bad)
+    assert value(rated, settings) <= value(unrated, settings)
 
 
 @given(histories(), model_settings(), st.data(), st.integers(1, 5))
