@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,46 @@ def generate_command(customers: int, out: Path, seed: int, now: datetime | None)
                f"{summary.tickets:,} tickets, {summary.ratings:,} ratings and "
                f"{summary.survey_responses:,} survey responses to {out} "
                f"(as of {isoformat(summary.now)})")
+
+
+@main.command("demo")
+@click.option("--customers", type=click.IntRange(min=10, max=100_000), default=500,
+              show_default=True, help="Size of the generated sample account.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to keep the sample dataset. Default: a temporary folder.")
+def demo_command(customers: int, out: Path | None) -> None:
+    """Generate a sample account and show its customers' values, tiers and suggestions."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="customer-value-demo-") as scratch:
+        folder = out or Path(scratch)
+        click.echo(f"Generating a sample account of {customers} customers in {folder} ...")
+        generate(folder, customers, seed=7, now=now)
+        settings = Settings()
+        dataset = read_dataset(folder, settings, skip_invalid=False)
+        results = [assess(history, settings, now) for history in dataset.histories()]
+    click.echo(summarise(results))
+
+
+def summarise(results: list[Assessment]) -> str:
+    """An account at a glance: tiers, the spread of values, and who stands out."""
+    ranked = sorted(results, key=lambda r: r.value.value, reverse=True)
+    lines = ["", "Customers by tier"]
+    for tier in ("high", "medium", "low"):
+        count = sum(1 for r in results if r.value.tier == tier)
+        lines.append(f"  {tier:<7} {count:5d}  {'#' * round(40 * count / len(results))}")
+    lines.append("\nValues (bins of 10)")
+    for low in range(-100, 100, 10):
+        count = sum(1 for r in results if low <= r.value.value < low + 10)
+        if count:
+            lines.append(f"  {low:+4d}..{low + 10:+4d} {count:5d}  "
+                         f"{'#' * max(1, round(40 * count / len(results)))}")
+    for title, group in (("Highest value", ranked[:3]), ("Lowest value", ranked[-3:])):
+        lines.append(f"\n{title}")
+        lines += [f"  {r.value.value:+6.1f}  {r.value.name} (user {r.value.user_id})"
+                  for r in group]
+    example = next((r for r in ranked if r.value.measures.tickets >= 3), ranked[0])
+    lines.append("\n" + "-" * 72 + "\n" + describe(example))
+    return "\n".join(lines)
 
 
 def read_settings(path: Path | None) -> Settings:

@@ -159,12 +159,11 @@ def _action(rule: SuggestionRule, values: Mapping[str, str]) -> Action | None:
 
 
 def _last_topic(ctx: Context) -> str:
-    earlier = [t for t in ctx.history.tickets
-               if ctx.ticket is None or t.id != ctx.ticket.id]
-    earlier = [t for t in earlier if t.created_at <= ctx.now]
-    if not earlier:
+    current = ctx.ticket.id if ctx.ticket is not None else None
+    earlier = (t for t in ctx.history.tickets if t.id != current and t.created_at <= ctx.now)
+    latest = max(earlier, key=lambda t: t.created_at, default=None)
+    if latest is None:
         return ""
-    latest = max(earlier, key=lambda t: t.created_at)
     return latest.subject or next((t for t in latest.tags if not _is_system_tag(t)), "")
 
 

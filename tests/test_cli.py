@@ -129,3 +129,11 @@ def test_generate_refuses_a_file_as_its_folder(tmp_path):
     target.write_text("x")
     done = run("generate", "--customers", "5", "--out", str(target))
     assert done.returncode == 1 and "is not a folder" in done.stderr
+
+
+def test_demo_shows_an_account_at_a_glance():
+    done = run("demo", "--customers", "40")
+    assert done.returncode == 0, done.stderr
+    for heading in ("Customers by tier", "Values (bins of 10)", "Highest value", "Lowest value",
+                    "Benefits (", "Costs ("):
+        assert heading in done.stdout

@@ -1,0 +1,102 @@
+"""Benchmark of the pure model: tickets scored per second on one core, and memory per customer.
+
+    .venv/bin/python bench/bench_model.py [--customers 4000] [--rounds 5]
+
+It generates a seeded account (long-tailed: most customers have a few tickets, some hundreds),
+reads it, adds a customer of 1,000 and one of 2,000 tickets, and times `score` (the value) and
+`assess` (value plus suggestions) over every customer with tickets, pinned to one core. Each
+figure is the best of several rounds, the usual way to read through noise on a shared machine.
+Memory is the peak that scoring one customer allocates (tracemalloc), for histories of growing size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import tracemalloc
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from plugin.dataset import load
+from plugin.generator import generate
+from plugin.model import score
+from plugin.report import assess
+from plugin.settings import Settings
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+SIZES = (10, 100, 1000, 2000)
+
+
+def pin_to_one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        core = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {core})
+        return f"core {core}"
+    return "not pinned"
+
+
+def best_rate(histories, func, rounds: int) -> tuple[float, float]:
+    tickets = sum(len(h.tickets) for h in histories)
+    settings = Settings()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for history in histories:
+            func(history, settings, NOW)
+        times.append(time.perf_counter() - start)
+    return tickets / min(times), tickets / statistics.median(times)
+
+
+def grown(history, size: int):
+    """The history repeated (with fresh ids and shifted dates) to exactly `size` tickets."""
+    tickets = []
+    base = history.tickets
+    while len(tickets) < size:
+        for ticket in base:
+            shift = timedelta(days=len(tickets) % 700)
+            tickets.append(replace(ticket, id=len(tickets) + 1,
+                                   created_at=ticket.created_at - shift))
+            if len(tickets) == size:
+                break
+    return replace(history, tickets=tuple(tickets))
+
+
+def peak_bytes(history) -> int:
+    settings = Settings()
+    tracemalloc.start()
+    assess(history, settings, NOW)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    where = pin_to_one_core()
+    with tempfile.TemporaryDirectory() as folder:
+        generate(Path(folder), args.customers, seed=2024, now=NOW)
+        dataset = load(Path(folder))
+    histories = [h for h in dataset.histories() if h.tickets]
+    heaviest = max(histories, key=lambda h: len(h.tickets))
+    histories += [grown(heaviest, 1000), grown(heaviest, 2000)]
+    counts = sorted(len(h.tickets) for h in histories)
+    print(f"Pinned to {where}. {len(histories)} customers with tickets, {sum(counts):,} tickets; "
+          f"per customer: median {counts[len(counts) // 2]}, max {counts[-1]}.")
+    for label, func in (("score (value only)", score), ("assess (value + suggestions)", assess)):
+        best, median = best_rate(histories, func, args.rounds)
+        print(f"| {label} | {best:,.0f} tickets/s (best of {args.rounds}) | "
+              f"{median:,.0f} tickets/s (median) |")
+    print("| tickets in the history | peak memory while scoring it |")
+    for size in SIZES:
+        print(f"| {size:,} | {peak_bytes(grown(heaviest, size)) / 1024:,.1f} KiB |")
+
+
+if __name__ == "__main__":
+    main()
