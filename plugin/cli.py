@@ -10,19 +10,32 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from integrations.errors import IntegrationError, NotFound
+from integrations.zendesk import ZendeskClient, ZendeskConfig
+
+from .config import database_url
 from .dataset import Dataset, DatasetError, load
+from .domain import CustomerHistory
 from .generator import generate
+from .live import current_history
+from .migrations import upgrade
 from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
 from .report import Assessment, assess, isoformat, to_json
 from .settings import Settings, SettingsError
+from .store import HistoryStore, account_id, connect
+from .sync import sync
 
 BAR_WIDTH = 20
+PROGRESS_SECONDS = 1.0
 
 
 class Timestamp(click.ParamType):
@@ -50,8 +63,9 @@ def main() -> None:
 
 
 @main.command("score")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
-              help="Dataset folder in Zendesk's JSON envelopes (see docs/dataset.md).")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder in Zendesk's JSON envelopes (see docs/dataset.md). "
+                   "Without it: the history store (see `sync`) plus a live refresh from Zendesk.")
 @click.option("--user", "user_id", type=click.IntRange(min=1), required=True,
               help="Zendesk id of the requester.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON object of the contract.")
@@ -65,19 +79,23 @@ def main() -> None:
               help="Surprise-and-delight gestures already given this month.")
 @click.option("--skip-invalid", is_flag=True,
               help="Leave out invalid records (reported as warnings) instead of stopping.")
-def score_command(data_dir: Path, user_id: int, as_json: bool, now: datetime | None,
+def score_command(data_dir: Path | None, user_id: int, as_json: bool, now: datetime | None,
                   ticket_id: int | None, settings_file: Path | None, gestures_used: int,
                   skip_invalid: bool) -> None:
-    """Score one customer from a dataset folder."""
+    """Score one customer, from a dataset folder or from Zendesk."""
     now = now or datetime.now(UTC)
     settings = read_settings(settings_file)
-    dataset = read_dataset(data_dir, settings, skip_invalid)
-    try:
-        history = dataset.history(user_id)
-    except KeyError:
-        fail(f"user {user_id} is not in {data_dir / 'users.json'} "
-             f"({len(dataset.profiles)} users; for example {_examples(dataset)})")
-    cutoffs = account_cutoffs(dataset, settings, now)
+    if data_dir is None:
+        history, population = online_history(user_id, settings)
+    else:
+        dataset = read_dataset(data_dir, settings, skip_invalid)
+        try:
+            history = dataset.history(user_id)
+        except KeyError:
+            fail(f"user {user_id} is not in {data_dir / 'users.json'} "
+                 f"({len(dataset.profiles)} users; for example {_examples(dataset)})")
+        population = dataset.histories
+    cutoffs = account_cutoffs(population, settings, now)
     result = assess(history, settings, now, cutoffs=cutoffs, ticket_id=ticket_id,
                     gestures_used=gestures_used)
     if as_json:
@@ -187,13 +205,77 @@ def read_dataset(folder: Path, settings: Settings, skip_invalid: bool) -> Datase
     return dataset
 
 
-def account_cutoffs(dataset: Dataset, settings: Settings, now: datetime) -> Cutoffs:
-    """Tier cutoffs: the absolute ones, or percentiles of every customer in the dataset."""
+def account_cutoffs(population: Callable[[], Iterable[CustomerHistory]], settings: Settings,
+                    now: datetime) -> Cutoffs:
+    """Tier cutoffs: the absolute ones, or percentiles of every customer of the account."""
     if settings.tiers.mode == "absolute":
         return absolute_cutoffs(settings)
-    values = [score(history, settings, now, Cutoffs(0, 0)).value
-              for history in dataset.histories()]
+    values = [score(history, settings, now, Cutoffs(0, 0)).value for history in population()]
     return percentile_cutoffs(values, settings)
+
+
+@main.command("sync")
+def sync_command() -> None:
+    """Bring the local history store up to date from Zendesk (resumable).
+
+    Reads ZENDESK_SUBDOMAIN or ZENDESK_BASE_URL, ZENDESK_EMAIL and ZENDESK_API_TOKEN, and
+    DATABASE_URL (default: a SQLite file under ./instance).
+    """
+    client, store = connect_zendesk(mode="background")
+    last = {"at": 0.0}
+
+    def progress(stream: str, records: int, pages: int) -> None:
+        if time.monotonic() - last["at"] >= PROGRESS_SECONDS:
+            last["at"] = time.monotonic()
+            click.echo(f"  {stream}: {records:,} records, {pages:,} pages", err=True)
+
+    click.echo(f"Syncing {client.transport.base_url} into the history store ...", err=True)
+    try:
+        report = sync(client, store, clock=lambda: datetime.now(UTC), progress=progress)
+    except KeyboardInterrupt:
+        fail("interrupted; run `customer-value sync` again to resume where it stopped", 130)
+    except IntegrationError as error:
+        fail(f"{error} (the pages saved so far are kept; run again to resume)")
+    finally:
+        client.close()
+    for stream, done in report.streams.items():
+        skipped = f", {done.skipped:,} unreadable left out" if done.skipped else ""
+        click.echo(f"{stream:<22} {done.records:>10,} records in {done.pages:,} pages{skipped}")
+    counts = store.counts()
+    click.echo(f"Store: {counts['users']:,} users, {counts['tickets']:,} tickets, "
+               f"{counts['ratings']:,} ratings. {report.api_calls:,} API calls in "
+               f"{report.seconds:.1f} s.")
+
+
+def connect_zendesk(mode: str) -> tuple[ZendeskClient, HistoryStore]:
+    """The configured Zendesk and this account's slice of the history store."""
+    try:
+        config = ZendeskConfig.from_env()
+    except ValueError as error:
+        fail(str(error))
+    url = database_url()
+    try:
+        upgrade(url)
+        engine = connect(url)
+        account = account_id(engine, config.base_url, datetime.now(UTC))
+    except SQLAlchemyError as error:
+        fail(f"cannot open the database: {type(error).__name__}: {str(error).splitlines()[0]}")
+    return ZendeskClient.connect(config, mode=mode), HistoryStore(engine, account)
+
+
+def online_history(user_id: int, settings: Settings
+                   ) -> tuple[CustomerHistory, Callable[[], Iterable[CustomerHistory]]]:
+    client, store = connect_zendesk(mode="web")
+    client.spend_field = settings.spend_field
+    try:
+        history = current_history(store, client, user_id)
+    except NotFound:
+        fail(f"user {user_id} is not in this Zendesk account")
+    except IntegrationError as error:
+        fail(str(error))
+    finally:
+        client.close()
+    return history, store.histories
 
 
 def describe(result: Assessment) -> str:

@@ -1,0 +1,194 @@
+"""HTTP with the manners an outside API needs: timeouts, retries, rate limits, typed errors.
+
+`Transport` sends JSON requests through a `requests.Session` (passed in, so tests fake the
+HTTP layer with `responses`) and turns every failure into an `integrations.errors` error.
+Whether to wait and try again is decided by `retry_delay`, a pure function.
+
+Two modes:
+- `web`: never sleeps on a 429; raises `RateLimited(retry_after)` at once, so a web worker
+  is never blocked and the page can show "rate limited, retry after N s".
+- `background`: waits out 429s (honouring Retry-After) while the wait budget lasts.
+Both retry 5xx answers, timeouts and dropped connections a few times with jittered backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from .errors import (
+    AuthFailed,
+    BadResponse,
+    Conflict,
+    IntegrationError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+MAX_ATTEMPTS = 4
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 20.0
+DEFAULT_RETRY_AFTER = 60.0
+"""Zendesk sends Retry-After with every 429; this is the wait when a proxy strips it."""
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+
+
+def retry_delay(attempt: int, status: int | None, retry_after: float | None, *,
+                mode: str, waited: float, budget: float, rng: random.Random) -> float | None:
+    """Seconds to wait before another try, or None to give up.
+
+    `attempt` counts tries made so far (1 after the first); `status` is the HTTP status or
+    None for a timeout or dropped connection. 5xx and network failures back off with "full
+    jitter" — a uniform draw from 0 to min(cap, base·2^attempt) (Brooker, "Exponential Backoff
+    And Jitter", AWS Architecture Blog, 2015) — up to MAX_ATTEMPTS. A 429 waits exactly what
+    the server asked, in background mode only, while the budget lasts.
+    """
+    if status == 429:
+        wait = DEFAULT_RETRY_AFTER if retry_after is None else max(retry_after, 0.0)
+        if mode != "background" or waited + wait > budget:
+            return None
+        return wait
+    if status is not None and status not in RETRYABLE_STATUS:
+        return None
+    if attempt >= MAX_ATTEMPTS:
+        return None
+    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
+
+
+@dataclass
+class Transport:
+    """JSON over HTTP to one base URL with one set of credentials."""
+
+    base_url: str
+    session: requests.Session
+    auth: tuple[str, str] | None = None
+    mode: str = "web"
+    wait_budget: float = 300.0
+    timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+    service: str = "Zendesk"
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    calls: Counter[str] = field(default_factory=Counter)
+    """Requests sent, by method and path (without query): what a run cost."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("web", "background"):
+            raise ValueError(f"unknown transport mode {self.mode!r}")
+        self.base_url = self.base_url.rstrip("/") + "/"
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def url(self, path_or_url: str) -> str:
+        return urljoin(self.base_url, path_or_url.lstrip("/"))
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json: Any = None) -> dict[str, Any]:
+        """Send one request, retrying as `retry_delay` decides; the decoded JSON body."""
+        url = self.url(path)
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            status, retry_after, response = self._send(method, url, params, json)
+            if response is not None and status < 400:
+                return _decode(response, self.service)
+            delay = retry_delay(attempt, status, retry_after, mode=self.mode, waited=waited,
+                                budget=self.wait_budget, rng=self.rng)
+            if delay is None:
+                raise self._failure(status, retry_after, response, url)
+            log.info("%s %s answered %s; retrying in %.1f s", method, _path(url),
+                     status or "no response", delay)
+            self.sleep(delay)
+            waited += delay
+
+    def _send(self, method: str, url: str, params, body
+              ) -> tuple[int | None, float | None, requests.Response | None]:
+        self.calls[f"{method} {_path(url)}"] += 1
+        try:
+            response = self.session.request(method, url, params=params, json=body,
+                                            auth=self.auth, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            log.info("%s %s failed: %s", method, _path(url), type(error).__name__)
+            return None, None, None
+        except requests.RequestException as error:
+            raise Unavailable(f"{self.service} request failed: {type(error).__name__}",
+                              service=self.service) from error
+        return response.status_code, _retry_after(response), response
+
+    def _failure(self, status: int | None, retry_after: float | None,
+                 response: requests.Response | None, url: str) -> IntegrationError:
+        service = self.service
+        if status is None:
+            return Unavailable(f"{service} did not answer ({_path(url)})", service=service)
+        if status == 429:
+            return RateLimited(DEFAULT_RETRY_AFTER if retry_after is None else retry_after,
+                               service=service)
+        if status in (401, 403):
+            return AuthFailed(f"{service} rejected the credentials ({status})", service=service)
+        if status == 404:
+            return NotFound(f"{service} has no {_path(url)}", service=service)
+        if status == 409:
+            return Conflict(f"{service} reports a conflicting update of {_path(url)}",
+                            service=service)
+        if status >= 500:
+            return Unavailable(f"{service} is failing ({status} on {_path(url)})",
+                               service=service)
+        detail = _error_detail(response)
+        return BadResponse(f"{service} refused the request ({status}): {detail}",
+                           service=service)
+
+
+def _decode(response: requests.Response, service: str) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise BadResponse(f"{service} answered with something other than JSON",
+                          service=service) from error
+    if not isinstance(body, dict):
+        raise BadResponse(f"{service} answered with a JSON {type(body).__name__}, "
+                          "not an object", service=service)
+    return body
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_detail(response: requests.Response | None) -> str:
+    if response is None:
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        parts = [str(body.get(k)) for k in ("error", "description", "details") if body.get(k)]
+        return "; ".join(parts)[:300]
+    return str(body)[:200]
+
+
+def _path(url: str) -> str:
+    return requests.utils.urlparse(url).path

@@ -1,0 +1,52 @@
+"""One customer's history for scoring now: the store's copy topped up with what changed since
+the last sync.
+
+After a sync this costs one request (the customer's most recently updated tickets, one page of
+up to 100 with their metric sets) whatever the size of their history. A customer the store has
+not reached yet costs two or more (their user record, then their requested tickets) and comes
+with a notice, because Zendesk's lists leave out archived tickets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from integrations.zendesk import TicketFact, ZendeskClient
+
+from .domain import CustomerHistory
+from .store import HistoryStore
+
+HISTORY_LOADING = ("History still loading: tickets closed more than 120 days ago are not "
+                   "included yet")
+
+
+def current_history(store: HistoryStore, client: ZendeskClient, user_id: int
+                    ) -> CustomerHistory:
+    """The customer's history as of now; `integrations.errors.NotFound` for an unknown user."""
+    stored = store.history(user_id)
+    if stored is None:
+        fact, organization = client.user(user_id)
+        recent = client.requested_tickets(user_id)
+        return CustomerHistory(
+            profile=replace(fact.profile, organization=organization),
+            tickets=tuple(f.ticket for f in recent if f.requester_id == user_id),
+            notices=(HISTORY_LOADING,))
+    since = store.state("tickets").synced_through
+    recent = client.requested_tickets(user_id, updated_since=since)
+    return merge(stored, recent)
+
+
+def merge(stored: CustomerHistory, recent: list[TicketFact]) -> CustomerHistory:
+    """The stored history with newer copies of its tickets, and tickets it has not seen."""
+    newer = {f.ticket.id: f.ticket for f in recent if f.requester_id == stored.profile.id}
+    if not newer:
+        return stored
+    kept = []
+    for ticket in stored.tickets:
+        fresh = newer.pop(ticket.id, None)
+        if fresh is None:
+            kept.append(ticket)
+        else:
+            # A survey rating is not embedded in the ticket: keep the stored one.
+            kept.append(replace(fresh, satisfaction=fresh.satisfaction or ticket.satisfaction))
+    return replace(stored, tickets=tuple(kept) + tuple(newer.values()))

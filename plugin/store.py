@@ -1,0 +1,309 @@
+"""The history store: what the model needs of each Zendesk account, kept in the app's database.
+
+Zendesk archives tickets closed more than 120 days ago: they leave the list endpoints and
+ticket metrics but stay in the incremental exports. The store keeps every customer's whole
+history from those exports, so scoring a customer reads the database, not Zendesk.
+
+Every row carries its account's id and every query filters on it: one account's data is never
+visible to another. SQLite by default, PostgreSQL by URL; the schema is created and upgraded by
+the Alembic migrations in `plugin/migrations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .domain import CustomerHistory, Organization, Profile, Satisfaction, Ticket
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+organizations = Table(
+    "organizations", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("fields", JSON, nullable=False),
+)
+users = Table(
+    "users", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("tags", JSON, nullable=False),
+    Column("organization_id", BigInteger),
+    Column("fields", JSON, nullable=False),
+)
+tickets = Table(
+    "tickets", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("requester_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("solved_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("first_reply_minutes", Float),
+    Column("resolution_minutes", Float),
+    Column("replies", Integer),
+    Column("reopens", Integer, nullable=False),
+    Index("ix_tickets_requester", "account_id", "requester_id"),
+)
+ratings = Table(
+    "ratings", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("ticket_id", BigInteger, primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("scale", SmallInteger, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False),
+)
+sync_state = Table(
+    "sync_state", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("cursor", Text),
+    Column("synced_through", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+RATING_SOURCES = ("ticket", "rating", "survey")
+"""Where a rating came from, weakest first: a survey response beats a rating record, which
+beats the rating embedded in the ticket (it carries no time of its own)."""
+
+
+@dataclass(frozen=True)
+class StreamState:
+    cursor: str | None = None
+    synced_through: datetime | None = None
+
+
+def connect(url: str) -> Engine:
+    """An engine for the database URL; SQLite waits on locks instead of failing at once."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def account_id(engine: Engine, key: str, now: datetime) -> int:
+    """The id of the account known by `key` (its base URL), registered on first sight."""
+    with engine.begin() as conn:
+        found = conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar()
+        if found is not None:
+            return found
+        inserted = conn.execute(accounts.insert().values(key=key, created_at=_utc(now)))
+        return inserted.inserted_primary_key[0]
+
+
+class HistoryStore:
+    """One account's slice of the database."""
+
+    def __init__(self, engine: Engine, account: int):
+        self.engine = engine
+        self.account = account
+
+    # --- writes: each page in one transaction with its stream's new position -------------
+
+    def save_page(self, stream: str, *, organizations_: Iterable[Organization] = (),
+                  users_: Iterable[Any] = (), tickets_: Iterable[Any] = (),
+                  ratings_: Iterable[Any] = (), rating_source: str = "rating",
+                  cursor: str | None = None, synced_through: datetime | None = None,
+                  now: datetime) -> None:
+        """Upsert a page of facts and move the stream's cursor, atomically: a crash leaves
+        either the page and its cursor or neither, so a resumed sync repeats nothing."""
+        with self.engine.begin() as conn:
+            self._upsert(conn, organizations, [self._org_row(o) for o in organizations_])
+            self._upsert(conn, users, [self._user_row(u) for u in users_])
+            facts = list(tickets_)
+            self._upsert(conn, tickets, [self._ticket_row(f) for f in facts])
+            self._save_embedded_ratings(conn, facts)
+            self._upsert(conn, ratings, [self._rating_row(r.ticket_id, r.rating, rating_source)
+                                         for r in ratings_])
+            self._upsert(conn, sync_state, [{
+                "account_id": self.account, "stream": stream, "cursor": cursor,
+                "synced_through": _utc(synced_through), "updated_at": _utc(now)}])
+
+    def state(self, stream: str) -> StreamState:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sync_state.c.cursor, sync_state.c.synced_through).where(
+                sync_state.c.account_id == self.account, sync_state.c.stream == stream)).first()
+        if row is None:
+            return StreamState()
+        return StreamState(row.cursor, _utc(row.synced_through))
+
+    # --- reads --------------------------------------------------------------------------
+
+    def history(self, user_id: int) -> CustomerHistory | None:
+        """The customer's whole stored history, or None if the store has not reached them."""
+        with self.engine.connect() as conn:
+            user = conn.execute(select(users).where(
+                users.c.account_id == self.account, users.c.id == user_id)).first()
+            if user is None:
+                return None
+            org = None
+            if user.organization_id is not None:
+                org = conn.execute(select(organizations).where(
+                    organizations.c.account_id == self.account,
+                    organizations.c.id == user.organization_id)).first()
+            rows = conn.execute(select(tickets).where(
+                tickets.c.account_id == self.account, tickets.c.requester_id == user_id)).all()
+            rated = conn.execute(select(ratings).join(tickets, and_(
+                tickets.c.account_id == ratings.c.account_id,
+                tickets.c.id == ratings.c.ticket_id)).where(
+                ratings.c.account_id == self.account, tickets.c.requester_id == user_id)).all()
+        best = _best_ratings(rated)
+        profile = _profile(user, _organization(org) if org is not None else None)
+        return CustomerHistory(profile=profile, tickets=tuple(
+            _ticket(row, best.get(row.id)) for row in rows))
+
+    def user_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(users.c.id).where(
+                users.c.account_id == self.account).order_by(users.c.id)).scalars())
+
+    def histories(self) -> Iterator[CustomerHistory]:
+        for user_id in self.user_ids():
+            history = self.history(user_id)
+            if history is not None:
+                yield history
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {table.name: conn.execute(select(func.count()).select_from(table).where(
+                table.c.account_id == self.account)).scalar_one()
+                for table in (organizations, users, tickets, ratings)}
+
+    # --- rows ---------------------------------------------------------------------------
+
+    def _upsert(self, conn, table: Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table)
+        keys = [c.name for c in table.primary_key.columns]
+        statement = statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
+        conn.execute(statement, rows)
+
+    def _save_embedded_ratings(self, conn, facts: list[Any]) -> None:
+        rated = [f for f in facts if f.ticket.satisfaction is not None]
+        unrated = [f.ticket.id for f in facts if f.ticket.satisfaction is None]
+        if unrated:
+            conn.execute(delete(ratings).where(
+                ratings.c.account_id == self.account, ratings.c.source == "ticket",
+                ratings.c.ticket_id.in_(unrated)))
+        self._upsert(conn, ratings, [self._rating_row(f.ticket.id, f.ticket.satisfaction,
+                                                      "ticket") for f in rated])
+
+    def _org_row(self, org: Organization) -> dict[str, Any]:
+        return {"account_id": self.account, "id": org.id, "name": org.name,
+                "tags": list(org.tags), "fields": dict(org.fields)}
+
+    def _user_row(self, fact: Any) -> dict[str, Any]:
+        p = fact.profile
+        return {"account_id": self.account, "id": p.id, "name": p.name, "email": p.email,
+                "created_at": _utc(p.created_at), "updated_at": _utc(fact.updated_at),
+                "tags": list(p.tags),
+                "organization_id": fact.organization_id, "fields": dict(p.fields)}
+
+    def _ticket_row(self, fact: Any) -> dict[str, Any]:
+        t = fact.ticket
+        return {"account_id": self.account, "id": t.id, "requester_id": fact.requester_id,
+                "created_at": _utc(t.created_at), "updated_at": _utc(fact.updated_at),
+                "solved_at": _utc(t.solved_at), "status": t.status, "priority": t.priority,
+                "channel": t.channel, "subject": t.subject, "tags": list(t.tags),
+                "first_reply_minutes": t.first_reply_minutes,
+                "resolution_minutes": t.resolution_minutes, "replies": t.replies,
+                "reopens": t.reopens}
+
+    def _rating_row(self, ticket_id: int, rating: Satisfaction, source: str) -> dict[str, Any]:
+        return {"account_id": self.account, "ticket_id": ticket_id, "source": source,
+                "scale": rating.scale, "score": rating.score, "comment": rating.comment,
+                "rated_at": _utc(rating.rated_at)}
+
+
+def _best_ratings(rows) -> dict[int, Satisfaction]:
+    best: dict[int, tuple[int, Satisfaction]] = {}
+    for row in rows:
+        rank = RATING_SOURCES.index(row.source)
+        if row.ticket_id not in best or rank > best[row.ticket_id][0]:
+            best[row.ticket_id] = (rank, Satisfaction(
+                scale=row.scale, score=row.score, comment=row.comment,
+                rated_at=_utc(row.rated_at)))
+    return {ticket_id: rating for ticket_id, (_, rating) in best.items()}
+
+
+def _profile(row, org: Organization | None) -> Profile:
+    return Profile(id=row.id, name=row.name, email=row.email, created_at=_utc(row.created_at),
+                   tags=tuple(row.tags), organization=org, fields=dict(row.fields))
+
+
+def _organization(row) -> Organization:
+    return Organization(id=row.id, name=row.name, tags=tuple(row.tags), fields=dict(row.fields))
+
+
+def _ticket(row, rating: Satisfaction | None) -> Ticket:
+    return Ticket(id=row.id, created_at=_utc(row.created_at), status=row.status,
+                  priority=row.priority, channel=row.channel, subject=row.subject,
+                  tags=tuple(row.tags), solved_at=_utc(row.solved_at), satisfaction=rating,
+                  first_reply_minutes=row.first_reply_minutes,
+                  resolution_minutes=row.resolution_minutes, replies=row.replies,
+                  reopens=row.reopens)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
