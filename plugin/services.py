@@ -1,0 +1,66 @@
+"""The app's services, built once per app and hung on `app.extensions["customer_value"]`.
+
+Views call `Services.value(...)`; tests pass fakes for the Zendesk client and the clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from integrations.zendesk import ZendeskClient, ZendeskConfig
+
+from .live import current_history
+from .report import assess, to_json
+from .settings import Settings
+from .store import HistoryStore, account_id
+from .values import CachedValue, ValueCache
+
+
+@dataclass
+class Services:
+    engine: Engine
+    zendesk: ZendeskConfig | None
+    settings: Settings = field(default_factory=Settings)
+    cache: ValueCache = field(default_factory=ValueCache)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    client_factory: Callable[[ZendeskConfig], ZendeskClient] = (
+        lambda config: ZendeskClient.connect(config, mode="web"))
+    _clients: dict[str, ZendeskClient] = field(default_factory=dict)
+    _accounts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def store(self, account_key: str) -> HistoryStore:
+        with self._lock:
+            if account_key not in self._accounts:
+                self._accounts[account_key] = account_id(self.engine, account_key, self.clock())
+            return HistoryStore(self.engine, self._accounts[account_key])
+
+    def client(self, config: ZendeskConfig) -> ZendeskClient:
+        with self._lock:
+            if config.base_url not in self._clients:
+                client = self.client_factory(config)
+                client.spend_field = self.settings.spend_field
+                self._clients[config.base_url] = client
+            return self._clients[config.base_url]
+
+    def value(self, config: ZendeskConfig, user_id: int, ticket_id: int | None = None
+              ) -> CachedValue:
+        """The customer's assessment (the score contract's JSON), through the cache."""
+        store = self.store(config.base_url)
+
+        def compute() -> dict[str, Any]:
+            history = current_history(store, self.client(config), user_id)
+            return to_json(assess(history, self.settings, self.clock(), ticket_id=ticket_id))
+
+        return self.cache.get((config.base_url, user_id, ticket_id), compute)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self.engine.dispose()

@@ -1,0 +1,92 @@
+"""The JSON API through Flask's test client, with a hand-written fake Zendesk client."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from integrations.errors import NotFound, Unavailable
+from integrations.zendesk import TicketFact, UserFact
+from plugin import create_app
+from tests.factories import NOW, profile, rating, ticket
+
+
+class FakeZendesk:
+    def __init__(self):
+        self.fail = None
+        self.calls = 0
+
+    def user(self, user_id):
+        self.calls += 1
+        if self.fail:
+            raise self.fail
+        if user_id != 7:
+            raise NotFound("no such user")
+        return UserFact(profile(id=7, name="<b>Zoë</b>"), None, NOW), None
+
+    def requested_tickets(self, user_id, updated_since=None):
+        return [TicketFact(7, ticket(i, satisfaction=rating(True)), NOW) for i in range(1, 5)]
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def fake():
+    return FakeZendesk()
+
+
+@pytest.fixture
+def app(tmp_path, fake):
+    app = create_app({"TESTING": True, "DEMO_MODE": True,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                      "ZENDESK_BASE_URL": "https://acme.zendesk.com",
+                      "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": "t"})
+    services = app.extensions["customer_value"]
+    services.client_factory = lambda config: fake
+    services.clock = lambda: datetime(2025, 6, 1, 12, tzinfo=UTC)
+    yield app
+    services.close()
+
+
+def test_value_is_the_score_contract(app):
+    response = app.test_client().get("/api/customers/7/value")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert {"user_id", "value", "tier", "benefits", "costs", "suggestions",
+            "computed_at"} <= set(body)
+    assert body["name"] == "<b>Zoë</b>" and body["stale"] is False
+    assert any("History still loading" in n for n in body["notices"])
+
+
+def test_unknown_customer_is_a_json_404(app):
+    response = app.test_client().get("/api/customers/8/value")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_zendesk_down_on_first_sight_is_a_clear_503_not_a_crash(app, fake):
+    fake.fail = Unavailable("Zendesk is failing (503)")
+    response = app.test_client().get("/api/customers/7/value")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+
+
+def test_repeated_requests_are_served_from_the_cache(app, fake):
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get("/api/customers/7/value").status_code == 200
+    assert fake.calls == 1
+
+
+def test_without_demo_mode_a_signed_session_is_required(app):
+    app.config["DEMO_MODE"] = False
+    response = app.test_client().get("/api/customers/7/value")
+    assert response.status_code == 401
+
+
+def test_security_headers(app):
+    response = app.test_client().get("/api/customers/7/value")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors https://*.zendesk.com" in csp
+    assert "script-src 'self' 'nonce-" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
