@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
+from pathlib import Path
 from typing import Any
+
+SECRET_BYTES = 32
 
 
 def create_app(test_config: dict[str, Any] | None = None):
@@ -11,7 +15,7 @@ def create_app(test_config: dict[str, Any] | None = None):
     `test_config`); then its services and blueprints."""
     from flask import Flask
 
-    from . import api, security
+    from . import api, demo, security, sidebar
     from .resources import resource_dir
 
     app = Flask(__name__, instance_relative_config=True,
@@ -22,16 +26,33 @@ def create_app(test_config: dict[str, Any] | None = None):
         DEMO_MODE=False,
         VALUE_FRESH_SECONDS=60.0,
         ZENDESK_BASE_URL="", ZENDESK_SUBDOMAIN="", ZENDESK_EMAIL="", ZENDESK_API_TOKEN="",
+        ZENDESK_APP_ID="", ZENDESK_INSTALLATION_ID="",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         for name in ("DATABASE_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL",
-                     "ZENDESK_API_TOKEN"):
+                     "ZENDESK_API_TOKEN", "ZENDESK_APP_ID", "ZENDESK_INSTALLATION_ID"):
             if os.environ.get(name):
                 app.config[name] = os.environ[name]
         app.config.from_prefixed_env("CUSTOMER_VALUE")
     else:
         app.config.from_mapping(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     security.init_app(app)
     api.init_app(app)
+    sidebar.init_app(app)
+    demo.init_app(app)
     return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """A random secret kept in the instance folder, so every worker of one deployment signs
+    and reads the same session tokens. Set CUSTOMER_VALUE_SECRET_KEY to manage it yourself."""
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(SECRET_BYTES))
+    return path.read_text().strip()

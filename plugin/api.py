@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, request
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, make_response, request
 
 from integrations.zendesk import ZendeskConfig
 
+from .auth import AppSession
 from .config import database_url
 from .migrations import upgrade
 from .services import Services
+from .settings import DEFAULT_SUGGESTIONS
+from .sidebar import DEMO_ACCOUNT, session_from_request
 from .store import connect
+from .trend import sparkline
 from .values import ValueCache
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -38,18 +44,52 @@ def _single_account(app: Flask) -> ZendeskConfig | None:
         return None
 
 
-def account() -> ZendeskConfig:
-    """The Zendesk account this request acts for."""
+def account() -> tuple[ZendeskConfig, AppSession]:
+    """The Zendesk account this request acts for, from its session token."""
+    session = session_from_request()
     config = services().zendesk
     if config is None:
         abort(503, "no Zendesk account is configured")
-    if not current_app.config["DEMO_MODE"]:
-        abort(401, "a signed session is required")
-    return config
+    demo = session.account == DEMO_ACCOUNT and current_app.config["DEMO_MODE"]
+    if not demo and _subdomain(config) != session.account:
+        abort(403, "this session belongs to another Zendesk account")
+    return config, session
+
+
+def _subdomain(config: ZendeskConfig) -> str:
+    return urlsplit(config.base_url).hostname.split(".")[0] if config.base_url else ""
 
 
 @bp.get("/customers/<int:user_id>/value")
 def customer_value(user_id: int):
+    config, _ = account()
     ticket_id = request.args.get("ticket_id", type=int)
-    cached = services().value(account(), user_id, ticket_id)
+    refresh = request.args.get("refresh") == "1"
+    cached = services().value(config, user_id, ticket_id, refresh=refresh)
     return jsonify(cached.to_json())
+
+
+@bp.get("/customers/<int:user_id>/trend.svg")
+def customer_trend(user_id: int):
+    config, _ = account()
+    points = services().store(config.base_url).trend(user_id)
+    response = make_response(sparkline(points))
+    response.mimetype = "image/svg+xml"
+    return response
+
+
+@bp.post("/customers/<int:user_id>/suggestions/<suggestion>")
+def suggestion_feedback(user_id: int, suggestion: str):
+    config, session = account()
+    body = request.get_json(silent=True) or {}
+    outcome, ticket_id = body.get("outcome"), body.get("ticket_id")
+    if suggestion not in DEFAULT_SUGGESTIONS:
+        abort(404, f"unknown suggestion {suggestion!r}")
+    if outcome not in ("accepted", "dismissed"):
+        abort(400, "outcome must be accepted or dismissed")
+    if ticket_id is not None and (isinstance(ticket_id, bool) or not isinstance(ticket_id, int)):
+        abort(400, "ticket_id must be a ticket id")
+    services().store(config.base_url).record_feedback(
+        user_id=user_id, ticket_id=ticket_id, suggestion=suggestion, outcome=outcome,
+        agent_id=session.user_id, at=services().clock())
+    return "", 204

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,6 +20,9 @@ from .report import assess, to_json
 from .settings import Settings
 from .store import HistoryStore, account_id
 from .values import CachedValue, ValueCache
+
+SNAPSHOT_INTERVAL = timedelta(hours=1)
+"""At most one trend point an hour per customer while the value stays the same."""
 
 
 @dataclass
@@ -49,16 +52,24 @@ class Services:
                 self._clients[config.base_url] = client
             return self._clients[config.base_url]
 
-    def value(self, config: ZendeskConfig, user_id: int, ticket_id: int | None = None
-              ) -> CachedValue:
+    def value(self, config: ZendeskConfig, user_id: int, ticket_id: int | None = None, *,
+              refresh: bool = False) -> CachedValue:
         """The customer's assessment (the score contract's JSON), through the cache."""
         store = self.store(config.base_url)
 
         def compute() -> dict[str, Any]:
             history = current_history(store, self.client(config), user_id)
-            return to_json(assess(history, self.settings, self.clock(), ticket_id=ticket_id))
+            now = self.clock()
+            result = assess(history, self.settings, now, ticket_id=ticket_id)
+            store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
+                                  settings_version=result.value.settings_version, at=now,
+                                  min_interval=SNAPSHOT_INTERVAL)
+            return to_json(result)
 
-        return self.cache.get((config.base_url, user_id, ticket_id), compute)
+        key = (config.base_url, user_id, ticket_id)
+        if refresh:
+            self.cache.invalidate(key)
+        return self.cache.get(key, compute)
 
     def close(self) -> None:
         for client in self._clients.values():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -106,6 +106,27 @@ sync_state = Table(
     Column("cursor", Text),
     Column("synced_through", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("computed_at", DateTime(timezone=True), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("settings_version", Integer, nullable=False),
+)
+suggestion_feedback = Table(
+    "suggestion_feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("ticket_id", BigInteger),
+    Column("suggestion", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("agent_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 RATING_SOURCES = ("ticket", "rating", "survey")
@@ -205,6 +226,49 @@ class HistoryStore:
         profile = _profile(user, _organization(org) if org is not None else None)
         return CustomerHistory(profile=profile, tickets=tuple(
             _ticket(row, best.get(row.id)) for row in rows))
+
+    def record_snapshot(self, user_id: int, *, value: float, tier: str, settings_version: int,
+                        at: datetime, min_interval: timedelta) -> bool:
+        """Keep a point of the customer's trend, unless one was kept less than `min_interval`
+        ago with the same value; True when a point was written."""
+        with self.engine.begin() as conn:
+            last = conn.execute(select(snapshots.c.computed_at, snapshots.c.value).where(
+                snapshots.c.account_id == self.account, snapshots.c.user_id == user_id
+            ).order_by(snapshots.c.computed_at.desc()).limit(1)).first()
+            if last is not None and last.value == value and (
+                    _utc(at) - _utc(last.computed_at) < min_interval):
+                return False
+            self._upsert(conn, snapshots, [{
+                "account_id": self.account, "user_id": user_id, "computed_at": _utc(at),
+                "value": value, "tier": tier, "settings_version": settings_version}])
+            return True
+
+    def trend(self, user_id: int, limit: int = 60) -> list[tuple[datetime, float]]:
+        """The customer's latest snapshots, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(snapshots.c.computed_at, snapshots.c.value).where(
+                snapshots.c.account_id == self.account, snapshots.c.user_id == user_id
+            ).order_by(snapshots.c.computed_at.desc()).limit(limit)).all()
+        return [(_utc(row.computed_at), row.value) for row in reversed(rows)]
+
+    def record_feedback(self, *, user_id: int, ticket_id: int | None, suggestion: str,
+                        outcome: str, agent_id: int, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(suggestion_feedback.insert().values(
+                account_id=self.account, user_id=user_id, ticket_id=ticket_id,
+                suggestion=suggestion, outcome=outcome, agent_id=agent_id, created_at=_utc(at)))
+
+    def recent_tickets(self, limit: int) -> list[dict[str, Any]]:
+        """The latest tickets with their requesters' names, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(
+                tickets.c.id, tickets.c.subject, tickets.c.status, tickets.c.requester_id,
+                tickets.c.created_at, users.c.name).join(users, and_(
+                    users.c.account_id == tickets.c.account_id,
+                    users.c.id == tickets.c.requester_id)).where(
+                tickets.c.account_id == self.account).order_by(
+                tickets.c.created_at.desc()).limit(limit)).all()
+        return [dict(row._mapping, created_at=_utc(row.created_at)) for row in rows]
 
     def user_ids(self) -> list[int]:
         with self.engine.connect() as conn:

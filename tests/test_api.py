@@ -7,7 +7,16 @@ import pytest
 from integrations.errors import NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
 from plugin import create_app
+from plugin.auth import issue_app_token
 from tests.factories import NOW, profile, rating, ticket
+
+SECRET = "x" * 40
+
+
+def session(account="demo", user_id=1):
+    token = issue_app_token(SECRET.encode(), account=account, user_id=user_id, role="agent",
+                            now=datetime.now(UTC))
+    return {"Authorization": f"Bearer {token}"}
 
 
 class FakeZendesk:
@@ -37,7 +46,7 @@ def fake():
 
 @pytest.fixture
 def app(tmp_path, fake):
-    app = create_app({"TESTING": True, "DEMO_MODE": True,
+    app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": SECRET,
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
                       "ZENDESK_BASE_URL": "https://acme.zendesk.com",
                       "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": "t"})
@@ -49,7 +58,7 @@ def app(tmp_path, fake):
 
 
 def test_value_is_the_score_contract(app):
-    response = app.test_client().get("/api/customers/7/value")
+    response = app.test_client().get("/api/customers/7/value", headers=session())
     assert response.status_code == 200
     body = response.get_json()
     assert {"user_id", "value", "tier", "benefits", "costs", "suggestions",
@@ -59,14 +68,14 @@ def test_value_is_the_score_contract(app):
 
 
 def test_unknown_customer_is_a_json_404(app):
-    response = app.test_client().get("/api/customers/8/value")
+    response = app.test_client().get("/api/customers/8/value", headers=session())
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
 
 
 def test_zendesk_down_on_first_sight_is_a_clear_503_not_a_crash(app, fake):
     fake.fail = Unavailable("Zendesk is failing (503)")
-    response = app.test_client().get("/api/customers/7/value")
+    response = app.test_client().get("/api/customers/7/value", headers=session())
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "unavailable"
 
@@ -74,18 +83,56 @@ def test_zendesk_down_on_first_sight_is_a_clear_503_not_a_crash(app, fake):
 def test_repeated_requests_are_served_from_the_cache(app, fake):
     client = app.test_client()
     for _ in range(5):
-        assert client.get("/api/customers/7/value").status_code == 200
+        assert client.get("/api/customers/7/value", headers=session()).status_code == 200
     assert fake.calls == 1
 
 
-def test_without_demo_mode_a_signed_session_is_required(app):
+def test_a_session_token_is_required(app):
+    client = app.test_client()
+    assert client.get("/api/customers/7/value").status_code == 401
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert client.get("/api/customers/7/value", headers=bad).status_code == 401
+
+
+def test_demo_sessions_stop_working_outside_demo_mode(app):
     app.config["DEMO_MODE"] = False
-    response = app.test_client().get("/api/customers/7/value")
-    assert response.status_code == 401
+    assert app.test_client().get("/api/customers/7/value",
+                                 headers=session()).status_code == 403
+
+
+def test_a_session_of_another_account_is_refused(app):
+    response = app.test_client().get("/api/customers/7/value",
+                                     headers=session(account="globex"))
+    assert response.status_code == 403
+
+
+def test_a_session_of_this_account_is_accepted(app):
+    response = app.test_client().get("/api/customers/7/value",
+                                     headers=session(account="acme"))
+    assert response.status_code == 200
+
+
+def test_trend_is_an_svg_of_snapshots(app):
+    client = app.test_client()
+    client.get("/api/customers/7/value", headers=session())
+    response = client.get("/api/customers/7/trend.svg", headers=session())
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b"<polyline" in response.data
+
+
+def test_suggestion_feedback_is_recorded_and_validated(app):
+    client = app.test_client()
+    ok = client.post("/api/customers/7/suggestions/personalise", headers=session(),
+                     json={"outcome": "accepted", "ticket_id": 3})
+    assert ok.status_code == 204
+    assert client.post("/api/customers/7/suggestions/personalise", headers=session(),
+                       json={"outcome": "maybe"}).status_code == 400
+    assert client.post("/api/customers/7/suggestions/free_pizza", headers=session(),
+                       json={"outcome": "accepted"}).status_code == 404
 
 
 def test_security_headers(app):
-    response = app.test_client().get("/api/customers/7/value")
+    response = app.test_client().get("/api/customers/7/value", headers=session())
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors https://*.zendesk.com" in csp
     assert "script-src 'self' 'nonce-" in csp and "unsafe-inline" not in csp

@@ -1,0 +1,38 @@
+"""The demo: an index of sample tickets, each opened beside the sidebar inside a harness page
+that plays Zendesk's part (it hosts the sidebar in an iframe and shows what the sidebar asked
+Zendesk to do). Only served in demo mode."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, current_app, render_template, request
+
+bp = Blueprint("demo", __name__)
+
+DEMO_TICKETS = 12
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+@bp.get("/")
+def index():
+    if not current_app.config["DEMO_MODE"]:
+        return render_template("demo/about.html")
+    store = current_app.extensions["customer_value"]
+    config = store.zendesk
+    if config is None:
+        abort(503, "no Zendesk account is configured")
+    tickets = store.store(config.base_url).recent_tickets(DEMO_TICKETS)
+    return render_template("demo/index.html", tickets=tickets)
+
+
+@bp.get("/demo/ticket/<int:ticket_id>")
+def ticket(ticket_id: int):
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+    requester = request.args.get("requester_id", type=int)
+    if requester is None:
+        abort(400, "requester_id is required")
+    return render_template("demo/ticket.html", ticket_id=ticket_id, requester_id=requester,
+                           locale=request.args.get("locale", "en"))

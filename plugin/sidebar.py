@@ -1,0 +1,97 @@
+"""The ticket sidebar: Zendesk's signed load, then the page that fills itself from the API.
+
+Zendesk POSTs the app's URL with a signed JWT (`signedUrls`); the view verifies it, then hands
+the page a short-lived token of the app's own for its API calls. In demo mode a plain GET is
+served too, with a demo session, because no Zendesk is there to sign anything.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import requests
+from flask import Blueprint, Flask, abort, current_app, render_template, request
+
+from .auth import (
+    ZENDESK_TOKEN_FORM_FIELD,
+    AuthError,
+    PublicKeyCache,
+    bearer_token,
+    installation_audience,
+    issue_app_token,
+    read_app_token,
+    verify_zendesk_token,
+)
+from .i18n import catalog, pick_locale
+from .security import nonce
+
+bp = Blueprint("sidebar", __name__)
+
+DEMO_ACCOUNT = "demo"
+DEMO_USER_ID = 0
+ZAF_SDK_URL = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals["csp_nonce"] = nonce
+    subdomain = urlsplit(app.config["ZENDESK_BASE_URL"]).hostname or ""
+    subdomain = app.config["ZENDESK_SUBDOMAIN"] or subdomain.split(".")[0]
+    app_ids = ({subdomain: int(app.config["ZENDESK_APP_ID"])}
+               if app.config["ZENDESK_APP_ID"] else {})
+    app.extensions["customer_value_keys"] = PublicKeyCache(_fetch_key, app_ids)
+
+
+def _fetch_key(url: str) -> str:
+    response = requests.get(url, timeout=(5, 10))
+    response.raise_for_status()
+    return response.text
+
+
+@bp.post("/sidebar")
+def signed_load():
+    token = request.form.get(ZENDESK_TOKEN_FORM_FIELD, "")
+    config = current_app.config
+    keys = current_app.extensions["customer_value_keys"]
+    now = datetime.now(UTC)
+    try:
+        claims = verify_zendesk_token(
+            token, key_for=keys.key_for(now), now=now,
+            audience=lambda subdomain: installation_audience(
+                subdomain, int(config["ZENDESK_INSTALLATION_ID"] or 0)))
+    except AuthError as error:
+        abort(401, f"the signed load was refused: {error}")
+    session = issue_app_token(_secret(), account=claims.account, user_id=claims.user_id,
+                              role="agent", now=now)
+    return _page(session)
+
+
+@bp.get("/sidebar")
+def demo_load():
+    if not current_app.config["DEMO_MODE"]:
+        abort(405, "Zendesk loads the sidebar with a signed POST")
+    session = issue_app_token(_secret(), account=DEMO_ACCOUNT, user_id=DEMO_USER_ID, role="agent",
+                              now=datetime.now(UTC))
+    return _page(session)
+
+
+def _page(session_token: str):
+    locale = pick_locale(request.args.get("locale") or request.accept_languages.best or "en")
+    demo = current_app.config["DEMO_MODE"]
+    return render_template("sidebar/sidebar.html", session_token=session_token, locale=locale,
+                           strings=catalog(locale), demo=demo,
+                           zaf_sdk=None if demo else ZAF_SDK_URL)
+
+
+def session_from_request():
+    """The app session of an API call (its Bearer token), or a 401."""
+    try:
+        return read_app_token(bearer_token(request.headers.get("Authorization")), _secret(),
+                              datetime.now(UTC))
+    except AuthError as error:
+        abort(401, f"a valid session token is required: {error}")
+
+
+def _secret() -> bytes:
+    return current_app.config["SECRET_KEY"].encode()
