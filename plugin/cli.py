@@ -20,10 +20,12 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from integrations.errors import IntegrationError, NotFound
+from integrations.sandbox.server import sandbox_command
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
 from .config import database_url
 from .dataset import Dataset, DatasetError, load
+from .demo_server import run_demo
 from .domain import CustomerHistory
 from .generator import generate
 from .live import current_history
@@ -138,11 +140,30 @@ def generate_command(customers: int, out: Path, seed: int, now: datetime | None)
 
 
 @main.command("demo")
+@click.option("--customers", type=click.IntRange(min=10, max=100_000), default=300,
+              show_default=True, help="Size of the generated sample account.")
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
+              help="Port of the app on 127.0.0.1 (0 picks a free one).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="Serve this dataset folder instead of a generated account.")
+@click.option("--now", type=Timestamp(), default=None,
+              help="The account's present moment. Default: the current time.")
+def demo_command(customers: int, port: int, data_dir: Path | None,
+                 now: datetime | None) -> None:
+    """Run the whole app on a generated account served by the built-in Zendesk sandbox."""
+    try:
+        run_demo(customers, port, echo=lambda line: click.echo(line, err=True), data=data_dir,
+                 now=now)
+    except OSError as error:
+        fail(f"cannot start the demo: {error.strerror or error}")
+
+
+@main.command("summary")
 @click.option("--customers", type=click.IntRange(min=10, max=100_000), default=500,
               show_default=True, help="Size of the generated sample account.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to keep the sample dataset. Default: a temporary folder.")
-def demo_command(customers: int, out: Path | None) -> None:
+def summary_command(customers: int, out: Path | None) -> None:
     """Generate a sample account and show its customers' values, tiers and suggestions."""
     now = datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="customer-value-demo-") as scratch:
@@ -175,6 +196,9 @@ def summarise(results: list[Assessment]) -> str:
     example = next((r for r in ranked if r.value.measures.tickets >= 3), ranked[0])
     lines.append("\n" + "-" * 72 + "\n" + describe(example))
     return "\n".join(lines)
+
+
+main.add_command(sandbox_command, "sandbox")
 
 
 def read_settings(path: Path | None) -> Settings:

@@ -234,7 +234,7 @@ def _benefits(
         "tenure": (
             saturation(m.tenure_days / 365.0, HALF_TENURE_YEARS),
             f"customer for {describe_days(m.tenure_days)}"),
-        "satisfaction": (satisfaction, _satisfaction_evidence(m, satisfaction)),
+        "satisfaction": (satisfaction, _satisfaction_evidence(m)),
         "advocacy": (
             saturation(m.decayed_positive_comments, HALF_POSITIVE_COMMENTS),
             _count(m.positive_comments, "positive comment") if m.positive_comments
@@ -282,15 +282,14 @@ def _shrunk(weighted_sum: float, weight: float) -> float:
     return weighted_sum / (weight + MEAN_PRIOR_WEIGHT)
 
 
-def _satisfaction_evidence(m: Measures, lower_bound: float) -> str:
+def _satisfaction_evidence(m: Measures) -> str:
     if not m.ratings:
         return "no ratings yet"
     parts = [f"{m.good} of {_count(m.ratings, 'rating')} good"]
     if m.survey_ratings:
         parts.append(f"average {m.survey_sum / m.survey_ratings:.1f}/5 over "
                      f"{_count(m.survey_ratings, 'survey')}")
-    parts.append(f"at least {lower_bound:.0%} satisfied (95% confidence)")
-    return "; ".join(parts)
+    return "; ".join(parts) + " (recent ones weigh most)"
 
 
 def _count(n: int, noun: str) -> str:

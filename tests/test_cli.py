@@ -132,7 +132,7 @@ def test_generate_refuses_a_file_as_its_folder(tmp_path):
 
 
 def test_demo_shows_an_account_at_a_glance():
-    done = run("demo", "--customers", "40")
+    done = run("summary", "--customers", "40")
     assert done.returncode == 0, done.stderr
     for heading in ("Customers by tier", "Values (bins of 10)", "Highest value", "Lowest value",
                     "Benefits (", "Costs ("):

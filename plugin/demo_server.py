@@ -1,0 +1,82 @@
+"""`customer-value demo`: a whole working app with no Zendesk account.
+
+It generates a sample account, serves it from the built-in Zendesk sandbox, syncs the history
+store from it, and runs the app on http://127.0.0.1:5000 in demo mode, where an index page lists
+tickets and shows the sidebar beside each inside a harness that plays Zendesk's part.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from werkzeug.serving import make_server
+
+from integrations.http import Transport
+from integrations.sandbox.server import running_sandbox
+from integrations.zendesk import ZendeskClient
+
+from . import create_app
+from .generator import generate
+from .migrations import upgrade
+from .store import HistoryStore, account_id, connect
+from .sync import sync
+
+HOST = "127.0.0.1"
+DEMO_EMAIL = "demo@example.com"
+DEMO_TOKEN = "demo-token"
+
+
+def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
+             data: Path | None = None, now: datetime | None = None) -> None:
+    """Build the demo (on `data`, or a generated account) and serve it until interrupted."""
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="customer-value-demo-") as scratch:
+        folder = Path(scratch)
+        account = data or folder / "account"
+        if data is None:
+            echo(f"Generating a sample account of {customers} customers ...")
+            summary = generate(account, customers, seed=7, now=now)
+            echo(f"  {summary.users:,} customers, {summary.tickets:,} tickets")
+        with running_sandbox(account, now=now, export_rate_limit=10_000) as base:
+            echo(f"Zendesk sandbox on {base}")
+            database = f"sqlite:///{folder / 'demo.db'}"
+            _sync(base, database, echo)
+            app = create_app({
+                "DEMO_MODE": True, "DATABASE_URL": database, "ZENDESK_BASE_URL": base,
+                "ZENDESK_EMAIL": DEMO_EMAIL, "ZENDESK_API_TOKEN": DEMO_TOKEN,
+                "SECRET_KEY": _secret(),
+            })
+            server = make_server(HOST, port, app, threaded=True)
+            url = f"http://{HOST}:{server.server_port}/"
+            echo(f"Customer Value demo on {url} (Ctrl-C to stop)")
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                echo("Stopped.")
+            finally:
+                server.server_close()
+                app.extensions["customer_value"].close()
+
+
+def _sync(base_url: str, database: str, echo: Callable[[str], None]) -> None:
+    upgrade(database)
+    engine = connect(database)
+    store = HistoryStore(engine, account_id(engine, base_url, datetime.now(UTC)))
+    client = ZendeskClient(Transport(base_url=base_url, session=requests.Session(),
+                                     auth=(f"{DEMO_EMAIL}/token", DEMO_TOKEN),
+                                     mode="background"))
+    try:
+        report = sync(client, store, clock=lambda: datetime.now(UTC))
+    finally:
+        client.close()
+        engine.dispose()
+    echo(f"History store synced: {report.records:,} records in {report.api_calls} API calls")
+
+
+def _secret() -> str:
+    return secrets.token_hex(32)

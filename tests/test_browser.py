@@ -1,0 +1,121 @@
+"""The demo in a real headless Chromium (Debian's chromium and chromedriver): the sidebar
+renders a value and suggestions, a one-click action reaches "Zendesk", and a script in a
+customer's name is shown as text, never run. Screenshots land in test-artifacts/."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+from plugin.generator import generate
+from tests.test_cli import SCRIPT
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">Mallory'
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("account")
+    generate(folder, 40, seed=3, now=NOW)
+    users_file = folder / "users.json"
+    users = json.loads(users_file.read_text(encoding="utf-8"))
+    users["users"][0]["name"] = EVIL
+    users_file.write_text(json.dumps(users), encoding="utf-8")
+    process = subprocess.Popen([SCRIPT, "demo", "--port", "0", "--data", str(folder),
+                                "--now", NOW.isoformat()],
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    url = None
+    deadline = time.monotonic() + 120
+    while url is None and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            break
+        found = re.search(r"demo on (http://\S+)", line)
+        url = found.group(1) if found else None
+    assert url, "the demo did not start"
+    yield url, users["users"][0]["id"]
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(30)
+    process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1200,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def open_sidebar(browser, url, ticket_path):
+    browser.get(url + ticket_path.lstrip("/"))
+    WebDriverWait(browser, 20).until(ready.frame_to_be_available_and_switch_to_it("cv-frame"))
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "cv-root").get_attribute("aria-busy") == "false")
+
+
+def test_the_sidebar_shows_a_value_and_suggestions(demo, browser):
+    url, _ = demo
+    browser.get(url)
+    link = browser.find_element(By.CSS_SELECTOR, "tbody a")
+    open_sidebar(browser, url, link.get_attribute("href").replace(url, ""))
+    value = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
+    assert re.fullmatch(r"[+-]?\d+\.\d", value)
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-badge").text.endswith("value")
+    assert browser.find_elements(By.CSS_SELECTOR, ".cv-signals li")
+    suggestions = browser.find_elements(By.CSS_SELECTOR, ".cv-suggestions li")
+    assert suggestions
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(ARTIFACTS / "sidebar.png"))
+
+
+def test_a_reply_snippet_reaches_the_comment_box(demo, browser):
+    url, _ = demo
+    browser.get(url)
+    link = browser.find_element(By.CSS_SELECTOR, "tbody a")
+    open_sidebar(browser, url, link.get_attribute("href").replace(url, ""))
+    buttons = browser.find_elements(By.CSS_SELECTOR, ".cv-suggestions .c-btn--primary")
+    insert = [b for b in buttons if b.text == "Insert reply"]
+    assert insert, "expected a reply suggestion"
+    insert[0].click()
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".cv-done"))
+    browser.switch_to.default_content()
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_element(By.ID, "cv-comment").get_attribute("value"))
+
+
+def test_a_script_in_a_customers_name_is_text(demo, browser):
+    url, evil_user = demo
+    open_sidebar(browser, url, f"/demo/ticket/1?requester_id={evil_user}")
+    assert browser.execute_script("return window.__xss") is None
+    reasons = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR,
+                                                              ".cv-suggestion-reason"))
+    assert "<script>window.__xss=1</script>" in reasons
+    browser.switch_to.default_content()
+    assert browser.execute_script("return window.__xss") is None
+    browser.save_screenshot(str(ARTIFACTS / "sidebar-escaped-name.png"))
+    browser.get(url)
+    assert browser.execute_script("return window.__xss") is None
