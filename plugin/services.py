@@ -16,11 +16,14 @@ from sqlalchemy import Engine
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
 from .live import current_history
+from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
 from .report import assess, to_json
 from .settings import Settings
 from .store import HistoryStore, account_id
 from .values import CachedValue, ValueCache
 
+CUTOFFS_SECONDS = 600.0
+"""How long percentile tier cutoffs of an account are reused before being recomputed."""
 SNAPSHOT_INTERVAL = timedelta(hours=1)
 """At most one trend point an hour per customer while the value stays the same."""
 
@@ -36,6 +39,7 @@ class Services:
         lambda config: ZendeskClient.connect(config, mode="web"))
     _clients: dict[str, ZendeskClient] = field(default_factory=dict)
     _accounts: dict[str, int] = field(default_factory=dict)
+    _cutoffs: dict[tuple, tuple[Cutoffs, datetime]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self, account_key: str) -> HistoryStore:
@@ -60,7 +64,8 @@ class Services:
         def compute() -> dict[str, Any]:
             history = current_history(store, self.client(config), user_id)
             now = self.clock()
-            result = assess(history, self.settings, now, ticket_id=ticket_id)
+            result = assess(history, self.settings, now, ticket_id=ticket_id,
+                            cutoffs=self.cutoffs(store, now))
             store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
                                   min_interval=SNAPSHOT_INTERVAL)
@@ -70,6 +75,22 @@ class Services:
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
+
+    def cutoffs(self, store: HistoryStore, now: datetime) -> Cutoffs:
+        """Tier cutoffs; in percentile mode, from every stored customer's value, recomputed
+        at most every CUTOFFS_SECONDS per account."""
+        if self.settings.tiers.mode == "absolute":
+            return absolute_cutoffs(self.settings)
+        key = (store.account, self.settings.version)
+        with self._lock:
+            cached = self._cutoffs.get(key)
+        if cached is not None and (now - cached[1]).total_seconds() < CUTOFFS_SECONDS:
+            return cached[0]
+        values = [score(h, self.settings, now, Cutoffs(0, 0)).value for h in store.histories()]
+        cutoffs = percentile_cutoffs(values, self.settings)
+        with self._lock:
+            self._cutoffs[key] = (cutoffs, now)
+        return cutoffs
 
     def close(self) -> None:
         for client in self._clients.values():

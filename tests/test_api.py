@@ -1,6 +1,6 @@
 """The JSON API through Flask's test client, with a hand-written fake Zendesk client."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,6 +8,7 @@ from integrations.errors import NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
 from plugin import create_app
 from plugin.auth import issue_app_token
+from plugin.settings import Settings
 from tests.factories import NOW, profile, rating, ticket
 
 SECRET = "x" * 40
@@ -137,3 +138,18 @@ def test_security_headers(app):
     assert "frame-ancestors https://*.zendesk.com" in csp
     assert "script-src 'self' 'nonce-" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_percentile_tiers_come_from_the_accounts_customers(app):
+    services = app.extensions["customer_value"]
+    services.settings = Settings.from_dict({"tiers": {"mode": "percentile", "high": 90,
+                                                      "low": 10}})
+    response = app.test_client().get("/api/customers/7/value", headers=session())
+    assert response.status_code == 200
+    # The store holds no customers yet, so there is nothing to rank against: medium.
+    assert response.get_json()["tier"] == "medium"
+    store = services.store("https://acme.zendesk.com")
+    store.save_page("users", users_=[UserFact(profile(id=8), None, NOW)], now=NOW)
+    # Cutoffs are reused for ten minutes, then ranked against user 8 (tenure alone: 8.3).
+    assert services.cutoffs(store, NOW).high == float("inf")
+    assert services.cutoffs(store, NOW + timedelta(minutes=11)).high == 8.3
