@@ -16,9 +16,10 @@ def create_app(test_config: dict[str, Any] | None = None):
     from flask import Flask
 
     from . import api, demo, security, sidebar
+    from .config import instance_folder
     from .resources import resource_dir
 
-    app = Flask(__name__, instance_relative_config=True,
+    app = Flask(__name__, instance_path=str(instance_folder()), instance_relative_config=True,
                 template_folder=str(resource_dir("templates")))
     app.config.from_mapping(
         SECRET_KEY=None,
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None):
         VALUE_FRESH_SECONDS=60.0,
         ZENDESK_BASE_URL="", ZENDESK_SUBDOMAIN="", ZENDESK_EMAIL="", ZENDESK_API_TOKEN="",
         ZENDESK_APP_ID="", ZENDESK_INSTALLATION_ID="",
+        ENCRYPTION_KEY=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -41,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     security.init_app(app)
     api.init_app(app)
-    sidebar.init_app(app)
+    sidebar.init_app(app, app.extensions["customer_value"].registry)
     demo.init_app(app)
     return app
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, make_response, request
@@ -11,6 +12,7 @@ from integrations.zendesk import ZendeskConfig
 
 from .auth import AppSession
 from .config import database_url
+from .installations import Installation, Registry
 from .migrations import upgrade
 from .services import Services
 from .settings import DEFAULT_SUGGESTIONS
@@ -18,6 +20,7 @@ from .sidebar import DEMO_ACCOUNT, session_from_request
 from .store import connect
 from .trend import sparkline
 from .values import ValueCache
+from .vault import Vault
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -25,8 +28,19 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def init_app(app: Flask) -> None:
     url = app.config["DATABASE_URL"] or database_url()
     upgrade(url)
+    engine = connect(url)
+    key = app.config["ENCRYPTION_KEY"]
+    vault = Vault(key) if key else Vault.from_secret(app.config["SECRET_KEY"])
+    registry = Registry(engine, vault)
+    single = _single_account(app)
+    if single is not None and app.config["ZENDESK_APP_ID"]:
+        registry.save(Installation(
+            subdomain=_subdomain(single), base_url=single.base_url,
+            app_id=int(app.config["ZENDESK_APP_ID"]),
+            installation_id=int(app.config["ZENDESK_INSTALLATION_ID"] or 0) or None,
+            email=single.email, token=single.token), datetime.now(UTC))
     app.extensions["customer_value"] = Services(
-        engine=connect(url), zendesk=_single_account(app),
+        engine=engine, zendesk=single, registry=registry,
         cache=ValueCache(fresh_for=float(app.config["VALUE_FRESH_SECONDS"])))
     app.register_blueprint(bp)
 
@@ -45,15 +59,19 @@ def _single_account(app: Flask) -> ZendeskConfig | None:
 
 
 def account() -> tuple[ZendeskConfig, AppSession]:
-    """The Zendesk account this request acts for, from its session token."""
+    """The Zendesk account this request acts for: the installation its session names."""
     session = session_from_request()
-    config = services().zendesk
-    if config is None:
-        abort(503, "no Zendesk account is configured")
-    demo = session.account == DEMO_ACCOUNT and current_app.config["DEMO_MODE"]
-    if not demo and _subdomain(config) != session.account:
-        abort(403, "this session belongs to another Zendesk account")
-    return config, session
+    if session.account == DEMO_ACCOUNT:
+        config = services().zendesk
+        if not current_app.config["DEMO_MODE"]:
+            abort(403, "demo sessions are only valid in demo mode")
+        if config is None:
+            abort(503, "no Zendesk account is configured")
+        return config, session
+    installation = services().registry.get(session.account)
+    if installation is None:
+        abort(403, "this app is not installed for the session's Zendesk account")
+    return installation.zendesk, session
 
 
 def _subdomain(config: ZendeskConfig) -> str:

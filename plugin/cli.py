@@ -8,6 +8,7 @@ non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import time
@@ -199,6 +200,37 @@ def summarise(results: list[Assessment]) -> str:
 
 
 main.add_command(sandbox_command, "sandbox")
+
+
+@main.command("install")
+@click.option("--subdomain", required=True, help="The account's Zendesk subdomain.")
+@click.option("--app-id", type=click.IntRange(min=1), required=True,
+              help="The app's id in Zendesk (its public key is fetched by it).")
+@click.option("--installation-id", type=click.IntRange(min=1), required=True,
+              help="The installation's id in that account (the signed loads' audience).")
+@click.option("--email", required=True, help="The Zendesk user the API token belongs to.")
+@click.option("--token", prompt="API token", hide_input=True, envvar="ZENDESK_API_TOKEN",
+              help="The API token (prompted without echo if not in ZENDESK_API_TOKEN).")
+@click.option("--base-url", default=None, help="Another base URL (e.g. a sandbox).")
+def install_command(subdomain: str, app_id: int, installation_id: int, email: str, token: str,
+                    base_url: str | None) -> None:
+    """Register (or update) the app's installation in a Zendesk account; the token is stored
+    encrypted."""
+    from . import create_app
+    from .installations import Installation
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", subdomain):
+        fail(f"{subdomain!r} is not a Zendesk subdomain")
+    app = create_app()
+    services = app.extensions["customer_value"]
+    try:
+        services.registry.save(Installation(
+            subdomain=subdomain, base_url=(base_url or f"https://{subdomain}.zendesk.com"),
+            app_id=app_id, installation_id=installation_id, email=email, token=token),
+            datetime.now(UTC))
+    finally:
+        services.close()
+    click.echo(f"Installed for {subdomain}: app {app_id}, installation {installation_id}.")
 
 
 def read_settings(path: Path | None) -> Settings:

@@ -6,16 +6,24 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-DEFAULT_DATABASE = Path("instance") / "customer-value.db"
+DATABASE_FILE = "customer-value.db"
+
+
+def instance_folder(env: Mapping[str, str] | None = None) -> Path:
+    """Where the app keeps its own files (SQLite database, secret key, instance config):
+    CUSTOMER_VALUE_INSTANCE, else ./instance."""
+    env = os.environ if env is None else env
+    return Path(env.get("CUSTOMER_VALUE_INSTANCE", "").strip() or "instance").resolve()
 
 
 def database_url(env: Mapping[str, str] | None = None) -> str:
-    """DATABASE_URL (e.g. postgresql://...), else a SQLite file under ./instance."""
+    """DATABASE_URL (e.g. postgresql://...), else a SQLite file in the instance folder."""
     env = os.environ if env is None else env
     url = env.get("DATABASE_URL", "").strip()
     if url:
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]
         return url
-    DEFAULT_DATABASE.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_DATABASE.resolve()}"
+    folder = instance_folder(env)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / DATABASE_FILE}"

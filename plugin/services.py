@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
+from .installations import Registry
 from .live import current_history
 from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
 from .report import assess, to_json
@@ -32,6 +33,7 @@ SNAPSHOT_INTERVAL = timedelta(hours=1)
 class Services:
     engine: Engine
     zendesk: ZendeskConfig | None
+    registry: Registry | None = None
     settings: Settings = field(default_factory=Settings)
     cache: ValueCache = field(default_factory=ValueCache)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)

@@ -8,7 +8,6 @@ served too, with a demo session, because no Zendesk is there to sign anything.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import requests
 from flask import Blueprint, Flask, abort, current_app, render_template, request
@@ -24,6 +23,7 @@ from .auth import (
     verify_zendesk_token,
 )
 from .i18n import catalog, pick_locale
+from .installations import Registry
 from .security import nonce
 
 bp = Blueprint("sidebar", __name__)
@@ -33,14 +33,10 @@ DEMO_USER_ID = 0
 ZAF_SDK_URL = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, registry: Registry) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["csp_nonce"] = nonce
-    subdomain = urlsplit(app.config["ZENDESK_BASE_URL"]).hostname or ""
-    subdomain = app.config["ZENDESK_SUBDOMAIN"] or subdomain.split(".")[0]
-    app_ids = ({subdomain: int(app.config["ZENDESK_APP_ID"])}
-               if app.config["ZENDESK_APP_ID"] else {})
-    app.extensions["customer_value_keys"] = PublicKeyCache(_fetch_key, app_ids)
+    app.extensions["customer_value_keys"] = PublicKeyCache(_fetch_key, registry.app_ids())
 
 
 def _fetch_key(url: str) -> str:
@@ -52,14 +48,18 @@ def _fetch_key(url: str) -> str:
 @bp.post("/sidebar")
 def signed_load():
     token = request.form.get(ZENDESK_TOKEN_FORM_FIELD, "")
-    config = current_app.config
     keys = current_app.extensions["customer_value_keys"]
+    registry = current_app.extensions["customer_value"].registry
     now = datetime.now(UTC)
+
+    def audience(subdomain: str) -> str:
+        installation = registry.get(subdomain)
+        return installation_audience(subdomain, installation.installation_id or 0) \
+            if installation else ""
+
     try:
-        claims = verify_zendesk_token(
-            token, key_for=keys.key_for(now), now=now,
-            audience=lambda subdomain: installation_audience(
-                subdomain, int(config["ZENDESK_INSTALLATION_ID"] or 0)))
+        claims = verify_zendesk_token(token, key_for=keys.key_for(now), now=now,
+                                      audience=audience)
     except AuthError as error:
         abort(401, f"the signed load was refused: {error}")
     session = issue_app_token(_secret(), account=claims.account, user_id=claims.user_id,

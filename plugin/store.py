@@ -129,6 +129,18 @@ suggestion_feedback = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+installations = Table(
+    "installations", metadata,
+    Column("subdomain", String(63), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, unique=True),
+    Column("base_url", String(255), nullable=False),
+    Column("app_id", BigInteger),
+    Column("installation_id", BigInteger),
+    Column("email", String(255), nullable=False),
+    Column("token_sealed", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 RATING_SOURCES = ("ticket", "rating", "survey")
 """Where a rating came from, weakest first: a survey response beats a rating record, which
 beats the rating embedded in the ticket (it carries no time of its own)."""
@@ -290,15 +302,7 @@ class HistoryStore:
     # --- rows ---------------------------------------------------------------------------
 
     def _upsert(self, conn, table: Table, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table)
-        keys = [c.name for c in table.primary_key.columns]
-        statement = statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
-        conn.execute(statement, rows)
+        _upsert_rows(conn, table, rows)
 
     def _save_embedded_ratings(self, conn, facts: list[Any]) -> None:
         rated = [f for f in facts if f.ticket.satisfaction is not None]
@@ -335,6 +339,19 @@ class HistoryStore:
         return {"account_id": self.account, "ticket_id": ticket_id, "source": source,
                 "scale": rating.scale, "score": rating.score, "comment": rating.comment,
                 "rated_at": _utc(rating.rated_at)}
+
+
+def _upsert_rows(conn, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, or update them where their primary key exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
+    conn.execute(statement, rows)
 
 
 def _best_ratings(rows) -> dict[int, Satisfaction]:

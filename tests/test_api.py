@@ -1,5 +1,6 @@
 """The JSON API through Flask's test client, with a hand-written fake Zendesk client."""
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,10 +9,12 @@ from integrations.errors import NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
 from plugin import create_app
 from plugin.auth import issue_app_token
+from plugin.installations import Installation
 from plugin.settings import Settings
 from tests.factories import NOW, profile, rating, ticket
 
 SECRET = "x" * 40
+TOKEN = "acme-api-token-1234567890"
 
 
 def session(account="demo", user_id=1):
@@ -50,7 +53,8 @@ def app(tmp_path, fake):
     app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": SECRET,
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
                       "ZENDESK_BASE_URL": "https://acme.zendesk.com",
-                      "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": "t"})
+                      "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": TOKEN,
+                      "ZENDESK_APP_ID": "55", "ZENDESK_INSTALLATION_ID": "66"})
     services = app.extensions["customer_value"]
     services.client_factory = lambda config: fake
     services.clock = lambda: datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -154,3 +158,30 @@ def test_percentile_tiers_come_from_the_accounts_customers(app):
     # 800 days = 2.19 years → 15 · 2.19 / (2.19 + 2) = 7.8.
     assert services.cutoffs(store, NOW).high == float("inf")
     assert services.cutoffs(store, NOW + timedelta(minutes=11)).high == 7.8
+
+
+def test_credentials_are_encrypted_at_rest(app, tmp_path):
+    raw = sqlite3.connect(tmp_path / "app.db")
+    try:
+        (sealed,) = raw.execute("select token_sealed from installations").fetchone()
+    finally:
+        raw.close()
+    assert TOKEN not in sealed
+    registry = app.extensions["customer_value"].registry
+    assert registry.get("acme").token == TOKEN
+    assert TOKEN not in repr(registry.get("acme"))
+
+
+def test_each_session_sees_only_its_own_accounts_data(app, fake):
+    services = app.extensions["customer_value"]
+    services.registry.save(Installation(
+        subdomain="globex", base_url="https://globex.zendesk.com", app_id=56,
+        installation_id=67, email="g@globex.com", token="globex-token"), NOW)
+    globex_store = services.store("https://globex.zendesk.com")
+    globex_store.save_page("users", users_=[UserFact(profile(id=7, name="Globex Gina"), None,
+                                                     NOW)], now=NOW)
+    globex = app.test_client().get("/api/customers/7/value", headers=session("globex"))
+    acme = app.test_client().get("/api/customers/7/value", headers=session("acme"))
+    assert globex.get_json()["name"] == "Globex Gina"
+    assert acme.get_json()["name"] == "<b>Zoë</b>"
+    assert globex.get_json()["notices"] == [] and acme.get_json()["notices"]
