@@ -11,18 +11,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from integrations.errors import RateLimited, Unavailable
 from integrations.zendesk import TicketFact, ZendeskClient
 
 from .domain import CustomerHistory
+from .report import isoformat
 from .store import HistoryStore
 
 HISTORY_LOADING = ("History still loading: tickets closed more than 120 days ago are not "
                    "included yet")
 
 
-def current_history(store: HistoryStore, client: ZendeskClient, user_id: int
-                    ) -> CustomerHistory:
-    """The customer's history as of now; `integrations.errors.NotFound` for an unknown user."""
+def current_history(store: HistoryStore, client: ZendeskClient, user_id: int, *,
+                    fallback: bool = False) -> CustomerHistory:
+    """The customer's history as of now; `integrations.errors.NotFound` for an unknown user.
+
+    With `fallback`, a customer the store knows is still scored when Zendesk is rate limited
+    or down: from the store alone, with a notice saying how current it is.
+    """
     stored = store.history(user_id)
     if stored is None:
         fact, organization = client.user(user_id)
@@ -32,7 +38,15 @@ def current_history(store: HistoryStore, client: ZendeskClient, user_id: int
             tickets=tuple(f.ticket for f in recent if f.requester_id == user_id),
             notices=(HISTORY_LOADING,))
     since = store.state("tickets").synced_through
-    recent = client.requested_tickets(user_id, updated_since=since)
+    try:
+        recent = client.requested_tickets(user_id, updated_since=since)
+    except (RateLimited, Unavailable) as error:
+        if not fallback:
+            raise
+        when = isoformat(since) if since else "the last sync"
+        return replace(stored, notices=stored.notices + (
+            f"{error.service} is unreachable right now; scored from the history store as of "
+            f"{when}",))
     return merge(stored, recent)
 
 

@@ -64,7 +64,7 @@ class Services:
         store = self.store(config.base_url)
 
         def compute() -> dict[str, Any]:
-            history = current_history(store, self.client(config), user_id)
+            history = current_history(store, self.client(config), user_id, fallback=True)
             now = self.clock()
             result = assess(history, self.settings, now, ticket_id=ticket_id,
                             cutoffs=self.cutoffs(store, now))

@@ -200,3 +200,21 @@ def test_merge_prefers_newer_copies_and_keeps_survey_ratings():
     by_id = {t.id: t for t in merged.tickets}
     assert set(by_id) == {1, 2, 3}
     assert by_id[1].status == "closed" and by_id[1].satisfaction.scale == 5
+
+
+def test_zendesk_down_scores_a_stored_customer_from_the_store_with_a_notice(engine):
+    from integrations.errors import Unavailable
+
+    store = store_for(engine)
+    fake = FakeZendesk(PAGES, users=[user_fact()])
+    sync(fake, store, clock=lambda: NOW)
+
+    def down(*args, **kwargs):
+        raise Unavailable("Zendesk is failing (503)")
+
+    fake.requested_tickets = down
+    with pytest.raises(Unavailable):
+        current_history(store, fake, 1)
+    history = current_history(store, fake, 1, fallback=True)
+    assert len(history.tickets) == 12
+    assert "scored from the history store as of" in history.notices[-1]
