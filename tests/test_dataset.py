@@ -163,3 +163,22 @@ def test_every_generated_customer_scores(tmp_path):
     tiers = {r["tier"] for r in results}
     assert tiers == {"high", "medium", "low"}, "generated data should reach every tier"
     assert sum(len(r["suggestions"]) for r in results) > len(results)
+
+
+def test_responses_saved_straight_from_zendesks_documentation_read_as_they_are(tmp_path):
+    from tests.reference import example
+
+    users = example("CursorBasedExportIncrementalUsersResponseExample")
+    tickets = example("CursorBasedExportIncrementalTicketsResponseExample")
+    ticket = dict(tickets["tickets"][0], requester_id=users["users"][0]["id"])
+    files = {"users": users, "tickets": dict(tickets, tickets=[ticket]),
+             "organizations": example("ExportIncrementalOrganizationsResponseExample"),
+             "ticket_metrics": example("TicketMetricsResponseExample"),
+             "satisfaction_ratings": example("SatisfactionRatingsResponseExample")}
+    for name, body in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
+    dataset = load(tmp_path)
+    history = dataset.history(users["users"][0]["id"])
+    assert history.profile.name == "Johnny Agent"
+    assert [t.subject for t in history.tickets] == ["Help, my printer is on fire!"]
+    assert all("unknown ticket" in w for w in dataset.warnings)
