@@ -211,6 +211,14 @@ class ZendeskClient:
         org = next((o for o in orgs if o is not None and o.id == fact.organization_id), None)
         return fact, org
 
+    def user_role(self, user_id: int) -> str:
+        """The user's role in Zendesk ("admin", "agent" or "end-user"), as Zendesk says it."""
+        body = self.transport.get(f"/api/v2/users/{user_id}")
+        role = (body.get("user") or {}).get("role")
+        if not isinstance(role, str):
+            raise BadResponse(f"Zendesk sent user {user_id} without a role")
+        return role
+
     def requested_tickets(self, user_id: int, *, updated_since: datetime | None = None
                           ) -> list[TicketFact]:
         """The customer's tickets, newest update first, back to `updated_since`.

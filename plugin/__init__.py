@@ -15,7 +15,7 @@ def create_app(test_config: dict[str, Any] | None = None):
     `test_config`); then its services and blueprints."""
     from flask import Flask
 
-    from . import api, demo, security, sidebar
+    from . import admin, api, demo, security, sidebar
     from .config import instance_folder
     from .resources import resource_dir
 
@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None):
     api.init_app(app)
     sidebar.init_app(app, app.extensions["customer_value"].registry)
     demo.init_app(app)
+    admin.init_app(app)
     return app
 
 

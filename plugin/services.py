@@ -22,6 +22,7 @@ from .report import assess, to_json
 from .settings import Settings
 from .store import HistoryStore, account_id
 from .values import CachedValue, ValueCache
+from .versions import SettingsVersions
 
 CUTOFFS_SECONDS = 600.0
 """How long percentile tier cutoffs of an account are reused before being recomputed."""
@@ -63,33 +64,43 @@ class Services:
         """The customer's assessment (the score contract's JSON), through the cache."""
         store = self.store(config.base_url)
 
+        settings = self.settings_for(store)
+
         def compute() -> dict[str, Any]:
             history = current_history(store, self.client(config), user_id, fallback=True)
             now = self.clock()
-            result = assess(history, self.settings, now, ticket_id=ticket_id,
-                            cutoffs=self.cutoffs(store, now))
+            result = assess(history, settings, now, ticket_id=ticket_id,
+                            cutoffs=self.cutoffs(store, settings, now))
             store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
                                   min_interval=SNAPSHOT_INTERVAL)
             return to_json(result)
 
-        key = (config.base_url, user_id, ticket_id)
+        key = (config.base_url, user_id, ticket_id, settings.version)
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
 
-    def cutoffs(self, store: HistoryStore, now: datetime) -> Cutoffs:
+    def settings_for(self, store: HistoryStore) -> Settings:
+        """The account's current settings: its latest saved version, else the app's default."""
+        saved = SettingsVersions(self.engine, store.account).history(limit=1)
+        return saved[0].settings if saved else self.settings
+
+    def versions(self, store: HistoryStore) -> SettingsVersions:
+        return SettingsVersions(self.engine, store.account)
+
+    def cutoffs(self, store: HistoryStore, settings: Settings, now: datetime) -> Cutoffs:
         """Tier cutoffs; in percentile mode, from every stored customer's value, recomputed
         at most every CUTOFFS_SECONDS per account."""
-        if self.settings.tiers.mode == "absolute":
-            return absolute_cutoffs(self.settings)
-        key = (store.account, self.settings.version)
+        if settings.tiers.mode == "absolute":
+            return absolute_cutoffs(settings)
+        key = (store.account, settings.version)
         with self._lock:
             cached = self._cutoffs.get(key)
         if cached is not None and (now - cached[1]).total_seconds() < CUTOFFS_SECONDS:
             return cached[0]
-        values = [score(h, self.settings, now, Cutoffs(0, 0)).value for h in store.histories()]
-        cutoffs = percentile_cutoffs(values, self.settings)
+        values = [score(h, settings, now, Cutoffs(0, 0)).value for h in store.histories()]
+        cutoffs = percentile_cutoffs(values, settings)
         with self._lock:
             self._cutoffs[key] = (cutoffs, now)
         return cutoffs

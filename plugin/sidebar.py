@@ -16,6 +16,7 @@ from .auth import (
     ZENDESK_TOKEN_FORM_FIELD,
     AuthError,
     PublicKeyCache,
+    ZendeskClaims,
     bearer_token,
     installation_audience,
     issue_app_token,
@@ -45,8 +46,8 @@ def _fetch_key(url: str) -> str:
     return response.text
 
 
-@bp.post("/sidebar")
-def signed_load():
+def verified_load() -> ZendeskClaims:
+    """The claims of Zendesk's signed POST loading one of the app's pages, or a 401."""
     token = request.form.get(ZENDESK_TOKEN_FORM_FIELD, "")
     keys = current_app.extensions["customer_value_keys"]
     registry = current_app.extensions["customer_value"].registry
@@ -58,22 +59,28 @@ def signed_load():
             if installation else ""
 
     try:
-        claims = verify_zendesk_token(token, key_for=keys.key_for(now), now=now,
-                                      audience=audience)
+        return verify_zendesk_token(token, key_for=keys.key_for(now), now=now,
+                                    audience=audience)
     except AuthError as error:
         abort(401, f"the signed load was refused: {error}")
-    session = issue_app_token(_secret(), account=claims.account, user_id=claims.user_id,
-                              role="agent", now=now)
-    return _page(session)
+
+
+def new_session(account: str, user_id: int, role: str) -> str:
+    return issue_app_token(_secret(), account=account, user_id=user_id, role=role,
+                           now=datetime.now(UTC))
+
+
+@bp.post("/sidebar")
+def signed_load():
+    claims = verified_load()
+    return _page(new_session(claims.account, claims.user_id, "agent"))
 
 
 @bp.get("/sidebar")
 def demo_load():
     if not current_app.config["DEMO_MODE"]:
         abort(405, "Zendesk loads the sidebar with a signed POST")
-    session = issue_app_token(_secret(), account=DEMO_ACCOUNT, user_id=DEMO_USER_ID, role="agent",
-                              now=datetime.now(UTC))
-    return _page(session)
+    return _page(new_session(DEMO_ACCOUNT, DEMO_USER_ID, "agent"))
 
 
 def _page(session_token: str):

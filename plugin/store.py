@@ -141,6 +141,16 @@ installations = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+settings_versions = Table(
+    "settings_versions", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 RATING_SOURCES = ("ticket", "rating", "survey")
 """Where a rating came from, weakest first: a survey response beats a rating record, which
 beats the rating embedded in the ticket (it carries no time of its own)."""
@@ -281,6 +291,14 @@ class HistoryStore:
                 tickets.c.account_id == self.account).order_by(
                 tickets.c.created_at.desc()).limit(limit)).all()
         return [dict(row._mapping, created_at=_utc(row.created_at)) for row in rows]
+
+    def recent_requesters(self, limit: int) -> list[int]:
+        """Requesters by their latest ticket, newest first."""
+        with self.engine.connect() as conn:
+            latest = func.max(tickets.c.created_at)
+            return list(conn.execute(select(tickets.c.requester_id).where(
+                tickets.c.account_id == self.account).group_by(tickets.c.requester_id)
+                .order_by(latest.desc()).limit(limit)).scalars())
 
     def user_ids(self) -> list[int]:
         with self.engine.connect() as conn:

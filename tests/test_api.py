@@ -17,8 +17,8 @@ SECRET = "x" * 40
 TOKEN = "acme-api-token-1234567890"
 
 
-def session(account="demo", user_id=1):
-    token = issue_app_token(SECRET.encode(), account=account, user_id=user_id, role="agent",
+def session(account="demo", user_id=1, role="agent"):
+    token = issue_app_token(SECRET.encode(), account=account, user_id=user_id, role=role,
                             now=datetime.now(UTC))
     return {"Authorization": f"Bearer {token}"}
 
@@ -146,8 +146,8 @@ def test_security_headers(app):
 
 def test_percentile_tiers_come_from_the_accounts_customers(app):
     services = app.extensions["customer_value"]
-    services.settings = Settings.from_dict({"tiers": {"mode": "percentile", "high": 90,
-                                                      "low": 10}})
+    settings = Settings.from_dict({"tiers": {"mode": "percentile", "high": 90, "low": 10}})
+    services.settings = settings
     response = app.test_client().get("/api/customers/7/value", headers=session())
     assert response.status_code == 200
     # The store holds no customers yet, so there is nothing to rank against: medium.
@@ -156,8 +156,8 @@ def test_percentile_tiers_come_from_the_accounts_customers(app):
     store.save_page("users", users_=[UserFact(profile(id=8), None, NOW)], now=NOW)
     # Cutoffs are reused for ten minutes, then ranked against user 8: tenure alone,
     # 800 days = 2.19 years → 15 · 2.19 / (2.19 + 2) = 7.8.
-    assert services.cutoffs(store, NOW).high == float("inf")
-    assert services.cutoffs(store, NOW + timedelta(minutes=11)).high == 7.8
+    assert services.cutoffs(store, settings, NOW).high == float("inf")
+    assert services.cutoffs(store, settings, NOW + timedelta(minutes=11)).high == 7.8
 
 
 def test_credentials_are_encrypted_at_rest(app, tmp_path):

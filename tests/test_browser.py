@@ -119,3 +119,31 @@ def test_a_script_in_a_customers_name_is_text(demo, browser):
     browser.save_screenshot(str(ARTIFACTS / "sidebar-escaped-name.png"))
     browser.get(url)
     assert browser.execute_script("return window.__xss") is None
+
+
+def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, browser):
+    url, _ = demo
+    browser.get(url)
+    link = browser.find_element(By.CSS_SELECTOR, "tbody a")
+    ticket_path = link.get_attribute("href").replace(url, "")
+    open_sidebar(browser, url, ticket_path)
+    before = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
+    browser.switch_to.default_content()
+
+    browser.get(url + "settings")
+    weight = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "f-weights.ticket_volume"))
+    WebDriverWait(browser, 10).until(lambda d: weight.get_attribute("value") == "25")
+    weight.clear()
+    weight.send_keys("0")
+    WebDriverWait(browser, 20).until(
+        lambda d: "would change tier" in d.find_element(By.ID, "cv-preview-summary").text)
+    assert browser.find_element(By.ID, "cv-histogram").get_attribute("src").startswith("blob:")
+    browser.save_screenshot(str(ARTIFACTS / "settings.png"))
+    browser.find_element(By.ID, "cv-save").click()
+    WebDriverWait(browser, 20).until(
+        lambda d: "Saved as version 2" in d.find_element(By.ID, "cv-status").text)
+
+    open_sidebar(browser, url, ticket_path)
+    after = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
+    assert float(after) > float(before), (before, after)

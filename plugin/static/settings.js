@@ -1,0 +1,180 @@
+// The settings page: fills the form from the saved settings, previews every change against
+// the account's recent customers, and saves versions. Text from the server goes in as text.
+(function () {
+  "use strict";
+  var token = JSON.parse(document.getElementById("cv-config").textContent).token;
+  var form = document.getElementById("cv-form");
+  var status = document.getElementById("cv-status");
+  var state = { version: null, timer: null, histogram: null };
+
+  function api(method, path, body) {
+    var options = { method: method, headers: { Authorization: "Bearer " + token } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(path, options).then(function (response) {
+      return response.json().then(function (data) { return { status: response.status, data: data }; });
+    });
+  }
+
+  function get(object, path) {
+    return path.split(".").reduce(function (at, key) { return at == null ? at : at[key]; }, object);
+  }
+
+  function set(object, path, value) {
+    var keys = path.split(".");
+    var at = object;
+    keys.slice(0, -1).forEach(function (key) { at = at[key] = at[key] || {}; });
+    at[keys[keys.length - 1]] = value;
+  }
+
+  function fill(settings) {
+    Array.prototype.forEach.call(form.elements, function (input) {
+      if (!input.name) { return; }
+      var value = get(settings, input.name);
+      if (input.type === "checkbox") { input.checked = Boolean(value); }
+      else if (input.hasAttribute("data-json")) { input.value = JSON.stringify(value || []); }
+      else { input.value = value == null ? "" : value; }
+    });
+  }
+
+  function collect() {
+    var settings = {};
+    Array.prototype.forEach.call(form.elements, function (input) {
+      if (!input.name) { return; }
+      var value;
+      if (input.type === "checkbox") { value = input.checked; }
+      else if (input.hasAttribute("data-json")) {
+        try { value = JSON.parse(input.value || "[]"); } catch (error) { value = input.value; }
+      } else if (input.type === "number") {
+        if (input.value === "") { value = /macro_id$/.test(input.name) ? null : input.value; }
+        else { value = Number(input.value); }
+      } else { value = input.value; }
+      set(settings, input.name, value);
+    });
+    return settings;
+  }
+
+  function showErrors(fields) {
+    form.querySelectorAll("[data-error-for]").forEach(function (span) {
+      span.textContent = (fields && fields[span.getAttribute("data-error-for")]) || "";
+    });
+    Array.prototype.forEach.call(form.elements, function (input) {
+      if (input.name) { input.classList.toggle("cv-invalid", Boolean(fields && fields[input.name])); }
+    });
+  }
+
+  function cell(tag, text) {
+    var element = document.createElement(tag);
+    element.textContent = text;
+    return element;
+  }
+
+  function showPreview(result) {
+    document.getElementById("cv-preview-summary").textContent =
+      result.changed_tier + " of " + result.customers + " recent customers would change tier.";
+    var image = document.getElementById("cv-histogram");
+    if (state.histogram) { URL.revokeObjectURL(state.histogram); }
+    state.histogram = URL.createObjectURL(new Blob([result.histogram_svg], { type: "image/svg+xml" }));
+    image.src = state.histogram;
+    image.hidden = false;
+    var table = document.getElementById("cv-moves");
+    table.querySelectorAll("tr").forEach(function (row) { row.remove(); });
+    var head = document.createElement("tr");
+    head.appendChild(cell("th", ""));
+    result.tiers.forEach(function (tier) { head.appendChild(cell("th", tier)); });
+    table.appendChild(head);
+    result.tiers.forEach(function (from) {
+      var row = document.createElement("tr");
+      row.appendChild(cell("th", from));
+      result.tiers.forEach(function (to) {
+        var found = result.moves.filter(function (m) { return m.from === from && m.to === to; })[0];
+        row.appendChild(cell("td", found ? String(found.customers) : "0"));
+      });
+      table.appendChild(row);
+    });
+    table.hidden = false;
+    var examples = document.getElementById("cv-examples");
+    examples.replaceChildren();
+    result.examples.forEach(function (m) {
+      examples.appendChild(cell("li", m.name + ": " + m.before.toFixed(1) + " → " + m.after.toFixed(1) +
+                                       " (" + m.tier_before + " → " + m.tier_after + ")"));
+    });
+  }
+
+  function previewSoon() {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(function () {
+      api("POST", "/api/settings/preview", { settings: collect() }).then(function (answer) {
+        if (answer.status === 422) { showErrors(answer.data.error.fields); return; }
+        showErrors(null);
+        if (answer.status === 200) { showPreview(answer.data); }
+      });
+    }, 300);
+  }
+
+  function showVersions(versions) {
+    var list = document.getElementById("cv-versions");
+    list.replaceChildren();
+    versions.forEach(function (v) {
+      var item = cell("li", "v" + v.version + " · " + new Date(v.created_at).toLocaleString() +
+                            " · by user " + v.author_id + (v.note ? " · " + v.note : "") + " ");
+      var compare = cell("button", "Changes");
+      compare.type = "button"; compare.className = "c-btn c-btn--sm";
+      compare.addEventListener("click", function () { showDiff(v.version); });
+      var back = cell("button", "Roll back to this");
+      back.type = "button"; back.className = "c-btn c-btn--sm";
+      back.addEventListener("click", function () {
+        api("POST", "/api/settings/versions/" + v.version + "/rollback").then(load);
+      });
+      item.appendChild(compare); item.appendChild(back);
+      list.appendChild(item);
+    });
+  }
+
+  function showDiff(version) {
+    var previous = Math.max(1, version - 1);
+    api("GET", "/api/settings/diff/" + previous + "/" + version).then(function (answer) {
+      var box = document.getElementById("cv-diff");
+      box.replaceChildren(cell("h3", "v" + previous + " → v" + version));
+      var list = document.createElement("ul");
+      (answer.data.changes || []).forEach(function (c) {
+        list.appendChild(cell("li", c.setting + ": " + JSON.stringify(c.before) + " → " +
+                                    JSON.stringify(c.after)));
+      });
+      if (!list.children.length) { list.appendChild(cell("li", "No changes.")); }
+      box.appendChild(list);
+    });
+  }
+
+  function load() {
+    return api("GET", "/api/settings").then(function (answer) {
+      state.version = answer.data.version;
+      document.getElementById("cv-version").textContent = "v" + state.version;
+      fill(answer.data.settings);
+      showVersions(answer.data.versions);
+    });
+  }
+
+  form.addEventListener("input", previewSoon);
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    status.textContent = "Saving…";
+    api("PUT", "/api/settings", { settings: collect(), base_version: state.version,
+                                  note: document.getElementById("f-note").value })
+      .then(function (answer) {
+        if (answer.status === 422) {
+          showErrors(answer.data.error.fields);
+          status.textContent = "Not saved: fix the fields marked in red.";
+        } else if (answer.status === 200) {
+          showErrors(null);
+          status.textContent = "Saved as version " + answer.data.version + ".";
+          load();
+        } else {
+          status.textContent = "Not saved: " + ((answer.data.error || {}).message || answer.status);
+        }
+      });
+  });
+  load();
+}());

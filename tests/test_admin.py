@@ -1,0 +1,155 @@
+"""The settings page and its API: admins only (by Zendesk's word), every bad value named and
+nothing saved, a preview before saving, versions with diff and rollback."""
+
+import pytest
+
+from integrations.zendesk import TicketFact, UserFact
+from plugin import create_app
+from plugin.preview import preview
+from plugin.settings import Settings
+from tests.factories import NOW, profile, rating, ticket
+from tests.test_api import SECRET, TOKEN, FakeZendesk, session
+from tests.test_sidebar import INSTALLATION, keys, zendesk_token  # noqa: F401 - fixture
+
+ADMIN = {"Authorization": session("acme", 1)["Authorization"]}
+
+
+class FakeRoles(FakeZendesk):
+    roles = {123: "agent", 124: "admin"}
+
+    def user_role(self, user_id):
+        return self.roles[user_id]
+
+
+@pytest.fixture
+def app(tmp_path, keys):  # noqa: F811
+    app = create_app({"TESTING": True, "SECRET_KEY": SECRET,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                      "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@acme.com",
+                      "ZENDESK_API_TOKEN": TOKEN, "ZENDESK_APP_ID": "777",
+                      "ZENDESK_INSTALLATION_ID": str(INSTALLATION)})
+    app.extensions["customer_value_keys"]._fetch = lambda url: keys[1]
+    services = app.extensions["customer_value"]
+    services.client_factory = lambda config: FakeRoles()
+    services.clock = lambda: NOW
+    store = services.store("https://acme.zendesk.com")
+    users = [UserFact(profile(id=i, name=f"Customer {i}"), None, NOW) for i in range(1, 21)]
+    tickets = [TicketFact(i % 20 + 1, ticket(i, days=i, priority="urgent" if i % 3 else "low",
+                                              satisfaction=rating(i % 4 != 0)), NOW)
+               for i in range(1, 101)]
+    store.save_page("users", users_=users, now=NOW)
+    store.save_page("tickets", tickets_=tickets, now=NOW)
+    yield app
+    services.close()
+
+
+def admin_session():
+    return session("acme", 124, role="admin")
+
+
+def test_zendesk_admins_get_the_page_agents_a_403(app, keys):  # noqa: F811
+    client = app.test_client()
+    agent = client.post("/settings", data={"token": zendesk_token(keys[0], sub="123")})
+    assert agent.status_code == 403
+    assert "Only Zendesk admins" in agent.get_data(as_text=True)
+    admin = client.post("/settings", data={"token": zendesk_token(keys[0], sub="124")})
+    assert admin.status_code == 200 and "Customer Value settings" in admin.get_data(as_text=True)
+
+
+def test_the_api_refuses_agent_sessions(app):
+    client = app.test_client()
+    assert client.get("/api/settings", headers=session("acme", 123)).status_code == 403
+    assert client.put("/api/settings", headers=session("acme", 123),
+                      json={"settings": {}}).status_code == 403
+    assert client.get("/api/settings").status_code == 401
+
+
+@pytest.mark.parametrize(("settings", "field", "message"), [
+    ({"weights": {"tenure": 150}}, "weights.tenure", "must be between 0 and 100"),
+    ({"tiers": {"high": -20, "low": 10}}, "tiers.low", "must be below the high threshold"),
+    ({"currency": "euro"}, "currency", "three-letter ISO 4217"),
+    ({"community_link": "http://x.example"}, "community_link", "https://"),
+    ({"suggestions": {"personalise": {"text": "Hi {nick}"}}}, "suggestions.personalise.text",
+     "unknown placeholder {nick}"),
+])
+def test_an_invalid_save_names_the_field_and_changes_nothing(app, settings, field, message):
+    client = app.test_client()
+    answer = client.put("/api/settings", headers=admin_session(), json={"settings": settings})
+    assert answer.status_code == 422
+    assert message in answer.get_json()["error"]["fields"][field]
+    assert client.get("/api/settings", headers=admin_session()).get_json()["versions"] == []
+
+
+def test_save_versions_diff_and_rollback(app):
+    client = app.test_client()
+    first = client.put("/api/settings", headers=admin_session(),
+                       json={"settings": {"weights": {"tenure": 40}}, "note": "tenure matters"})
+    assert first.status_code == 200 and first.get_json()["version"] == 2
+    second = client.put("/api/settings", headers=admin_session(),
+                        json={"settings": {"weights": {"tenure": 40}, "half_life_days": 90},
+                              "base_version": 2})
+    assert second.get_json()["version"] == 3
+    stale = client.put("/api/settings", headers=admin_session(),
+                       json={"settings": {}, "base_version": 2})
+    assert stale.status_code == 409
+    changes = client.get("/api/settings/diff/1/3", headers=admin_session()).get_json()["changes"]
+    assert {(c["setting"], c["before"], c["after"]) for c in changes} == {
+        ("weights.tenure", 15, 40), ("half_life_days", 180.0, 90)}
+    back = client.post("/api/settings/versions/2/rollback", headers=admin_session())
+    assert back.get_json()["version"] == 4
+    listing = client.get("/api/settings", headers=admin_session()).get_json()
+    assert listing["settings"]["half_life_days"] == 180.0
+    assert [v["version"] for v in listing["versions"]] == [4, 3, 2]
+    assert listing["versions"][0]["note"] == "Rolled back to v2"
+    assert listing["versions"][-1]["author_id"] == 124
+
+
+def test_scores_record_the_settings_version_they_used(app):
+    client = app.test_client()
+    before = client.get("/api/customers/2/value", headers=session("acme")).get_json()
+    client.put("/api/settings", headers=admin_session(),
+               json={"settings": {"weights": {"ticket_volume": 0}}})
+    after = client.get("/api/customers/2/value", headers=session("acme")).get_json()
+    assert (before["settings_version"], after["settings_version"]) == (1, 2)
+    assert after["value"] > before["value"]
+
+
+def test_preview_reports_the_effect_before_saving(app):
+    client = app.test_client()
+    answer = client.post("/api/settings/preview", headers=admin_session(),
+                         json={"settings": {"weights": {"escalations": 100}}})
+    body = answer.get_json()
+    assert answer.status_code == 200
+    assert body["customers"] == 20
+    assert sum(m["customers"] for m in body["moves"]) == 20
+    assert body["histogram_svg"].startswith("<svg") and "<rect" in body["histogram_svg"]
+    assert client.get("/api/settings", headers=admin_session()).get_json()["versions"] == []
+    bad = client.post("/api/settings/preview", headers=admin_session(),
+                      json={"settings": {"weights": {"escalations": -1}}})
+    assert bad.status_code == 422
+
+
+def test_preview_numbers_on_a_fixed_dataset():
+    from tests.factories import history
+    calm = history(ticket(1, priority="low"), ticket(2, priority="low"), id=1)
+    urgent = history(*[ticket(i, priority="urgent", days=i) for i in range(1, 9)], id=2,
+                     fields={"lifetime_spend": 60000})
+    current = Settings()
+    draft = Settings.from_dict({"weights": {"escalations": 0}, "tiers": {"high": 10,
+                                                                         "low": -5}})
+    result = preview([calm, urgent], current, draft, NOW)
+    # calm: -5.7 either way, medium now (low at -15), low with the draft (low at -5);
+    # urgent: -2.2 now, +5.0 without the escalation cost, medium either way.
+    assert result.customers == 2
+    assert result.moves == {("medium", "low"): 1, ("medium", "medium"): 1}
+    assert result.changed_tier == 1
+    first, second = result.examples
+    assert (first.user_id, first.before, first.after, first.tier_after) == (1, -5.7, -5.7, "low")
+    assert (second.user_id, second.before, second.after) == (2, -2.2, 5.0)
+    assert result.histogram_current == {-10: 2} and result.histogram_draft == {-10: 1, 0: 1}
+
+
+def test_demo_serves_the_page_only_in_demo_mode(app):
+    assert app.test_client().get("/settings").status_code == 405
+    app.config["DEMO_MODE"] = True
+    assert app.test_client().get("/settings").status_code == 200
