@@ -23,6 +23,7 @@ from flask import (
 
 from integrations.errors import IntegrationError
 
+from .account_secrets import SECRETS, AccountSecrets
 from .api import account, services
 from .domain import CustomerHistory
 from .i18n import catalog, pick_locale
@@ -76,7 +77,7 @@ def _page(session_token: str):
     return render_template(
         "admin/settings.html", session_token=session_token, locale=locale,
         strings=catalog(locale), benefits=BENEFIT_SIGNALS, costs=COST_SIGNALS,
-        suggestions=DEFAULT_SUGGESTIONS, placeholders=sorted(PLACEHOLDERS))
+        suggestions=DEFAULT_SUGGESTIONS, placeholders=sorted(PLACEHOLDERS), secrets=SECRETS)
 
 
 def _admin():
@@ -93,6 +94,7 @@ def current_settings():
     settings = services().settings_for(store)
     versions = services().versions(store).history()
     return jsonify({"settings": settings.to_dict(), "version": settings.version,
+                    "secrets": _secrets(store).which_are_set(),
                     "versions": [{"version": v.version, "author_id": v.author_id,
                                   "note": v.note, "created_at": isoformat(v.created_at)}
                                  for v in versions]})
@@ -129,6 +131,23 @@ def save_settings():
     except VersionConflict as error:
         abort(409, str(error))
     return jsonify({"version": saved.version, "settings": saved.settings.to_dict()})
+
+
+@bp.put("/api/settings/secrets")
+def save_secrets():
+    """Set or clear CRM credentials. The answer says which are set, never what they are."""
+    store, _ = _admin()
+    secrets = _secrets(store)
+    body = _body()
+    try:
+        secrets.update(body, services().clock())
+    except SettingsError as error:
+        return _invalid(error)
+    return jsonify({"secrets": secrets.which_are_set()})
+
+
+def _secrets(store) -> AccountSecrets:
+    return AccountSecrets(services().engine, store.account, services().registry.vault)
 
 
 @bp.get("/api/settings/diff/<int:before>/<int:after>")

@@ -181,18 +181,19 @@ def _lifetime_spend(
     if m.won:
         deals = "deal" if m.won == 1 else "deals"
         return m.won_amount, f"{money(m.won_amount)} over {m.won} won {deals}"
-    sources = [("user field", profile.fields)]
+    sources = [("user field", profile.fields, settings.spend_field)]
     if profile.organization is not None:
-        sources.append(("organization field", profile.organization.fields))
-    for where, values in sources:
-        raw = values.get(settings.spend_field)
+        sources.append(("organization field", profile.organization.fields,
+                        settings.organization_spend_field))
+    for where, values, key in sources:
+        raw = values.get(key)
         if raw is None or raw == "":
             continue
         amount = _amount(raw)
         if amount is None:
-            notices.append(f"The {where} {settings.spend_field} is not an amount: {str(raw)[:40]}")
+            notices.append(f"The {where} {key} is not an amount: {str(raw)[:40]}")
             continue
-        return amount, f"{money(amount)} lifetime ({where} {settings.spend_field})"
+        return amount, f"{money(amount)} lifetime ({where} {key})"
     return 0.0, "no spend recorded"
 
 

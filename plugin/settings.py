@@ -153,12 +153,26 @@ class Settings:
     currency: str = "USD"
     exchange_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     """Units of the account's currency per unit of each other currency."""
+    spend_source: str = "fields"
+    """Where lifetime spend comes from: `fields` (a user, else an organization field), or the
+    won deals of a CRM: `sell` (Zendesk Sell) or `bitrix24`."""
     spend_field: str = "lifetime_spend"
+    """The user field holding lifetime spend."""
+    organization_spend_field: str = "lifetime_spend"
+    """The organization field holding lifetime spend, read when the user has none."""
     spend_reference: float = 50_000.0
     """Lifetime spend that earns the spend signal's full points."""
     little_data_tickets: int = 3
     tag_high: str = "cv_high"
     tag_low: str = "cv_low"
+    tagging_enabled: bool = False
+    """Whether the app tags tickets automatically (through its Zendesk webhook and trigger)."""
+    tag_tickets: bool = True
+    """Write the tier tag on the requester's tickets."""
+    tag_user: bool = False
+    """Also write the tier tag on the requester's user record."""
+    value_user_field: str = ""
+    """A user field key to write the value into, or empty for none."""
     suggestions: Mapping[str, SuggestionRule] = field(
         default_factory=lambda: DEFAULT_SUGGESTIONS)
     max_suggestions: int = 4
@@ -227,7 +241,13 @@ _SCALARS: Mapping[str, tuple[type, float, float]] = MappingProxyType({
     "loyalty_purchases": (int, 0, 100_000),
     "new_customer_days": (int, 0, 3650),
     "currency": (str, 0, 0),
+    "spend_source": (str, 0, 0),
     "spend_field": (str, 0, 0),
+    "organization_spend_field": (str, 0, 0),
+    "value_user_field": (str, 0, 0),
+    "tagging_enabled": (bool, 0, 0),
+    "tag_tickets": (bool, 0, 0),
+    "tag_user": (bool, 0, 0),
     "tag_high": (str, 0, 0),
     "tag_low": (str, 0, 0),
     "community_link": (str, 0, 0),
@@ -235,7 +255,12 @@ _SCALARS: Mapping[str, tuple[type, float, float]] = MappingProxyType({
 })
 _STRING_RULES: Mapping[str, tuple[re.Pattern[str] | None, str]] = MappingProxyType({
     "currency": (CURRENCY, "must be a three-letter ISO 4217 code such as USD"),
+    "spend_source": (re.compile(r"^(fields|sell|bitrix24)$"),
+                     "must be fields, sell or bitrix24"),
     "spend_field": (FIELD_KEY, "must be a field key: letters, digits, _ or -"),
+    "organization_spend_field": (FIELD_KEY, "must be a field key: letters, digits, _ or -"),
+    "value_user_field": (re.compile(r"^[A-Za-z0-9_\-]{0,64}$"),
+                         "must be a field key (letters, digits, _ or -), or empty"),
     "tag_high": (TAG, "must be a Zendesk tag: no spaces, at most 80 characters"),
     "tag_low": (TAG, "must be a Zendesk tag: no spaces, at most 80 characters"),
 })
@@ -295,6 +320,10 @@ class _Reader:
 
     def scalar(self, name: str, value: Any) -> Any:
         kind, low, high = _SCALARS[name]
+        if kind is bool:
+            if not isinstance(value, bool):
+                self.fail(name, "must be true or false")
+            return value
         if kind is not str:
             return self.number(name, value, low, high, kind)
         if not isinstance(value, str):

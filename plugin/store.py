@@ -151,6 +151,14 @@ settings_versions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+account_secrets = Table(
+    "account_secrets", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("sealed", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 RATING_SOURCES = ("ticket", "rating", "survey")
 """Where a rating came from, weakest first: a survey response beats a rating record, which
 beats the rating embedded in the ticket (it carries no time of its own)."""

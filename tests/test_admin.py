@@ -1,6 +1,8 @@
 """The settings page and its API: admins only (by Zendesk's word), every bad value named and
 nothing saved, a preview before saving, versions with diff and rollback."""
 
+import sqlite3
+
 import pytest
 
 from integrations.zendesk import TicketFact, UserFact
@@ -153,3 +155,31 @@ def test_demo_serves_the_page_only_in_demo_mode(app):
     assert app.test_client().get("/settings").status_code == 405
     app.config["DEMO_MODE"] = True
     assert app.test_client().get("/settings").status_code == 200
+
+
+def test_crm_credentials_are_write_only_and_sealed(app, tmp_path):
+    client = app.test_client()
+    assert client.get("/api/settings", headers=admin_session()).get_json()["secrets"] == {
+        "sell_token": False, "bitrix24_webhook_url": False}
+    answer = client.put("/api/settings/secrets", headers=admin_session(),
+                        json={"sell_token": "sell-secret-value-123"})
+    assert answer.get_json() == {"secrets": {"sell_token": True,
+                                             "bitrix24_webhook_url": False}}
+    page = client.get("/api/settings", headers=admin_session()).get_data(as_text=True)
+    assert "sell-secret-value-123" not in page
+    raw = sqlite3.connect(tmp_path / "app.db")
+    try:
+        stored = " ".join(r[0] for r in raw.execute("select sealed from account_secrets"))
+    finally:
+        raw.close()
+    assert "sell-secret-value-123" not in stored
+    bad = client.put("/api/settings/secrets", headers=admin_session(),
+                     json={"bitrix24_webhook_url": "http://evil.example/hook"})
+    assert bad.status_code == 422
+    assert "Bitrix24 inbound webhook URL" in bad.get_json()["error"]["fields"][
+        "secrets.bitrix24_webhook_url"]
+    cleared = client.put("/api/settings/secrets", headers=admin_session(),
+                         json={"sell_token": ""})
+    assert cleared.get_json()["secrets"]["sell_token"] is False
+    assert client.put("/api/settings/secrets", headers=session("acme", 123),
+                      json={"sell_token": "x"}).status_code == 403

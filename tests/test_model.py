@@ -164,3 +164,11 @@ def test_customer_names_are_kept_verbatim_for_the_views_to_escape():
     result = score(history(name="<script>alert(1)</script>"), Settings(), NOW)
     assert result.name == "<script>alert(1)</script>"
     assert profile(name="  ").first_name == ""
+
+
+def test_the_organization_spend_field_is_its_own_setting():
+    org = Organization(id=5, fields={"annual_revenue": 7000, "lifetime_spend": 1})
+    settings = Settings.from_dict({"organization_spend_field": "annual_revenue"})
+    result = score(history(organization=org), settings, NOW)
+    assert result.lifetime_spend == 7000
+    assert "organization field annual_revenue" in points(result, "lifetime_spend").evidence

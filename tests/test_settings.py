@@ -121,3 +121,23 @@ def test_editing_one_suggestion_keeps_the_others():
     settings = Settings.from_dict({"suggestions": {"onboarding": {"enabled": False}}})
     assert settings.suggestions["onboarding"].enabled is False
     assert settings.suggestions["loyalty_reward"] == DEFAULT_SUGGESTIONS["loyalty_reward"]
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"tagging_enabled": "yes"}, "tagging_enabled", "must be true or false"),
+    ({"tag_user": 1}, "tag_user", "must be true or false"),
+    ({"spend_source": "salesforce"}, "spend_source", "must be fields, sell or bitrix24"),
+    ({"organization_spend_field": "annual spend"}, "organization_spend_field", "field key"),
+    ({"value_user_field": "customer value"}, "value_user_field", "field key"),
+])
+def test_tagging_and_spend_source_settings_are_validated(data, field, message):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_dict(data)
+    assert message in caught.value.errors[field]
+
+
+def test_tagging_and_spend_source_round_trip():
+    settings = Settings.from_dict({"tagging_enabled": True, "tag_user": True,
+                                   "value_user_field": "customer_value", "spend_source": "sell",
+                                   "organization_spend_field": "annual_revenue"})
+    assert Settings.from_dict(settings.to_dict()) == settings

@@ -42,7 +42,7 @@
   function collect() {
     var settings = {};
     Array.prototype.forEach.call(form.elements, function (input) {
-      if (!input.name) { return; }
+      if (!input.name || input.hasAttribute("data-secret")) { return; }
       var value;
       if (input.type === "checkbox") { value = input.checked; }
       else if (input.hasAttribute("data-json")) {
@@ -148,9 +148,31 @@
     });
   }
 
+  function showSecrets(secrets) {
+    Object.keys(secrets).forEach(function (name) {
+      var note = form.querySelector('[data-secret-state="' + name + '"]');
+      if (note) { note.textContent = secrets[name] ? "set" : "not set"; }
+    });
+  }
+
+  function saveSecrets() {
+    var changed = {};
+    form.querySelectorAll("[data-secret]").forEach(function (input) {
+      if (input.value) { changed[input.getAttribute("data-secret")] = input.value; }
+    });
+    if (!Object.keys(changed).length) { return Promise.resolve(true); }
+    return api("PUT", "/api/settings/secrets", changed).then(function (answer) {
+      if (answer.status !== 200) { showErrors(answer.data.error.fields); return false; }
+      form.querySelectorAll("[data-secret]").forEach(function (input) { input.value = ""; });
+      showSecrets(answer.data.secrets);
+      return true;
+    });
+  }
+
   function load() {
     return api("GET", "/api/settings").then(function (answer) {
       state.version = answer.data.version;
+      showSecrets(answer.data.secrets);
       document.getElementById("cv-version").textContent = "v" + state.version;
       fill(answer.data.settings);
       showVersions(answer.data.versions);
@@ -161,9 +183,15 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     status.textContent = "Saving…";
-    api("PUT", "/api/settings", { settings: collect(), base_version: state.version,
-                                  note: document.getElementById("f-note").value })
-      .then(function (answer) {
+    saveSecrets().then(function (secretsSaved) {
+      if (!secretsSaved) {
+        status.textContent = "Not saved: fix the fields marked in red.";
+        return null;
+      }
+      return api("PUT", "/api/settings", { settings: collect(), base_version: state.version,
+                                           note: document.getElementById("f-note").value });
+    }).then(function (answer) {
+        if (!answer) { return; }
         if (answer.status === 422) {
           showErrors(answer.data.error.fields);
           status.textContent = "Not saved: fix the fields marked in red.";
