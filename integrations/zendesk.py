@@ -219,6 +219,14 @@ class ZendeskClient:
             raise BadResponse(f"Zendesk sent user {user_id} without a role")
         return role
 
+    def ticket_tags(self, ticket_id: int) -> tuple[str, ...]:
+        """The ticket's tags as they are now (archived tickets included)."""
+        body = self.transport.get(f"/api/v2/tickets/{ticket_id}")
+        tags = (body.get("ticket") or {}).get("tags")
+        if not isinstance(tags, list):
+            raise BadResponse(f"Zendesk sent ticket {ticket_id} without tags")
+        return tuple(str(tag) for tag in tags)
+
     def requested_tickets(self, user_id: int, *, updated_since: datetime | None = None
                           ) -> list[TicketFact]:
         """The customer's tickets, newest update first, back to `updated_since`.

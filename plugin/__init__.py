@@ -15,8 +15,9 @@ def create_app(test_config: dict[str, Any] | None = None):
     `test_config`); then its services and blueprints."""
     from flask import Flask
 
-    from . import admin, api, demo, security, sidebar
+    from . import admin, api, demo, hooks, security, sidebar
     from .config import instance_folder
+    from .jobs import make_queue
     from .resources import resource_dir
 
     app = Flask(__name__, instance_path=str(instance_folder()), instance_relative_config=True,
@@ -29,11 +30,15 @@ def create_app(test_config: dict[str, Any] | None = None):
         ZENDESK_BASE_URL="", ZENDESK_SUBDOMAIN="", ZENDESK_EMAIL="", ZENDESK_API_TOKEN="",
         ZENDESK_APP_ID="", ZENDESK_INSTALLATION_ID="",
         ENCRYPTION_KEY=None,
+        WEBHOOK_SECRET=None,
+        REDIS_URL=None,
+        QUEUE_PATH=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-        for name in ("DATABASE_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL",
-                     "ZENDESK_API_TOKEN", "ZENDESK_APP_ID", "ZENDESK_INSTALLATION_ID"):
+        for name in ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
+                     "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
+                     "ZENDESK_INSTALLATION_ID"):
             if os.environ.get(name):
                 app.config[name] = os.environ[name]
         app.config.from_prefixed_env("CUSTOMER_VALUE")
@@ -46,6 +51,11 @@ def create_app(test_config: dict[str, Any] | None = None):
     sidebar.init_app(app, app.extensions["customer_value"].registry)
     demo.init_app(app)
     admin.init_app(app)
+    hooks.init_app(app)
+    if not app.config["QUEUE_PATH"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["QUEUE_PATH"] = str(Path(app.instance_path) / "queue.db")
+    app.extensions["queue"] = make_queue(app)
     return app
 
 

@@ -54,6 +54,12 @@ class Registry:
                             installation_id=row.installation_id, email=row.email,
                             token=self.vault.open(row.token_sealed))
 
+    def by_base_url(self, base_url: str) -> Installation | None:
+        with self.engine.connect() as conn:
+            subdomain = conn.execute(select(installations.c.subdomain).where(
+                installations.c.base_url == base_url)).scalar()
+        return self.get(subdomain) if subdomain else None
+
     def app_ids(self) -> Mapping[str, int]:
         """Subdomain → app id, read live: the signed-load key cache's list of known accounts."""
         return _AppIds(self)

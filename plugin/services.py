@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
@@ -20,7 +20,7 @@ from .live import current_history
 from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
 from .report import assess, to_json
 from .settings import Settings
-from .store import HistoryStore, account_id
+from .store import HistoryStore, account_id, failed_jobs
 from .values import CachedValue, ValueCache
 from .versions import SettingsVersions
 
@@ -104,6 +104,32 @@ class Services:
         with self._lock:
             self._cutoffs[key] = (cutoffs, now)
         return cutoffs
+
+    def config_for(self, account_key: str) -> ZendeskConfig:
+        """The Zendesk account known by its base URL (the single account, or an installation)."""
+        if self.zendesk is not None and self.zendesk.base_url == account_key:
+            return self.zendesk
+        installation = self.registry.by_base_url(account_key) if self.registry else None
+        if installation is None:
+            raise LookupError(f"no installation for {account_key}")
+        return installation.zendesk
+
+    def record_failed_job(self, account_key: str, job: str, arguments: list[Any],
+                          error: BaseException | None) -> None:
+        """Keep a job that ran out of retries where admins can see it."""
+        store = self.store(account_key)
+        with self.engine.begin() as conn:
+            conn.execute(failed_jobs.insert().values(
+                account_id=store.account, job=job, arguments=arguments,
+                error=f"{type(error).__name__}: {error}"[:1000] if error else "unknown",
+                failed_at=self.clock()))
+
+    def failed_jobs(self, account_key: str) -> list[dict[str, Any]]:
+        store = self.store(account_key)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(failed_jobs).where(
+                failed_jobs.c.account_id == store.account).order_by(failed_jobs.c.id)).all()
+        return [dict(row._mapping) for row in rows]
 
     def close(self) -> None:
         for client in self._clients.values():

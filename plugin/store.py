@@ -159,6 +159,22 @@ account_secrets = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("invocation_id", String(128), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+failed_jobs = Table(
+    "failed_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("job", String(64), nullable=False),
+    Column("arguments", JSON, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
 RATING_SOURCES = ("ticket", "rating", "survey")
 """Where a rating came from, weakest first: a survey response beats a rating record, which
 beats the rating embedded in the ticket (it carries no time of its own)."""

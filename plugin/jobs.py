@@ -1,0 +1,92 @@
+"""The durable job queue and the tagging job.
+
+huey stores jobs in SQLite by default (the instance folder) and in Redis when REDIS_URL is
+set, for several workers on several machines. A job that hits a rate limit waits as long as
+Zendesk asks; one that meets an outage retries with growing delays; one that keeps failing is
+recorded in `failed_jobs` for admins to see, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import Flask
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey, Task
+from huey.exceptions import RetryTask
+from huey.signals import SIGNAL_ERROR
+
+from integrations.errors import IntegrationError, RateLimited
+
+from .model import Cutoffs
+from .tagging import decide
+
+log = logging.getLogger(__name__)
+
+RETRIES = 8
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 600.0
+
+
+def make_queue(app: Flask) -> Huey:
+    """The app's queue, with its jobs registered; built once per app."""
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        huey: Huey = RedisHuey("customer-value", url=redis_url)
+    else:
+        huey = SqliteHuey("customer-value", filename=app.config["QUEUE_PATH"])
+
+    @huey.task(retries=RETRIES, context=True)
+    def tag_ticket(account_key: str, ticket_id: int, requester_id: int, task: Task = None):
+        with app.app_context():
+            apply_tags(app, account_key, ticket_id, requester_id, task)
+
+    @huey.signal(SIGNAL_ERROR)
+    def record_failure(signal, task, exc=None):
+        if task.retries:
+            return
+        with app.app_context():
+            services = app.extensions["customer_value"]
+            account, *arguments = task.args
+            services.record_failed_job(account, task.name, list(arguments), exc)
+
+    huey.tag_ticket = tag_ticket
+    return huey
+
+
+def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
+               task: Task | None) -> None:
+    """Score the requester (through the cache), decide the ticket's tier tag with hysteresis,
+    and write only the change, adding and removing in one update."""
+    services = app.extensions["customer_value"]
+    config = services.config_for(account_key)
+    try:
+        value = services.value(config, requester_id, ticket_id).body
+        settings = services.settings_for(services.store(config.base_url))
+        if not settings.tagging_enabled and not app.config.get("TAG_ALWAYS"):
+            return
+        client = services.client(config)
+        decision = decide(value["value"], client.ticket_tags(ticket_id), settings,
+                          _cutoffs(services, config, settings))
+        if decision.changes:
+            job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
+                                                     remove=list(decision.remove)))
+            if job.failed:
+                log.warning("Zendesk refused to tag ticket %s", ticket_id)
+    except RateLimited as error:
+        # Not a failure: wait as long as Zendesk asks, without using up a retry.
+        raise RetryTask(delay=error.retry_after) from error
+    except IntegrationError as error:
+        if task is None or task.retries <= 0:
+            raise
+        # huey counts a RetryTask as free; spend one retry here so outages stay bounded,
+        # and grow the delay with each attempt.
+        task.retries -= 1
+        attempt = RETRIES - task.retries
+        raise RetryTask(delay=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)) from error
+
+
+def _cutoffs(services, config, settings) -> Cutoffs:
+    return services.cutoffs(services.store(config.base_url), settings,
+                            datetime.now(UTC))

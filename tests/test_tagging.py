@@ -1,0 +1,45 @@
+"""The tagging decision: the right tag, only the changes needed, and no flip-flopping."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from plugin.model import Cutoffs
+from plugin.settings import Settings
+from plugin.tagging import decide, tier_with_hysteresis
+
+CUTOFFS = Cutoffs(high=20, low=-15)
+S = Settings()
+
+
+@pytest.mark.parametrize(("value", "tags", "tier", "add", "remove"), [
+    (30, (), "high", ("cv_high",), ()),
+    (30, ("cv_high", "billing"), "high", (), ()),
+    (30, ("cv_low",), "high", ("cv_high",), ("cv_low",)),
+    (0, ("cv_low", "vip"), "medium", (), ("cv_low",)),
+    (-40, (), "low", ("cv_low",), ()),
+    (0, ("billing",), "medium", (), ()),
+])
+def test_decisions(value, tags, tier, add, remove):
+    decision = decide(value, tuple(tags), S, CUTOFFS)
+    assert (decision.tier, decision.add, decision.remove) == (tier, add, remove)
+
+
+@pytest.mark.parametrize(("value", "previous", "tier"), [
+    (19.0, "high", "high"), (18.0, "high", "high"), (17.9, "high", "medium"),
+    (19.0, None, "medium"), (-14.0, "low", "low"), (-12.9, "low", "medium"),
+    (-14.0, "medium", "medium"),
+])
+def test_hysteresis_keeps_a_tier_near_its_threshold(value, previous, tier):
+    assert tier_with_hysteresis(value, previous, CUTOFFS) == tier
+
+
+@given(st.lists(st.floats(min_value=18.5, max_value=21.5), min_size=2, max_size=30))
+def test_a_customer_wobbling_on_the_threshold_is_tagged_once(values):
+    tags: set[str] = set()
+    changes = 0
+    for value in values:
+        decision = decide(value, tuple(tags), S, CUTOFFS)
+        changes += decision.changes
+        tags = (tags | set(decision.add)) - set(decision.remove)
+    assert changes <= 1
