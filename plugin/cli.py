@@ -202,6 +202,60 @@ def summarise(results: list[Assessment]) -> str:
 main.add_command(sandbox_command, "sandbox")
 
 
+@main.command("worker")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Jobs run at once (threads).")
+def worker_command(workers: int) -> None:
+    """Run queue consumers: the tagging jobs queued by Zendesk's webhook calls.
+
+    Uses the same configuration as the app (DATABASE_URL, REDIS_URL for a shared queue, the
+    ZENDESK_* variables); run several on several machines against Redis and PostgreSQL.
+    """
+    from huey.consumer import Consumer
+
+    from . import create_app
+
+    app = create_app()
+    click.echo(f"Worker with {workers} thread(s) on the {_queue_kind(app)} queue", err=True)
+    Consumer(app.extensions["queue"], workers=workers, worker_type="thread").run()
+
+
+@main.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--workers", type=click.IntRange(0, 64), default=1, show_default=True,
+              help="Queue consumer threads in this process (0: run `worker` separately).")
+def serve_command(port: int, host: str, workers: int) -> None:
+    """Run the app against the configured Zendesk, with a queue consumer in the same process."""
+    from huey.consumer import Consumer
+    from werkzeug.serving import make_server
+
+    from . import create_app
+
+    app = create_app()
+    consumer = None
+    if workers:
+        consumer = Consumer(app.extensions["queue"], workers=workers, worker_type="thread",
+                            periodic=False)
+        consumer.start()
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"Customer Value on http://{host}:{server.server_port}/ "
+               f"({workers} queue consumer thread(s) in process)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+    finally:
+        server.server_close()
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        app.extensions["customer_value"].close()
+
+
+def _queue_kind(app) -> str:
+    return "Redis" if app.config.get("REDIS_URL") else f"SQLite ({app.config['QUEUE_PATH']})"
+
+
 @main.command("install")
 @click.option("--subdomain", required=True, help="The account's Zendesk subdomain.")
 @click.option("--app-id", type=click.IntRange(min=1), required=True,
