@@ -24,6 +24,8 @@ from integrations.errors import IntegrationError, NotFound
 from integrations.sandbox.server import sandbox_command
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
+from .appkit.commands import package_command, validate_command
+from .backfill import backfill
 from .config import database_url
 from .dataset import Dataset, DatasetError, load
 from .demo_server import run_demo
@@ -36,6 +38,7 @@ from .report import Assessment, assess, isoformat, to_json
 from .settings import Settings, SettingsError
 from .store import HistoryStore, account_id, connect
 from .sync import sync
+from .versions import SettingsVersions
 
 BAR_WIDTH = 20
 PROGRESS_SECONDS = 1.0
@@ -200,6 +203,8 @@ def summarise(results: list[Assessment]) -> str:
 
 
 main.add_command(sandbox_command, "sandbox")
+main.add_command(validate_command, "validate")
+main.add_command(package_command, "package")
 
 
 @main.command("worker")
@@ -355,6 +360,43 @@ def sync_command() -> None:
     click.echo(f"Store: {counts['users']:,} users, {counts['tickets']:,} tickets, "
                f"{counts['ratings']:,} ratings. {report.api_calls:,} API calls in "
                f"{report.seconds:.1f} s.")
+
+
+@main.command("backfill")
+@click.option("--dry-run", is_flag=True, help="Decide and report, write nothing to Zendesk.")
+def backfill_command(dry_run: bool) -> None:
+    """Score every requester and tag their open tickets (resumable after an interruption)."""
+    client, store = connect_zendesk(mode="background")
+    settings = SettingsVersions(store.engine, store.account).current()
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Tagging", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        report = backfill(client, store, settings, clock=lambda: datetime.now(UTC),
+                          dry_run=dry_run, progress=progress)
+    except KeyboardInterrupt:
+        fail("interrupted; run `customer-value backfill` again to resume where it stopped", 130)
+    except IntegrationError as error:
+        fail(f"{error} (what was written is kept; run again to resume)")
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        client.close()
+    tiers = ", ".join(f"{report.tiers[t]:,} {t}" for t in ("high", "medium", "low"))
+    verb = "would tag" if dry_run else "tagged"
+    resumed = f" (resumed after requester {report.resumed_after})" if report.resumed_after else ""
+    click.echo(f"Customers by tier: {tiers}{resumed}")
+    click.echo(f"Tickets {verb}: {report.tickets_tagged:,} in {report.updates:,} bulk updates; "
+               f"{report.api_calls:,} API calls in {report.seconds:.1f} s")
+    if report.failed_tickets:
+        click.echo(f"Zendesk refused {len(report.failed_tickets)} ticket(s): "
+                   f"{', '.join(map(str, report.failed_tickets[:20]))}", err=True)
 
 
 def connect_zendesk(mode: str) -> tuple[ZendeskClient, HistoryStore]:

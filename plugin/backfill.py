@@ -1,0 +1,99 @@
+"""Tag the existing history: every requester scored, their open tickets tagged in bulk.
+
+A backfill first syncs the history store (so it sees every ticket's current tags), then walks
+requesters in id order, decides each open ticket's tier tag (with the same hysteresis as the
+webhook worker), and sends the changes as bulk updates of up to 100 tickets sharing the same
+tags to add and remove. After each flush it saves a checkpoint (the last requester whose
+changes are all written), so an interrupted run resumes there; decisions only ever add or
+remove what differs from the ticket's tags, so a resumed run never doubles a change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integrations.zendesk import BULK_LIMIT, ZendeskClient
+
+from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
+from .settings import Settings
+from .store import HistoryStore
+from .sync import sync
+from .tagging import decide
+
+CHECKPOINT = "backfill"
+CLOSED = "closed"
+
+Progress = Callable[[int, int], None]
+"""Called with (requesters done, requesters in all)."""
+
+
+@dataclass
+class BackfillReport:
+    tiers: Counter[str] = field(default_factory=Counter)
+    tickets_tagged: int = 0
+    updates: int = 0
+    failed_tickets: list[int] = field(default_factory=list)
+    api_calls: int = 0
+    seconds: float = 0.0
+    resumed_after: int | None = None
+
+
+def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
+             clock: Callable[[], datetime], dry_run: bool = False,
+             progress: Progress | None = None) -> BackfillReport:
+    started, calls = time.monotonic(), client.transport.total_calls
+    report = BackfillReport()
+    sync(client, store, clock=clock)
+    now = clock()
+    cutoffs = _cutoffs(store, settings, now)
+    checkpoint = store.state(CHECKPOINT).cursor
+    report.resumed_after = int(checkpoint) if checkpoint and not dry_run else None
+    requesters = [u for u in store.user_ids()
+                  if report.resumed_after is None or u > report.resumed_after]
+    batches: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = defaultdict(list)
+    for done, user_id in enumerate(requesters, start=1):
+        history = store.history(user_id)
+        if history is not None and history.tickets:
+            value = score(history, settings, now, cutoffs)
+            report.tiers[value.tier] += 1
+            for ticket in history.tickets:
+                if ticket.status == CLOSED:
+                    continue
+                decision = decide(value.value, ticket.tags, settings, cutoffs)
+                if decision.changes:
+                    batches[(decision.add, decision.remove)].append(ticket.id)
+        if not dry_run and any(len(ids) >= BULK_LIMIT for ids in batches.values()):
+            _flush(client, batches, report)
+            store.save_page(CHECKPOINT, cursor=str(user_id), now=clock())
+        if progress:
+            progress(done, len(requesters))
+    if dry_run:
+        report.tickets_tagged = sum(len(ids) for ids in batches.values())
+    else:
+        _flush(client, batches, report)
+        store.save_page(CHECKPOINT, cursor=None, synced_through=clock(), now=clock())
+    report.api_calls = client.transport.total_calls - calls
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _flush(client: ZendeskClient, batches, report: BackfillReport) -> None:
+    for (add, remove), ids in list(batches.items()):
+        for start in range(0, len(ids), BULK_LIMIT):
+            chunk = ids[start:start + BULK_LIMIT]
+            job = client.wait_for(client.update_tags(chunk, add=list(add), remove=list(remove)))
+            report.updates += 1
+            report.failed_tickets += job.failed
+            report.tickets_tagged += len(chunk) - len(job.failed)
+    batches.clear()
+
+
+def _cutoffs(store: HistoryStore, settings: Settings, now: datetime) -> Cutoffs:
+    if settings.tiers.mode == "absolute":
+        return absolute_cutoffs(settings)
+    values = [score(h, settings, now, Cutoffs(0, 0)).value for h in store.histories()]
+    return percentile_cutoffs(values, settings)
