@@ -18,6 +18,8 @@ SECRETS: Mapping[str, str] = {
     "sell_token": "Zendesk Sell access token",
     "bitrix24_webhook_url": "Bitrix24 inbound webhook URL",
 }
+WEBHOOK_SECRET = "webhook_signing_secret"
+"""Zendesk's signing secret of the app's webhook: set by provisioning, never by a person."""
 MAX_SECRET = 1024
 BITRIX_WEBHOOK = re.compile(r"^https://[^\s/]+/rest/\d+/[A-Za-z0-9]+/?$")
 
@@ -41,11 +43,13 @@ class AccountSecrets:
                 account_secrets.c.name == name)).scalar()
         return self.vault.open(sealed) if sealed is not None else None
 
-    def update(self, values: Mapping[str, object], now: datetime) -> None:
-        """Set each given secret; an empty string clears it. Invalid input changes nothing."""
+    def update(self, values: Mapping[str, object], now: datetime, *,
+               internal: bool = False) -> None:
+        """Set each given secret; an empty string clears it. Invalid input changes nothing.
+        Only the app itself (`internal`) may set the webhook's signing secret."""
         errors = {}
         for name, value in values.items():
-            if name not in SECRETS:
+            if name not in SECRETS and not (internal and name == WEBHOOK_SECRET):
                 errors[f"secrets.{name}"] = "unknown secret"
             elif not isinstance(value, str) or len(value) > MAX_SECRET:
                 errors[f"secrets.{name}"] = f"must be text of at most {MAX_SECRET} characters"

@@ -19,11 +19,13 @@ from flask import (
     make_response,
     render_template,
     request,
+    url_for,
 )
 
+from integrations.automation import provision, unprovision
 from integrations.errors import IntegrationError
 
-from .account_secrets import SECRETS, AccountSecrets
+from .account_secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from .api import account, services
 from .domain import CustomerHistory
 from .i18n import catalog, pick_locale
@@ -122,9 +124,18 @@ def preview_settings():
 def save_settings():
     store, session = _admin()
     body = _body()
+    data = _settings_data(body)
+    try:
+        Settings.from_dict({**data, "version": 1})
+    except SettingsError as error:
+        return _invalid(error)
+    before = services().settings_for(store)
+    wanted = bool(data.get("tagging_enabled", before.tagging_enabled))
+    if wanted != before.tagging_enabled:
+        _switch_tagging(store, wanted)
     try:
         saved = services().versions(store).save(
-            _settings_data(body), author_id=session.user_id, now=services().clock(),
+            data, author_id=session.user_id, now=services().clock(),
             note=str(body.get("note") or ""), base_version=body.get("base_version"))
     except SettingsError as error:
         return _invalid(error)
@@ -144,6 +155,22 @@ def save_secrets():
     except SettingsError as error:
         return _invalid(error)
     return jsonify({"secrets": secrets.which_are_set()})
+
+
+def _switch_tagging(store, enabled: bool) -> None:
+    """Create (or remove) the webhook and trigger in Zendesk before the switch is saved, so a
+    failure leaves both the settings and Zendesk as they were."""
+    config, _ = account()
+    client = services().client(config)
+    try:
+        if enabled:
+            done = provision(client, url_for("hooks.zendesk_webhook", _external=True))
+            _secrets(store).update({WEBHOOK_SECRET: done.signing_secret}, services().clock(),
+                                   internal=True)
+        else:
+            unprovision(client)
+    except IntegrationError as error:
+        abort(502, f"Zendesk did not accept the webhook and trigger: {error}")
 
 
 def _secrets(store) -> AccountSecrets:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from .account_secrets import WEBHOOK_SECRET, AccountSecrets
 from .store import _utc, webhook_deliveries
 from .webhooks import (
     INVOCATION_HEADER,
@@ -33,9 +34,12 @@ def init_app(app: Flask) -> None:
 @bp.post("/webhooks/zendesk")
 def zendesk_webhook():
     services = current_app.extensions["customer_value"]
-    secret = current_app.config.get("WEBHOOK_SECRET")
-    if not secret or services.zendesk is None:
-        abort(503, "webhooks are not configured: set CUSTOMER_VALUE_WEBHOOK_SECRET")
+    if services.zendesk is None:
+        abort(503, "no Zendesk account is configured")
+    secret = current_app.config.get("WEBHOOK_SECRET") or _provisioned_secret(services)
+    if not secret:
+        abort(503, "webhooks are not configured: switch tagging on in the settings, or set "
+                   "CUSTOMER_VALUE_WEBHOOK_SECRET")
     body = request.get_data(cache=False)
     now = datetime.now(UTC)
     try:
@@ -52,6 +56,12 @@ def zendesk_webhook():
         return jsonify({"status": "duplicate"}), 200
     current_app.extensions["queue"].tag_ticket(account_key, event.ticket_id, event.requester_id)
     return jsonify({"status": "queued"}), 202
+
+
+def _provisioned_secret(services) -> str | None:
+    store = services.store(services.zendesk.base_url)
+    return AccountSecrets(services.engine, store.account, services.registry.vault).get(
+        WEBHOOK_SECRET)
 
 
 def _first_delivery(services, account_key: str, invocation: str, now: datetime) -> bool:

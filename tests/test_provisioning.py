@@ -1,0 +1,68 @@
+"""Switching tagging on creates Zendesk's webhook and trigger once; off removes them; the
+receiver then verifies calls with the webhook's own signing secret."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from integrations.automation import TRIGGER_TITLE, WEBHOOK_NAME, provision
+from integrations.sandbox.server import running_sandbox
+from plugin.auth import issue_app_token
+from plugin.generator import generate
+from plugin.webhooks import sign
+from tests.test_hooks import AUTH, NOW, build_app
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("account")
+    generate(folder, 20, seed=4, now=NOW)
+    return folder
+
+
+def installed(base_url):
+    webhooks = requests.get(f"{base_url}/api/v2/webhooks", auth=AUTH, timeout=10).json()
+    triggers = requests.get(f"{base_url}/api/v2/triggers", auth=AUTH, timeout=10).json()
+    return ([w for w in webhooks["webhooks"] if w["name"] == WEBHOOK_NAME],
+            [t for t in triggers["triggers"] if t["title"] == TRIGGER_TITLE])
+
+
+def test_tagging_switch_provisions_once_and_removes(dataset, tmp_path):
+    with running_sandbox(dataset, now=NOW, export_rate_limit=0, rate_limit=0) as base_url:
+        app = build_app(base_url, tmp_path)
+        app.config["WEBHOOK_SECRET"] = None
+        token = issue_app_token(app.config["SECRET_KEY"].encode(), account="demo", user_id=1,
+                                role="admin", now=datetime.now(UTC))
+        admin = {"Authorization": f"Bearer {token}"}
+        app.config["DEMO_MODE"] = True
+        client = app.test_client()
+        on = client.put("/api/settings", headers=admin,
+                        json={"settings": {"tagging_enabled": True}})
+        assert on.status_code == 200, on.get_json()
+        webhooks, triggers = installed(base_url)
+        assert len(webhooks) == 1 and len(triggers) == 1
+        assert webhooks[0]["endpoint"].endswith("/webhooks/zendesk")
+        action = triggers[0]["actions"][0]
+        assert action["field"] == "notification_webhook" and action["value"][0] == webhooks[0]["id"]
+        assert json.loads(action["value"][1]) == {"ticket_id": "{{ticket.id}}",
+                                                  "requester_id": "{{ticket.requester.id}}"}
+        services = app.extensions["customer_value"]
+        provision(services.client(services.zendesk), "https://elsewhere.example/hook")
+        assert tuple(map(len, installed(base_url))) == (1, 1), "provisioning is idempotent"
+
+        secret = requests.get(f"{base_url}/api/v2/webhooks/{webhooks[0]['id']}/signing_secret",
+                              auth=AUTH, timeout=10).json()["signing_secret"]["secret"]
+        body = b'{"ticket_id": "1", "requester_id": "2"}'
+        stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        call = client.post("/webhooks/zendesk", data=body, headers={
+            "X-Zendesk-Webhook-Signature": sign(secret, stamp, body),
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp})
+        assert call.status_code == 202
+
+        off = client.put("/api/settings", headers=admin,
+                         json={"settings": {"tagging_enabled": False}})
+        assert off.status_code == 200
+        assert installed(base_url) == ([], [])
+        services.close()
