@@ -219,9 +219,12 @@ def worker_command(workers: int) -> None:
     from huey.consumer import Consumer
 
     from . import create_app
+    from .jobs import requeue_unfinished
 
     app = create_app()
-    click.echo(f"Worker with {workers} thread(s) on the {_queue_kind(app)} queue", err=True)
+    requeued = requeue_unfinished(app)
+    click.echo(f"Worker with {workers} thread(s) on the {_queue_kind(app)} queue"
+               + (f"; requeued {requeued} unfinished job(s)" if requeued else ""), err=True)
     Consumer(app.extensions["queue"], workers=workers, worker_type="thread").run()
 
 

@@ -7,6 +7,7 @@ and answer 202. Everything slow happens in the worker.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
@@ -19,6 +20,7 @@ from .webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     BadPayload,
+    TicketEvent,
     WebhookRefused,
     parse_event,
     verify,
@@ -51,10 +53,12 @@ def zendesk_webhook():
     except WebhookRefused as error:
         abort(401, str(error))
     account_key = services.zendesk.base_url
-    invocation = request.headers.get(INVOCATION_HEADER, "").strip()[:128]
-    if invocation and not _first_delivery(services, account_key, invocation, now):
+    invocation = (request.headers.get(INVOCATION_HEADER, "").strip()[:128]
+                  or f"unlabelled-{uuid.uuid4().hex}")
+    if not _first_delivery(services, account_key, invocation, event, now):
         return jsonify({"status": "duplicate"}), 200
-    current_app.extensions["queue"].tag_ticket(account_key, event.ticket_id, event.requester_id)
+    current_app.extensions["queue"].tag_ticket(account_key, event.ticket_id, event.requester_id,
+                                               invocation)
     return jsonify({"status": "queued"}), 202
 
 
@@ -64,12 +68,15 @@ def _provisioned_secret(services) -> str | None:
         WEBHOOK_SECRET)
 
 
-def _first_delivery(services, account_key: str, invocation: str, now: datetime) -> bool:
+def _first_delivery(services, account_key: str, invocation: str, event: TicketEvent,
+                    now: datetime) -> bool:
+    """Record the delivery (it is the durable copy of the job); False if seen before."""
     store = services.store(account_key)
     try:
         with services.engine.begin() as conn:
             conn.execute(webhook_deliveries.insert().values(
-                account_id=store.account, invocation_id=invocation, received_at=_utc(now)))
+                account_id=store.account, invocation_id=invocation, received_at=_utc(now),
+                ticket_id=event.ticket_id, requester_id=event.requester_id))
     except IntegrityError:
         return False
     return True

@@ -9,10 +9,10 @@ recorded in `failed_jobs` for admins to see, never dropped silently.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, Task
 from huey.exceptions import RetryTask
 from huey.signals import SIGNAL_ERROR
@@ -38,9 +38,12 @@ def make_queue(app: Flask) -> Huey:
         huey = SqliteHuey("customer-value", filename=app.config["QUEUE_PATH"])
 
     @huey.task(retries=RETRIES, context=True)
-    def tag_ticket(account_key: str, ticket_id: int, requester_id: int, task: Task = None):
+    def tag_ticket(account_key: str, ticket_id: int, requester_id: int,
+                   invocation: str | None = None, task: Task = None):
         with app.app_context():
             apply_tags(app, account_key, ticket_id, requester_id, task)
+            if invocation:
+                app.extensions["customer_value"].finish_delivery(account_key, invocation)
 
     @huey.signal(SIGNAL_ERROR)
     def record_failure(signal, task, exc=None):
@@ -50,9 +53,30 @@ def make_queue(app: Flask) -> Huey:
             services = app.extensions["customer_value"]
             account, *arguments = task.args
             services.record_failed_job(account, task.name, list(arguments), exc)
+            if len(arguments) > 2 and arguments[2]:
+                services.finish_delivery(account, arguments[2])
+
+    @huey.periodic_task(crontab(minute="*"))
+    def sweep():
+        with app.app_context():
+            requeue_unfinished(app)
 
     huey.tag_ticket = tag_ticket
     return huey
+
+
+def requeue_unfinished(app: Flask) -> int:
+    """Queue again every delivery whose job has not finished within REQUEUE_AFTER: a worker
+    killed mid-job loses that job's queue entry, never the delivery. Jobs are idempotent (they
+    only write what differs), so running one twice is harmless."""
+    services = app.extensions["customer_value"]
+    older_than = timedelta(seconds=float(app.config.get("REQUEUE_AFTER_SECONDS") or 600))
+    queued = 0
+    for account_key, invocation, ticket_id, requester_id in services.unfinished_deliveries(
+            older_than):
+        app.extensions["queue"].tag_ticket(account_key, ticket_id, requester_id, invocation)
+        queued += 1
+    return queued
 
 
 def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,

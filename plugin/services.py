@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
@@ -20,7 +20,7 @@ from .live import current_history
 from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
 from .report import assess, to_json
 from .settings import Settings
-from .store import HistoryStore, account_id, failed_jobs
+from .store import HistoryStore, account_id, accounts, failed_jobs, webhook_deliveries
 from .values import CachedValue, ValueCache
 from .versions import SettingsVersions
 
@@ -123,6 +123,31 @@ class Services:
                 account_id=store.account, job=job, arguments=arguments,
                 error=f"{type(error).__name__}: {error}"[:1000] if error else "unknown",
                 failed_at=self.clock()))
+
+    def finish_delivery(self, account_key: str, invocation: str) -> None:
+        store = self.store(account_key)
+        with self.engine.begin() as conn:
+            conn.execute(update(webhook_deliveries).where(
+                webhook_deliveries.c.account_id == store.account,
+                webhook_deliveries.c.invocation_id == invocation).values(done_at=self.clock()))
+
+    def unfinished_deliveries(self, older_than: timedelta) -> list[tuple[str, str, int, int]]:
+        """Deliveries received before now − `older_than` whose job never finished, marked as
+        received now so that the next sweep waits for the requeued job."""
+        cutoff = self.clock() - older_than
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(
+                accounts.c.key, webhook_deliveries.c.account_id, webhook_deliveries.c.invocation_id,
+                webhook_deliveries.c.ticket_id, webhook_deliveries.c.requester_id).join(
+                accounts, accounts.c.id == webhook_deliveries.c.account_id).where(
+                webhook_deliveries.c.done_at.is_(None),
+                webhook_deliveries.c.received_at < cutoff)).all()
+            for row in rows:
+                conn.execute(update(webhook_deliveries).where(
+                    webhook_deliveries.c.account_id == row.account_id,
+                    webhook_deliveries.c.invocation_id == row.invocation_id).values(
+                    received_at=self.clock()))
+        return [(row.key, row.invocation_id, row.ticket_id, row.requester_id) for row in rows]
 
     def failed_jobs(self, account_key: str) -> list[dict[str, Any]]:
         store = self.store(account_key)

@@ -164,6 +164,9 @@ webhook_deliveries = Table(
     Column("account_id", ForeignKey("accounts.id"), primary_key=True),
     Column("invocation_id", String(128), primary_key=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("requester_id", BigInteger, nullable=False),
+    Column("done_at", DateTime(timezone=True)),
 )
 failed_jobs = Table(
     "failed_jobs", metadata,

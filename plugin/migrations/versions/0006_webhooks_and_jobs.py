@@ -20,6 +20,9 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
         sa.Column("invocation_id", sa.String(128), primary_key=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ticket_id", sa.BigInteger, nullable=False),
+        sa.Column("requester_id", sa.BigInteger, nullable=False),
+        sa.Column("done_at", sa.DateTime(timezone=True)),
     )
     op.create_table(
         "failed_jobs",
