@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None):
         WEBHOOK_SECRET=None,
         REDIS_URL=None,
         QUEUE_PATH=None,
+        ZENDESK_READ_TIMEOUT=30.0,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, make_response, request
 
-from integrations.zendesk import ZendeskConfig
+from integrations.http import CONNECT_TIMEOUT
+from integrations.zendesk import ZendeskClient, ZendeskConfig
 
 from .auth import AppSession
 from .config import database_url
@@ -39,8 +40,11 @@ def init_app(app: Flask) -> None:
             app_id=int(app.config["ZENDESK_APP_ID"]),
             installation_id=int(app.config["ZENDESK_INSTALLATION_ID"] or 0) or None,
             email=single.email, token=single.token), datetime.now(UTC))
+    read_timeout = float(app.config["ZENDESK_READ_TIMEOUT"])
     app.extensions["customer_value"] = Services(
         engine=engine, zendesk=single, registry=registry,
+        client_factory=lambda config: ZendeskClient.connect(
+            config, mode="web", timeout=(CONNECT_TIMEOUT, read_timeout)),
         cache=ValueCache(fresh_for=float(app.config["VALUE_FRESH_SECONDS"])))
     app.register_blueprint(bp)
 

@@ -52,7 +52,8 @@ def build_app(base_url, tmp_path):
     app = create_app({"TESTING": True, "SECRET_KEY": "k" * 40, "DATABASE_URL": database,
                       "ZENDESK_BASE_URL": base_url, "ZENDESK_EMAIL": AUTH[0].split("/")[0],
                       "ZENDESK_API_TOKEN": AUTH[1], "WEBHOOK_SECRET": TEST_SECRET,
-                      "QUEUE_PATH": str(tmp_path / "queue.db"), "TAG_ALWAYS": True})
+                      "QUEUE_PATH": str(tmp_path / "queue.db"), "TAG_ALWAYS": True,
+                      "ZENDESK_READ_TIMEOUT": 1.0})
     return app
 
 
@@ -130,8 +131,11 @@ def test_a_burst_ends_with_every_ticket_tagged_once_despite_failures(receiving):
                              "requester_id": str(requester_id)}).status_code == 202
     accept_seconds = (time.perf_counter() - started) / (len(tickets) * 2)
     assert accept_seconds < 0.5
-    requests.post(f"{base_url}/_sandbox/config", json={"fault_rate": 0.2, "seed": 3,
-                                                       "slow_seconds": 1}, timeout=10)
+    # A fifth of Zendesk's answers fail: 429s, 5xx, answers slower than the client's 1 s
+    # timeout, and dropped connections.
+    requests.post(f"{base_url}/_sandbox/config", json={
+        "fault_rate": 0.2, "seed": 3, "slow_seconds": 1.5,
+        "fault_kinds": ["429", "500", "502", "503", "slow", "drop"]}, timeout=10)
     run_consumer(app)
     requests.post(f"{base_url}/_sandbox/config", json={"fault_rate": 0}, timeout=10)
     services = app.extensions["customer_value"]

@@ -108,6 +108,10 @@ def _gate() -> Response | None:
     return None
 
 
+INJECTED_RETRY_AFTER = 1
+"""Seconds an injected 429 asks the client to wait (short, so fault tests stay quick)."""
+
+
 def _inject(fault: str, slow_seconds: float) -> Response | None:
     """The answer of an injected fault; None when the request goes on (after a slow wait)."""
     if fault == "slow":
@@ -115,6 +119,9 @@ def _inject(fault: str, slow_seconds: float) -> Response | None:
         return None
     if fault == "drop":
         return _drop_connection()
+    if fault == "429":
+        return reply({"error": "APIRateLimitExceeded", "description": RATE_LIMITED[False]}, 429,
+                     {"Retry-After": str(INJECTED_RETRY_AFTER)})
     status = int(fault)
     if status in GATEWAY_PAGES:
         return Response(GATEWAY_PAGES[status], status, mimetype="text/html")

@@ -17,7 +17,8 @@ SLOW_SECONDS = 30.0
 """How long a "slow" fault holds its answer: longer than any sensible client timeout."""
 JOB_SECONDS = 0.3
 """How long a bulk update job takes from queued to completed."""
-FAULT_KINDS = ("500", "502", "503", "slow", "drop")
+FAULT_KINDS = ("500", "502", "503", "slow", "drop", "429")
+"""What an injected fault can be; 429 is a rate-limit answer apart from the real limits."""
 
 
 class ConfigError(ValueError):

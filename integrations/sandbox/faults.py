@@ -93,7 +93,7 @@ class Traffic:
             time.sleep(latency / 1000)
 
     def fault(self) -> str | None:
-        """The fault to inject into this request ("500", "502", "503", "slow", "drop"), if any."""
+        """The fault to inject into this request (one of `FAULT_KINDS`), if any."""
         with self._lock:
             config = self._config
             if config.fault_rate <= 0 or self._rng.random() >= config.fault_rate:
