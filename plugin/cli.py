@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -235,29 +237,31 @@ def worker_command(workers: int) -> None:
               help="Queue consumer threads in this process (0: run `worker` separately).")
 def serve_command(port: int, host: str, workers: int) -> None:
     """Run the app against the configured Zendesk, with a queue consumer in the same process."""
-    from huey.consumer import Consumer
     from werkzeug.serving import make_server
 
     from . import create_app
+    from .jobs import consumer_threads
 
     app = create_app()
-    consumer = None
-    if workers:
-        consumer = Consumer(app.extensions["queue"], workers=workers, worker_type="thread",
-                            periodic=False)
-        consumer.start()
     server = make_server(host, port, app, threaded=True)
     click.echo(f"Customer Value on http://{host}:{server.server_port}/ "
                f"({workers} queue consumer thread(s) in process)", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("Stopped.", err=True)
-    finally:
-        server.server_close()
-        if consumer is not None:
-            consumer.stop(graceful=True)
-        app.extensions["customer_value"].close()
+    with ExitStack() as stack:
+        if workers:
+            stack.enter_context(consumer_threads(app.extensions["queue"], workers))
+        else:
+            signal.signal(signal.SIGTERM, _stop)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("Stopped.", err=True)
+        finally:
+            server.server_close()
+    app.extensions["customer_value"].close()
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _queue_kind(app) -> str:

@@ -9,11 +9,15 @@ recorded in `failed_jobs` for admins to see, never dropped silently.
 from __future__ import annotations
 
 import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, Task
+from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from huey.signals import SIGNAL_ERROR
 
@@ -63,6 +67,31 @@ def make_queue(app: Flask) -> Huey:
 
     huey.tag_ticket = tag_ticket
     return huey
+
+
+@contextmanager
+def consumer_threads(huey: Huey, workers: int) -> Iterator[Consumer]:
+    """Queue consumers as threads of this process while the block runs.
+
+    huey's consumer takes over SIGINT and SIGTERM when it starts; here they are given back so
+    the process hosting it (the app server, a test run) still stops on Ctrl-C or SIGTERM.
+    """
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True,
+                        check_worker_health=False)
+    consumer.start()
+    for number in saved:
+        signal.signal(number, _interrupt)
+    try:
+        yield consumer
+    finally:
+        consumer.stop(graceful=True)
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def requeue_unfinished(app: Flask) -> int:

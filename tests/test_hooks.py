@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from huey.consumer import Consumer
 
 from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin import create_app
 from plugin.generator import generate
+from plugin.jobs import consumer_threads
 from plugin.migrations import upgrade
 from plugin.store import HistoryStore, account_id, connect
 from plugin.sync import sync
@@ -99,21 +99,18 @@ def test_duplicates_are_accepted_once(receiving):
 
 def run_consumer(app, seconds_without_work=2.0, limit=120.0):
     huey = app.extensions["queue"]
-    consumer = Consumer(huey, workers=2, worker_type="thread", periodic=False,
-                        check_worker_health=False)
-    consumer.start()
-    deadline = time.monotonic() + limit
-    idle_since = None
-    while time.monotonic() < deadline:
-        busy = len(huey) or huey.scheduled_count()
-        if busy:
-            idle_since = None
-        elif idle_since is None:
-            idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > seconds_without_work:
-            break
-        time.sleep(0.1)
-    consumer.stop(graceful=True)
+    with consumer_threads(huey, workers=2):
+        deadline = time.monotonic() + limit
+        idle_since = None
+        while time.monotonic() < deadline:
+            busy = len(huey) or huey.scheduled_count()
+            if busy:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > seconds_without_work:
+                break
+            time.sleep(0.1)
 
 
 def tags_of(base_url, ticket_id):
