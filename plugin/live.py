@@ -14,7 +14,7 @@ from dataclasses import replace
 from integrations.errors import RateLimited, Unavailable
 from integrations.zendesk import TicketFact, ZendeskClient
 
-from .domain import CustomerHistory
+from .domain import CustomerHistory, Ticket
 from .report import isoformat
 from .store import HistoryStore
 
@@ -50,6 +50,19 @@ def current_history(store: HistoryStore, client: ZendeskClient, user_id: int, *,
     return merge(stored, recent)
 
 
+def _refreshed(stored: Ticket, fresh: Ticket) -> Ticket:
+    """The fresh copy, keeping what it may lack: a survey rating is never embedded in a ticket,
+    and a list answered without metric sets carries no metrics."""
+    kept = {"satisfaction": fresh.satisfaction or stored.satisfaction}
+    if fresh.replies is None and fresh.first_reply_minutes is None \
+            and fresh.resolution_minutes is None:
+        kept |= {"replies": stored.replies, "reopens": max(stored.reopens, fresh.reopens),
+                 "first_reply_minutes": stored.first_reply_minutes,
+                 "resolution_minutes": stored.resolution_minutes,
+                 "solved_at": fresh.solved_at or stored.solved_at}
+    return replace(fresh, **kept)
+
+
 def merge(stored: CustomerHistory, recent: list[TicketFact]) -> CustomerHistory:
     """The stored history with newer copies of its tickets, and tickets it has not seen."""
     newer = {f.ticket.id: f.ticket for f in recent if f.requester_id == stored.profile.id}
@@ -61,6 +74,5 @@ def merge(stored: CustomerHistory, recent: list[TicketFact]) -> CustomerHistory:
         if fresh is None:
             kept.append(ticket)
         else:
-            # A survey rating is not embedded in the ticket: keep the stored one.
-            kept.append(replace(fresh, satisfaction=fresh.satisfaction or ticket.satisfaction))
+            kept.append(_refreshed(ticket, fresh))
     return replace(stored, tickets=tuple(kept) + tuple(newer.values()))

@@ -218,3 +218,28 @@ def test_zendesk_down_scores_a_stored_customer_from_the_store_with_a_notice(engi
     history = current_history(store, fake, 1, fallback=True)
     assert len(history.tickets) == 12
     assert "scored from the history store as of" in history.notices[-1]
+
+
+def test_a_refresh_without_metric_sets_keeps_the_stored_metrics():
+    stored = history(ticket(1, replies=5, first_reply_minutes=30.0, resolution_minutes=900.0))
+    bare = ticket(1, status="closed", replies=None, first_reply_minutes=None,
+                  resolution_minutes=None)
+    (merged,) = merge(stored, [TicketFact(1, bare, NOW)]).tickets
+    assert merged.status == "closed"
+    assert (merged.replies, merged.first_reply_minutes, merged.resolution_minutes) == (
+        5, 30.0, 900.0)
+
+
+def test_reading_one_customer_does_not_scan_the_accounts_ratings(engine):
+    store = store_for(engine)
+    store.save_page("users", users_=[user_fact(1), user_fact(2)], now=NOW)
+    others = [ticket_fact(i, requester=2, satisfaction=rating(True)) for i in range(10, 1300)]
+    mine = [ticket_fact(i, requester=1, satisfaction=rating(False)) for i in range(1, 6)]
+    store.save_page("tickets", tickets_=others + mine, now=NOW)
+    with engine.connect() as conn:
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT * FROM ratings WHERE account_id = ? AND ticket_id IN "
+            "(?, ?)", (store.account, 1, 2)))
+    assert "USING INDEX" in plan or "PRIMARY KEY" in plan, plan
+    assert [t.satisfaction.is_bad for t in store.history(1).tickets] == [True] * 5
+    assert len(store.history(2).tickets) == 1290
