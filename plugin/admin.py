@@ -141,6 +141,7 @@ def save_settings():
         return _invalid(error)
     except VersionConflict as error:
         abort(409, str(error))
+    services().settings_saved(store)
     return jsonify({"version": saved.version, "settings": saved.settings.to_dict()})
 
 
@@ -196,6 +197,7 @@ def rollback(version: int):
                                                     now=services().clock())
     except KeyError:
         abort(404, "no such version")
+    services().settings_saved(store)
     return jsonify({"version": saved.version, "settings": saved.settings.to_dict()})
 
 

@@ -6,6 +6,7 @@ Views call `Services.value(...)`; tests pass fakes for the Zendesk client and th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from .store import HistoryStore, account_id, accounts, failed_jobs, webhook_deli
 from .values import CachedValue, ValueCache
 from .versions import SettingsVersions
 
+SETTINGS_SECONDS = 5.0
+"""How long an account's current settings are reused before the database is asked again."""
 CUTOFFS_SECONDS = 600.0
 """How long percentile tier cutoffs of an account are reused before being recomputed."""
 SNAPSHOT_INTERVAL = timedelta(hours=1)
@@ -43,6 +46,7 @@ class Services:
     _clients: dict[str, ZendeskClient] = field(default_factory=dict)
     _accounts: dict[str, int] = field(default_factory=dict)
     _cutoffs: dict[tuple, tuple[Cutoffs, datetime]] = field(default_factory=dict)
+    _settings: dict[int, tuple[Settings, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self, account_key: str) -> HistoryStore:
@@ -82,9 +86,24 @@ class Services:
         return self.cache.get(key, compute)
 
     def settings_for(self, store: HistoryStore) -> Settings:
-        """The account's current settings: its latest saved version, else the app's default."""
+        """The account's current settings: its latest saved version, else the app's default.
+
+        Kept for SETTINGS_SECONDS: a save in this process shows at once (`settings_saved`),
+        one in another process within that time.
+        """
+        with self._lock:
+            cached = self._settings.get(store.account)
+        if cached is not None and time.monotonic() - cached[1] < SETTINGS_SECONDS:
+            return cached[0]
         saved = SettingsVersions(self.engine, store.account).history(limit=1)
-        return saved[0].settings if saved else self.settings
+        settings = saved[0].settings if saved else self.settings
+        with self._lock:
+            self._settings[store.account] = (settings, time.monotonic())
+        return settings
+
+    def settings_saved(self, store: HistoryStore) -> None:
+        with self._lock:
+            self._settings.pop(store.account, None)
 
     def versions(self, store: HistoryStore) -> SettingsVersions:
         return SettingsVersions(self.engine, store.account)
