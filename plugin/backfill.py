@@ -3,8 +3,9 @@
 A backfill first syncs the history store (so it sees every ticket's current tags), then walks
 requesters in id order, decides each open ticket's tier tag (with the same hysteresis as the
 webhook worker), and sends the changes as bulk updates of up to 100 tickets sharing the same
-tags to add and remove. After each flush it saves a checkpoint (the last requester whose
-changes are all written), so an interrupted run resumes there; decisions only ever add or
+tags to add and remove, sending only full updates until the end. After each flush it saves a
+checkpoint (just before the first requester with changes not yet written), so an interrupted
+run resumes there; decisions only ever add or
 remove what differs from the ticket's tags, so a resumed run never doubles a change.
 """
 
@@ -54,7 +55,8 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     report.resumed_after = int(checkpoint) if checkpoint and not dry_run else None
     requesters = [u for u in store.user_ids()
                   if report.resumed_after is None or u > report.resumed_after]
-    batches: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = defaultdict(list)
+    batches: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[int, int]]] = (
+        defaultdict(list))
     for done, user_id in enumerate(requesters, start=1):
         history = store.history(user_id)
         if history is not None and history.tickets:
@@ -65,14 +67,17 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
                     continue
                 decision = decide(value.value, ticket.tags, settings, cutoffs)
                 if decision.changes:
-                    batches[(decision.add, decision.remove)].append(ticket.id)
-        if not dry_run and any(len(ids) >= BULK_LIMIT for ids in batches.values()):
-            _flush(client, batches, report)
-            store.save_page(CHECKPOINT, cursor=str(user_id), now=clock())
+                    batches[(decision.add, decision.remove)].append((ticket.id, user_id))
+        if not dry_run and any(len(pending) >= BULK_LIMIT for pending in batches.values()):
+            _flush(client, batches, report, full_only=True)
+            # Resume just before the first requester with changes still unwritten.
+            waiting = [r for pending in batches.values() for _, r in pending]
+            store.save_page(CHECKPOINT, cursor=str(min(waiting) - 1 if waiting else user_id),
+                            now=clock())
         if progress:
             progress(done, len(requesters))
     if dry_run:
-        report.tickets_tagged = sum(len(ids) for ids in batches.values())
+        report.tickets_tagged = sum(len(pending) for pending in batches.values())
     else:
         _flush(client, batches, report)
         store.save_page(CHECKPOINT, cursor=None, synced_through=clock(), now=clock())
@@ -81,15 +86,24 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     return report
 
 
-def _flush(client: ZendeskClient, batches, report: BackfillReport) -> None:
-    for (add, remove), ids in list(batches.items()):
-        for start in range(0, len(ids), BULK_LIMIT):
-            chunk = ids[start:start + BULK_LIMIT]
+def _flush(client: ZendeskClient, batches, report: BackfillReport, *,
+           full_only: bool = False) -> None:
+    """Send the pending changes in bulk updates of BULK_LIMIT tickets sharing the same tags to
+    add and remove; with `full_only`, only full updates, keeping the rest for later."""
+    for key, pending in list(batches.items()):
+        add, remove = key
+        sendable = len(pending) - len(pending) % BULK_LIMIT if full_only else len(pending)
+        for start in range(0, sendable, BULK_LIMIT):
+            chunk = [ticket_id for ticket_id, _ in pending[start:start + BULK_LIMIT]]
             job = client.wait_for(client.update_tags(chunk, add=list(add), remove=list(remove)))
             report.updates += 1
             report.failed_tickets += job.failed
             report.tickets_tagged += len(chunk) - len(job.failed)
-    batches.clear()
+        rest = pending[sendable:]
+        if rest:
+            batches[key] = rest
+        else:
+            del batches[key]
 
 
 def _cutoffs(store: HistoryStore, settings: Settings, now: datetime) -> Cutoffs:
