@@ -19,7 +19,7 @@ from datetime import datetime
 
 from integrations.zendesk import BULK_LIMIT, ZendeskClient
 
-from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
+from .model import account_cutoffs, score
 from .settings import Settings
 from .store import HistoryStore
 from .sync import sync
@@ -50,7 +50,7 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     report = BackfillReport()
     sync(client, store, clock=clock)
     now = clock()
-    cutoffs = _cutoffs(store, settings, now)
+    cutoffs = account_cutoffs(store.histories(), settings, now)
     checkpoint = store.state(CHECKPOINT).cursor
     report.resumed_after = int(checkpoint) if checkpoint and not dry_run else None
     requesters = [u for u in store.user_ids()
@@ -105,9 +105,3 @@ def _flush(client: ZendeskClient, batches, report: BackfillReport, *,
         else:
             del batches[key]
 
-
-def _cutoffs(store: HistoryStore, settings: Settings, now: datetime) -> Cutoffs:
-    if settings.tiers.mode == "absolute":
-        return absolute_cutoffs(settings)
-    values = [score(h, settings, now, Cutoffs(0, 0)).value for h in store.histories()]
-    return percentile_cutoffs(values, settings)

@@ -35,7 +35,7 @@ from .domain import CustomerHistory
 from .generator import generate
 from .live import current_history
 from .migrations import upgrade
-from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
+from .model import account_cutoffs
 from .report import Assessment, assess, isoformat, to_json
 from .settings import Settings, SettingsError
 from .store import HistoryStore, account_id, connect
@@ -103,7 +103,7 @@ def score_command(data_dir: Path | None, user_id: int, as_json: bool, now: datet
             fail(f"user {user_id} is not in {data_dir / 'users.json'} "
                  f"({len(dataset.profiles)} users; for example {_examples(dataset)})")
         population = dataset.histories
-    cutoffs = account_cutoffs(population, settings, now)
+    cutoffs = account_cutoffs(population(), settings, now)
     result = assess(history, settings, now, cutoffs=cutoffs, ticket_id=ticket_id,
                     gestures_used=gestures_used)
     if as_json:
@@ -325,15 +325,6 @@ def read_dataset(folder: Path, settings: Settings, skip_invalid: bool) -> Datase
         click.echo(f"warning: {len(dataset.warnings)} record(s) left out or not linked; "
                    f"first: {dataset.warnings[0]}", err=True)
     return dataset
-
-
-def account_cutoffs(population: Callable[[], Iterable[CustomerHistory]], settings: Settings,
-                    now: datetime) -> Cutoffs:
-    """Tier cutoffs: the absolute ones, or percentiles of every customer of the account."""
-    if settings.tiers.mode == "absolute":
-        return absolute_cutoffs(settings)
-    values = [score(history, settings, now, Cutoffs(0, 0)).value for history in population()]
-    return percentile_cutoffs(values, settings)
 
 
 @main.command("sync")

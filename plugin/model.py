@@ -11,7 +11,7 @@ default benefits and of the default costs each add up to 100, so a value reads o
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -131,6 +131,17 @@ def percentile_cutoffs(values: Sequence[float], settings: Settings) -> Cutoffs:
     ordered = sorted(values)
     return Cutoffs(high=percentile(ordered, settings.tiers.high),
                    low=percentile(ordered, settings.tiers.low))
+
+
+def account_cutoffs(histories: Iterable[CustomerHistory], settings: Settings,
+                    now: datetime) -> Cutoffs:
+    """The account's tier cutoffs: the absolute ones, or percentiles of every customer's value
+    (the histories are only read in percentile mode)."""
+    if settings.tiers.mode == "absolute":
+        return absolute_cutoffs(settings)
+    untiered = Cutoffs(0, 0)
+    return percentile_cutoffs([score(h, settings, now, untiered).value for h in histories],
+                              settings)
 
 
 def score(

@@ -18,7 +18,7 @@ from integrations.zendesk import ZendeskClient, ZendeskConfig
 
 from .installations import Registry
 from .live import current_history
-from .model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
+from .model import Cutoffs, absolute_cutoffs, account_cutoffs
 from .report import assess, to_json
 from .settings import Settings
 from .store import HistoryStore, account_id, accounts, failed_jobs, webhook_deliveries
@@ -118,8 +118,7 @@ class Services:
             cached = self._cutoffs.get(key)
         if cached is not None and (now - cached[1]).total_seconds() < CUTOFFS_SECONDS:
             return cached[0]
-        values = [score(h, settings, now, Cutoffs(0, 0)).value for h in store.histories()]
-        cutoffs = percentile_cutoffs(values, settings)
+        cutoffs = account_cutoffs(store.histories(), settings, now)
         with self._lock:
             self._cutoffs[key] = (cutoffs, now)
         return cutoffs
