@@ -83,6 +83,11 @@ class Transport:
     rng: random.Random = field(default_factory=random.Random)
     calls: Counter[str] = field(default_factory=Counter)
     """Requests sent, by method and path (without query): what a run cost."""
+    throttled: Callable[[requests.Response], float | None] | None = None
+    """A service's own way of saying "slow down" other than a 429 (Bitrix24 answers 503 with
+    QUERY_LIMIT_EXCEEDED): seconds to wait, or None. Such answers are handled as 429s."""
+    redact: str = ""
+    """A secret inside the base URL (a webhook's key), masked in logs, call counts and errors."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("web", "background"):
@@ -109,23 +114,27 @@ class Transport:
             status, retry_after, response = self._send(method, url, params, json)
             if response is not None and status < 400:
                 return _decode(response, self.service)
+            if response is not None and self.throttled is not None:
+                wait = self.throttled(response)
+                if wait is not None:
+                    status, retry_after = 429, wait
             delay = retry_delay(attempt, status, retry_after, mode=self.mode, waited=waited,
                                 budget=self.wait_budget, rng=self.rng)
             if delay is None:
                 raise self._failure(status, retry_after, response, url)
-            log.info("%s %s answered %s; retrying in %.1f s", method, _path(url),
+            log.info("%s %s answered %s; retrying in %.1f s", method, self._where(url),
                      status or "no response", delay)
             self.sleep(delay)
             waited += delay
 
     def _send(self, method: str, url: str, params, body
               ) -> tuple[int | None, float | None, requests.Response | None]:
-        self.calls[f"{method} {_path(url)}"] += 1
+        self.calls[f"{method} {self._where(url)}"] += 1
         try:
             response = self.session.request(method, url, params=params, json=body,
                                             auth=self.auth, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as error:
-            log.info("%s %s failed: %s", method, _path(url), type(error).__name__)
+            log.info("%s %s failed: %s", method, self._where(url), type(error).__name__)
             return None, None, None
         except requests.RequestException as error:
             raise Unavailable(f"{self.service} request failed: {type(error).__name__}",
@@ -134,25 +143,30 @@ class Transport:
 
     def _failure(self, status: int | None, retry_after: float | None,
                  response: requests.Response | None, url: str) -> IntegrationError:
-        service = self.service
+        service, where = self.service, self._where(url)
         if status is None:
-            return Unavailable(f"{service} did not answer ({_path(url)})", service=service)
+            return Unavailable(f"{service} did not answer ({where})", service=service)
         if status == 429:
             return RateLimited(DEFAULT_RETRY_AFTER if retry_after is None else retry_after,
                                service=service)
         if status in (401, 403):
             return AuthFailed(f"{service} rejected the credentials ({status})", service=service)
         if status == 404:
-            return NotFound(f"{service} has no {_path(url)}", service=service)
+            return NotFound(f"{service} has no {where}", service=service)
         if status == 409:
-            return Conflict(f"{service} reports a conflicting update of {_path(url)}",
+            return Conflict(f"{service} reports a conflicting update of {where}",
                             service=service)
         if status >= 500:
-            return Unavailable(f"{service} is failing ({status} on {_path(url)})",
+            return Unavailable(f"{service} is failing ({status} on {where})",
                                service=service)
         detail = _error_detail(response)
         return BadResponse(f"{service} refused the request ({status}): {detail}",
                            service=service)
+
+    def _where(self, url: str) -> str:
+        """The URL's path as logs and errors may show it (without the redacted secret)."""
+        path = _path(url)
+        return path.replace(self.redact, "***") if self.redact else path
 
 
 def _decode(response: requests.Response, service: str) -> dict[str, Any]:

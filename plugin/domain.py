@@ -138,6 +138,15 @@ class Purchase:
 
 
 @dataclass(frozen=True, slots=True)
+class CrmContact:
+    """One CRM contact that matched a customer, with the deals that count as purchases (won or
+    lost; deals still open are neither and are left out)."""
+
+    id: str
+    purchases: tuple[Purchase, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerHistory:
     profile: Profile
     tickets: tuple[Ticket, ...] = ()

@@ -1,0 +1,257 @@
+"""Bitrix24 client: contacts by email and their decided deals, through an inbound webhook —
+domain values out, project errors on failure.
+
+Bitrix24's REST API (apidocs.bitrix24.com): an inbound webhook's URL carries the user and the
+secret (`https://portal.bitrix24.com/rest/1/secret/`) and a method is called by appending its
+name (`crm.deal.list.json`). List methods answer `{"result": [...], "total": N, "next": 50}`
+in pages of 50, the next page asked with `start`; `batch` runs up to 50 calls in one request.
+Requests are limited by a leaky bucket per portal (a counter that drains two requests a second);
+over it, Bitrix24 answers 503 with the error QUERY_LIMIT_EXCEEDED, which this client waits out
+within a small budget (apidocs.bitrix24.com/limits.html).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from plugin.crm_records import bitrix_contact_id, normal_email, parse_bitrix_deal
+from plugin.domain import CrmContact, Purchase
+from plugin.records import Invalid
+
+from .errors import AuthFailed, BadResponse, IntegrationError, NotFound, RateLimited
+from .http import Transport
+
+SERVICE = "Bitrix24"
+PAGE_SIZE = 50
+"""Records per page of every list method, fixed by Bitrix24."""
+BATCH_LIMIT = 50
+"""Calls per `batch` request, Bitrix24's limit."""
+THROTTLE_WAIT = 0.5
+"""After QUERY_LIMIT_EXCEEDED: the bucket drains two requests a second, so one slot is free
+again within half a second."""
+THROTTLE_BUDGET = 5.0
+"""Seconds of QUERY_LIMIT_EXCEEDED waits one call may spend before giving up (RateLimited)."""
+MAX_PAGES = 1_000
+CONTACT_FIELDS = ("ID", "NAME", "LAST_NAME", "EMAIL")
+DEAL_FIELDS = ("ID", "CONTACT_ID", "OPPORTUNITY", "CURRENCY_ID", "STAGE_SEMANTIC_ID", "CLOSED",
+               "CLOSEDATE")
+AUTH_ERRORS = frozenset({"INVALID_CREDENTIALS", "NO_AUTH_FOUND", "expired_token",
+                         "invalid_token", "insufficient_scope", "ACCESS_DENIED",
+                         "WRONG_AUTH_TYPE", "PAYMENT_REQUIRED"})
+WEBHOOK = re.compile(r"^(https?://[^\s/]+/rest/\d+/)([A-Za-z0-9]+)/?$")
+
+
+@dataclass(frozen=True)
+class Bitrix24Config:
+    """An inbound webhook URL. `repr` never shows it: the secret is part of it."""
+
+    webhook_url: str = field(repr=False)
+
+    @property
+    def secret(self) -> str:
+        match = WEBHOOK.match(self.webhook_url.strip())
+        if match is None:
+            raise ValueError("a Bitrix24 inbound webhook URL looks like "
+                             "https://your.bitrix24.com/rest/1/secret/")
+        return match.group(2)
+
+
+class Bitrix24Client:
+    name = SERVICE
+
+    def __init__(self, transport: Transport):
+        self.transport = transport
+
+    @classmethod
+    def connect(cls, config: Bitrix24Config, *, session: requests.Session | None = None,
+                **options: Any) -> Bitrix24Client:
+        """A client waiting out the leaky bucket (background mode, THROTTLE_BUDGET)."""
+        options.setdefault("service", SERVICE)
+        options.setdefault("mode", "background")
+        options.setdefault("wait_budget", THROTTLE_BUDGET)
+        return cls(Transport(base_url=config.webhook_url.strip().rstrip("/") + "/",
+                             session=session or requests.Session(), throttled=throttled,
+                             redact=config.secret, **options))
+
+    def close(self) -> None:
+        self.transport.session.close()
+
+    def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One REST method; its whole answer (`result`, `total`, `next`, `time`)."""
+        body = self.transport.request("POST", f"{method}.json", json=params)
+        if "error" in body:
+            raise _error(body.get("error"), body.get("error_description"))
+        return body
+
+    def listing(self, method: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every record of a list method, page after page (`start` = the last `next`)."""
+        start = 0
+        for _ in range(MAX_PAGES):
+            body = self.call(method, {**params, "start": start})
+            records = body.get("result")
+            if not isinstance(records, list):
+                raise BadResponse(f"{SERVICE} answered {method} without a result list",
+                                  service=SERVICE)
+            yield from records
+            following = body.get("next")
+            if not isinstance(following, int) or following <= start or not records:
+                return
+            start = following
+        raise BadResponse(f"{SERVICE} kept paging {method} past {MAX_PAGES} pages",
+                          service=SERVICE)
+
+    def contacts(self, email: str) -> list[CrmContact]:
+        """Every contact with `email` among its addresses, each with its decided deals."""
+        return [CrmContact(contact_id, tuple(self.deals(contact_id)))
+                for contact_id in self.contact_ids(email)]
+
+    def contact_ids(self, email: str) -> list[str]:
+        return [_read(bitrix_contact_id, r) for r in
+                self.listing("crm.contact.list", _contact_query(email))]
+
+    def deals(self, contact_id: str) -> list[Purchase]:
+        """The contact's won and lost deals (those in progress are left out)."""
+        return _purchases(self.listing("crm.deal.list", _deal_query(contact_id)))
+
+    def contacts_many(self, emails: Iterable[str]) -> dict[str, list[CrmContact]]:
+        """Contacts and deals of many customers in few requests: one `batch` of contact
+        searches per 50 emails, one of deal lists per 50 contacts (a contact with more than
+        50 deals has the rest fetched page by page)."""
+        wanted = list(dict.fromkeys(normal_email(e) for e in emails if normal_email(e)))
+        ids_by_email: dict[str, list[str]] = {}
+        for chunk in _chunks(wanted, BATCH_LIMIT):
+            found = self.batch({f"c{i}": ("crm.contact.list", _contact_query(email))
+                                for i, email in enumerate(chunk)})
+            for i, email in enumerate(chunk):
+                ids_by_email[email] = [_read(bitrix_contact_id, r) for r in found[f"c{i}"][0]]
+        contact_ids = list(dict.fromkeys(c for ids in ids_by_email.values() for c in ids))
+        deals: dict[str, list[Purchase]] = {}
+        for chunk in _chunks(contact_ids, BATCH_LIMIT):
+            found = self.batch({f"d{i}": ("crm.deal.list", _deal_query(contact_id))
+                                for i, contact_id in enumerate(chunk)})
+            for i, contact_id in enumerate(chunk):
+                records, following = found[f"d{i}"]
+                if following:
+                    records = records + list(self._rest("crm.deal.list",
+                                                        _deal_query(contact_id), following))
+                deals[contact_id] = _purchases(records)
+        return {email: [CrmContact(c, tuple(deals[c])) for c in ids]
+                for email, ids in ids_by_email.items()}
+
+    def batch(self, calls: dict[str, tuple[str, dict[str, Any]]]
+              ) -> dict[str, tuple[list[dict[str, Any]], int | None]]:
+        """Up to 50 list calls in one request: each key's records and its `next` (if more)."""
+        if not 0 < len(calls) <= BATCH_LIMIT:
+            raise ValueError(f"a batch takes 1 to {BATCH_LIMIT} calls, not {len(calls)}")
+        body = self.call("batch", {"halt": 0, "cmd": {
+            key: f"{method}?{_query_string(params)}" for key, (method, params) in calls.items()}})
+        outer = body.get("result")
+        if not isinstance(outer, dict):
+            raise BadResponse(f"{SERVICE} answered a batch without results", service=SERVICE)
+        results, errors = outer.get("result") or {}, outer.get("result_error") or {}
+        following = outer.get("result_next") or {}
+        answers = {}
+        for key in calls:
+            if isinstance(errors, dict) and key in errors:
+                error = errors[key] if isinstance(errors[key], dict) else {}
+                raise _error(error.get("error"), error.get("error_description"))
+            records = results.get(key) if isinstance(results, dict) else None
+            if not isinstance(records, list):
+                raise BadResponse(f"{SERVICE} left call {key} of a batch unanswered",
+                                  service=SERVICE)
+            nxt = following.get(key) if isinstance(following, dict) else None
+            answers[key] = (records, nxt if isinstance(nxt, int) else None)
+        return answers
+
+    def _rest(self, method: str, params: dict[str, Any], start: int
+              ) -> Iterator[dict[str, Any]]:
+        for _ in range(MAX_PAGES):
+            body = self.call(method, {**params, "start": start})
+            records = body.get("result") or []
+            yield from records
+            following = body.get("next")
+            if not isinstance(following, int) or following <= start or not records:
+                return
+            start = following
+
+
+def throttled(response: requests.Response) -> float | None:
+    """THROTTLE_WAIT when Bitrix24 says its leaky bucket is full (503 QUERY_LIMIT_EXCEEDED)."""
+    if response.status_code != 503:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return THROTTLE_WAIT if isinstance(body, dict) and \
+        body.get("error") == "QUERY_LIMIT_EXCEEDED" else None
+
+
+def _error(code: Any, description: Any) -> IntegrationError:
+    """Bitrix24's error codes as the project's errors (apidocs.bitrix24.com, "Errors")."""
+    text = f"{SERVICE} refused the call: {code}" + (f" ({description})" if description else "")
+    if code in AUTH_ERRORS:
+        return AuthFailed(text, service=SERVICE)
+    if code == "QUERY_LIMIT_EXCEEDED":
+        return RateLimited(THROTTLE_WAIT, service=SERVICE)
+    if code in ("ERROR_METHOD_NOT_FOUND", "NOT_FOUND"):
+        return NotFound(text, service=SERVICE)
+    return BadResponse(text, service=SERVICE)
+
+
+def _contact_query(email: str) -> dict[str, Any]:
+    return {"filter": {"EMAIL": email}, "select": list(CONTACT_FIELDS)}
+
+
+def _deal_query(contact_id: str) -> dict[str, Any]:
+    return {"filter": {"CONTACT_ID": contact_id}, "select": list(DEAL_FIELDS),
+            "order": {"ID": "ASC"}}
+
+
+def _query_string(params: dict[str, Any]) -> str:
+    """Parameters in the nested form a batch command takes: `filter[EMAIL]=...&select[0]=ID`."""
+    pairs: list[tuple[str, str]] = []
+
+    def add(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                add(f"{prefix}[{key}]", inner)
+        elif isinstance(value, list | tuple):
+            for index, inner in enumerate(value):
+                add(f"{prefix}[{index}]", inner)
+        else:
+            pairs.append((prefix, str(value)))
+
+    for key, value in params.items():
+        add(key, value)
+    return urlencode(pairs)
+
+
+def _purchases(records: Iterable[Any]) -> list[Purchase]:
+    found = []
+    for record in records:
+        purchase = _read(parse_bitrix_deal, record)
+        if purchase is not None:
+            found.append(purchase)
+    return found
+
+
+def _read(parse, record: Any) -> Any:
+    try:
+        if not isinstance(record, dict):
+            raise Invalid("not an object")
+        return parse(record)
+    except Invalid as error:
+        raise BadResponse(f"{SERVICE} sent an unreadable record: {error}",
+                          service=SERVICE) from error
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,153 @@
+"""CRM records read into domain values: Zendesk Sell's and Bitrix24's contacts and deals.
+
+The CRM clients (`integrations.sell`, `integrations.bitrix24`), the dataset folder's CRM files
+and the sandbox all hold records in each CRM's own shape, so they share these readers. A deal
+becomes a `Purchase` only once it is decided: won or lost. Open deals are neither and are left
+out. A bad value raises `records.Invalid` naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from .domain import Purchase
+from .records import Invalid, _amount, _parse_time
+
+UNKNOWN_CURRENCY = "unknown"
+"""The currency of a deal that names none: never converted, so such deals are flagged."""
+SELL_WON, SELL_LOST = "won", "lost"
+"""Zendesk Sell's stage categories of decided deals (the Stage object's `category`; the
+others, such as `incoming` and `in_progress`, are open). developer.zendesk.com/api-reference/
+sales-crm/resources/stages/"""
+BITRIX_WON, BITRIX_LOST = "S", "F"
+"""Bitrix24's STAGE_SEMANTIC_ID of a deal: S success, F failure, P in progress.
+apidocs.bitrix24.com/api-reference/crm/deals/"""
+
+
+def normal_email(value: object) -> str:
+    """An email as CRMs are searched by it: trimmed, lower case ("" for none)."""
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+# --- Zendesk Sell ---------------------------------------------------------------------------
+
+def sell_items(body: Any, kind: str) -> list[dict[str, Any]]:
+    """The `data` objects of a Sell collection envelope (`{"items": [{"data": {...},
+    "meta": {"type": ...}}], "meta": {...}}`, developer.zendesk.com/api-reference/sales-crm/
+    responses); items of another `meta.type` than `kind` are skipped."""
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise Invalid('expected an object with an "items" list')
+    found = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
+            raise Invalid('an item without a "data" object')
+        meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+        if meta.get("type", kind) == kind:
+            found.append(item["data"])
+    return found
+
+
+def sell_outcomes(stages: Iterable[Mapping[str, Any]]) -> dict[int, bool | None]:
+    """Each stage id's outcome: True won, False lost, None still open."""
+    outcomes: dict[int, bool | None] = {}
+    for stage in stages:
+        stage_id = stage.get("id")
+        if isinstance(stage_id, bool) or not isinstance(stage_id, int):
+            raise Invalid(f"stage id: expected a number, not {stage_id!r}")
+        category = stage.get("category")
+        outcomes[stage_id] = True if category == SELL_WON else (
+            False if category == SELL_LOST else None)
+    return outcomes
+
+
+def sell_contact_id(record: Mapping[str, Any]) -> str:
+    return _record_id(record.get("id"), "id")
+
+
+def sell_email(record: Mapping[str, Any]) -> str:
+    return normal_email(record.get("email"))
+
+
+def sell_deal_contact(record: Mapping[str, Any]) -> str:
+    return _record_id(record.get("contact_id"), "contact_id")
+
+
+def parse_sell_deal(record: Mapping[str, Any], outcomes: Mapping[int, bool | None]
+                    ) -> Purchase | None:
+    """A Sell Deal as a purchase, or None while open. `value` is a number, or a string with
+    two decimals when it has a decimal part (developer.zendesk.com/docs/rest/reference/deals);
+    a deal is decided when it moved to a won or lost stage, dated by `last_stage_change_at`."""
+    stage = record.get("stage_id")
+    if isinstance(stage, bool) or not isinstance(stage, int):
+        raise Invalid(f"stage_id: expected a number, not {stage!r}")
+    if stage not in outcomes:
+        raise Invalid(f"stage_id: unknown stage {stage}")
+    won = outcomes[stage]
+    if won is None:
+        return None
+    value = record.get("value")
+    return Purchase(
+        amount=_amount(0 if value is None else value, "value"),
+        currency=_currency(record.get("currency"), "currency"), won=won,
+        closed_at=_when(record, "last_stage_change_at") or _when(record, "updated_at"),
+        id=_record_id(record.get("id"), "id"))
+
+
+# --- Bitrix24 -------------------------------------------------------------------------------
+
+def bitrix_contact_id(record: Mapping[str, Any]) -> str:
+    return _record_id(record.get("ID"), "ID")
+
+
+def bitrix_emails(record: Mapping[str, Any]) -> list[str]:
+    """A contact's addresses: its EMAIL multi-field, a list of `{"VALUE": ..., "VALUE_TYPE":
+    ...}` (apidocs.bitrix24.com/api-reference/crm/data-types.html#crm_multifield)."""
+    values = record.get("EMAIL") or []
+    if not isinstance(values, list):
+        raise Invalid("EMAIL: expected a list of multi-field values")
+    return [normal_email(v.get("VALUE")) for v in values if isinstance(v, dict)
+            and normal_email(v.get("VALUE"))]
+
+
+def bitrix_deal_contact(record: Mapping[str, Any]) -> str:
+    return _record_id(record.get("CONTACT_ID"), "CONTACT_ID")
+
+
+def parse_bitrix_deal(record: Mapping[str, Any]) -> Purchase | None:
+    """A Bitrix24 deal (crm.deal.list) as a purchase, or None while in progress. OPPORTUNITY
+    is a decimal string; CLOSEDATE an ISO 8601 time with its offset."""
+    semantic = record.get("STAGE_SEMANTIC_ID")
+    if semantic not in (BITRIX_WON, BITRIX_LOST):
+        return None
+    value = record.get("OPPORTUNITY")
+    return Purchase(
+        amount=_amount(0 if value in (None, "") else value, "OPPORTUNITY"),
+        currency=_currency(record.get("CURRENCY_ID"), "CURRENCY_ID"),
+        won=semantic == BITRIX_WON, closed_at=_when(record, "CLOSEDATE"),
+        id=_record_id(record.get("ID"), "ID"))
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+def _record_id(value: Any, key: str) -> str:
+    if isinstance(value, bool) or value is None or str(value).strip() == "":
+        raise Invalid(f"{key}: missing")
+    if not isinstance(value, int | str):
+        raise Invalid(f"{key}: expected an id, not {value!r}")
+    return str(value).strip()
+
+
+def _currency(value: Any, key: str) -> str:
+    if value is None or value == "":
+        return UNKNOWN_CURRENCY
+    if not isinstance(value, str):
+        raise Invalid(f"{key}: expected a currency code, not {value!r}")
+    return value.strip().upper()
+
+
+def _when(record: Mapping[str, Any], key: str) -> datetime | None:
+    value = record.get(key)
+    return None if value in (None, "") else _parse_time(value, key)

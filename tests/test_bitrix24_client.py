@@ -1,0 +1,192 @@
+"""The Bitrix24 adapter through real requests code, with `responses` at the HTTP boundary:
+answers in the shapes of Bitrix24's REST documentation (apidocs.bitrix24.com: list methods'
+`result`/`total`/`next`, `batch`, errors and the QUERY_LIMIT_EXCEEDED limit), domain values out,
+every failure a typed error."""
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from integrations.bitrix24 import (
+    PAGE_SIZE,
+    THROTTLE_BUDGET,
+    THROTTLE_WAIT,
+    Bitrix24Client,
+    Bitrix24Config,
+)
+from integrations.errors import AuthFailed, BadResponse, NotFound, RateLimited
+from plugin.domain import Purchase
+
+SECRET = "abcd1234efgh5678"
+HOOK = f"https://acme.bitrix24.com/rest/1/{SECRET}/"
+MOSCOW = timezone(timedelta(hours=3))
+LIMIT = {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
+
+
+class FakeSleep:
+    def __init__(self):
+        self.waits = []
+
+    def __call__(self, seconds):
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def http():
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sleep():
+    return FakeSleep()
+
+
+def client(sleep) -> Bitrix24Client:
+    return Bitrix24Client.connect(Bitrix24Config(HOOK), sleep=sleep, rng=random.Random(1))
+
+
+def listed(records, total=None, following=None):
+    body = {"result": records, "total": len(records) if total is None else total,
+            "time": {"start": 1717000000.1, "finish": 1717000000.2, "duration": 0.1}}
+    if following is not None:
+        body["next"] = following
+    return body
+
+
+def bitrix_deal(deal_id, contact_id, amount, semantic, currency="USD", closed="Y",
+                close_date="2024-03-01T03:00:00+03:00"):
+    stage = {"S": "WON", "F": "LOSE", "P": "PREPARATION"}[semantic]
+    return {"ID": str(deal_id), "CONTACT_ID": str(contact_id), "OPPORTUNITY": amount,
+            "CURRENCY_ID": currency, "STAGE_ID": stage, "STAGE_SEMANTIC_ID": semantic,
+            "CLOSED": closed, "CLOSEDATE": close_date}
+
+
+def contact(contact_id, email):
+    return {"ID": str(contact_id), "NAME": "Anna", "LAST_NAME": "Schmidt",
+            "EMAIL": [{"ID": "9", "VALUE_TYPE": "WORK", "VALUE": email, "TYPE_ID": "EMAIL"}]}
+
+
+def call(method, **body):
+    return {"url": f"{HOOK}{method}.json",
+            "match": [matchers.json_params_matcher(body, strict_match=False)]}
+
+
+def test_a_contacts_deals_become_purchases_from_decimal_strings(http, sleep):
+    http.post(**call("crm.contact.list", filter={"EMAIL": "anna@example.com"}, start=0),
+              json=listed([contact(11, "anna@example.com")]))
+    http.post(**call("crm.deal.list", filter={"CONTACT_ID": "11"}, start=0), json=listed([
+        bitrix_deal(1, 11, "1500.00", "S"), bitrix_deal(2, 11, "99.90", "S", "EUR"),
+        bitrix_deal(3, 11, "700.00", "F"), bitrix_deal(4, 11, "5000.00", "P", closed="N")]))
+    contacts = client(sleep).contacts("anna@example.com")
+    when = datetime(2024, 3, 1, 3, tzinfo=MOSCOW)
+    assert [c.id for c in contacts] == ["11"]
+    assert contacts[0].purchases == (Purchase(1500.0, "USD", True, when, "1"),
+                                     Purchase(99.9, "EUR", True, when, "2"),
+                                     Purchase(700.0, "USD", False, when, "3"))
+
+
+def test_deal_lists_page_by_fifty_with_start_and_next(http, sleep):
+    first = [bitrix_deal(n, 11, "10.00", "S") for n in range(1, PAGE_SIZE + 1)]
+    http.post(**call("crm.deal.list", start=0), json=listed(first, 51, following=50))
+    http.post(**call("crm.deal.list", start=50),
+              json=listed([bitrix_deal(51, 11, "0.50", "S")], 51))
+    purchases = client(sleep).deals("11")
+    assert len(purchases) == 51
+    assert sum(p.amount for p in purchases) == pytest.approx(500.5)
+
+
+def test_query_limit_exceeded_backs_off_and_retries(http, sleep):
+    http.post(**call("crm.deal.list"), status=503, json=LIMIT)
+    http.post(**call("crm.deal.list"), status=503, json=LIMIT)
+    http.post(**call("crm.deal.list"), json=listed([bitrix_deal(1, 11, "5.00", "S")]))
+    assert [p.amount for p in client(sleep).deals("11")] == [5.0]
+    assert sleep.waits == [THROTTLE_WAIT, THROTTLE_WAIT]
+
+
+def test_query_limit_exceeded_beyond_the_budget_is_rate_limited(http, sleep):
+    tries = int(THROTTLE_BUDGET / THROTTLE_WAIT) + 1
+    for _ in range(tries):
+        http.post(**call("crm.deal.list"), status=503, json=LIMIT)
+    with pytest.raises(RateLimited) as caught:
+        client(sleep).deals("11")
+    assert caught.value.service == "Bitrix24"
+    assert sum(sleep.waits) <= THROTTLE_BUDGET
+
+
+@pytest.mark.parametrize("status, body", [
+    (401, {"error": "expired_token", "error_description": "The access token provided has "
+                                                          "expired."}),
+    (401, {"error": "INVALID_CREDENTIALS", "error_description": "Invalid request credentials"}),
+    (200, {"error": "insufficient_scope", "error_description": "The request requires higher "
+                                                               "privileges"}),
+])
+def test_a_rejected_webhook_is_auth_failed_and_no_error_shows_the_secret(http, sleep, status,
+                                                                        body):
+    http.post(**call("crm.contact.list"), status=status, json=body)
+    with pytest.raises(AuthFailed) as caught:
+        client(sleep).contacts("anna@example.com")
+    assert SECRET not in str(caught.value)
+
+
+def test_an_unknown_method_is_not_found_without_the_secret(http, sleep):
+    http.post(f"{HOOK}crm.deal.list.json", status=404,
+              json={"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found"})
+    bitrix = client(sleep)
+    with pytest.raises(NotFound) as caught:
+        bitrix.deals("11")
+    assert SECRET not in str(caught.value)
+    assert all(SECRET not in key for key in bitrix.transport.calls)
+
+
+def test_batch_fetches_many_customers_in_two_requests(http, sleep):
+    def answer(request):
+        body = json.loads(request.body)
+        commands = body["cmd"]
+        if all(c.startswith("crm.contact.list?") for c in commands.values()):
+            results = {key: ([contact(100 + int(key[1:]), "x@example.com")]
+                             if key != "c2" else []) for key in commands}
+        else:
+            results = {key: [bitrix_deal(int(key[1:]), 0, "20.00", "S")] for key in commands}
+        return 200, {}, json.dumps({"result": {
+            "result": results, "result_error": [], "result_total": {k: 1 for k in results},
+            "result_next": [], "result_time": {}}, "time": {}})
+
+    http.add_callback(responses.POST, f"{HOOK}batch.json", callback=answer)
+    http.add_callback(responses.POST, f"{HOOK}batch.json", callback=answer)
+    emails = [f"C{n}@Example.com" for n in range(3)]
+    found = client(sleep).contacts_many(emails)
+    assert sorted(found) == ["c0@example.com", "c1@example.com", "c2@example.com"]
+    assert found["c2@example.com"] == []
+    assert [c.id for c in found["c0@example.com"]] == ["100"]
+    assert found["c1@example.com"][0].purchases[0].amount == 20.0
+    assert len(http.calls) == 2
+    first = json.loads(http.calls[0].request.body)["cmd"]["c0"]
+    assert first.startswith("crm.contact.list?filter%5BEMAIL%5D=c0%40example.com")
+
+
+def test_an_error_inside_a_batch_is_raised(http, sleep):
+    http.post(f"{HOOK}batch.json", json={"result": {
+        "result": {}, "result_error": {"c0": {"error": "INVALID_CREDENTIALS",
+                                              "error_description": "bad"}},
+        "result_total": [], "result_next": [], "result_time": []}})
+    with pytest.raises(AuthFailed):
+        client(sleep).contacts_many(["a@example.com"])
+
+
+def test_an_unreadable_amount_is_a_bad_response(http, sleep):
+    http.post(**call("crm.deal.list"), json=listed([bitrix_deal(1, 11, "a lot", "S")]))
+    with pytest.raises(BadResponse, match="OPPORTUNITY"):
+        client(sleep).deals("11")
+
+
+def test_a_url_that_is_no_webhook_is_refused_before_any_request():
+    with pytest.raises(ValueError):
+        Bitrix24Client.connect(Bitrix24Config("https://acme.bitrix24.com/crm/"),
+                               session=requests.Session())
+    assert SECRET not in repr(Bitrix24Config(HOOK))
