@@ -29,6 +29,8 @@ from integrations.zendesk import ZendeskClient, ZendeskConfig
 from .appkit.commands import package_command, validate_command
 from .backfill import backfill
 from .config import database_url
+from .crm import CrmConnector, with_crm
+from .crm_files import FolderCrm, load_crm
 from .dataset import Dataset, DatasetError, load
 from .demo_server import run_demo
 from .domain import CustomerHistory
@@ -102,6 +104,7 @@ def score_command(data_dir: Path | None, user_id: int, as_json: bool, now: datet
         except KeyError:
             fail(f"user {user_id} is not in {data_dir / 'users.json'} "
                  f"({len(dataset.profiles)} users; for example {_examples(dataset)})")
+        history = with_crm(history, read_crm(data_dir, settings), settings)
         population = dataset.histories
     cutoffs = account_cutoffs(population(), settings, now)
     result = assess(history, settings, now, cutoffs=cutoffs, ticket_id=ticket_id,
@@ -315,6 +318,14 @@ def read_settings(path: Path | None) -> Settings:
         fail(f"settings {path} are invalid:\n{lines}")
 
 
+def read_crm(folder: Path, settings: Settings) -> FolderCrm | None:
+    """The dataset's files of the CRM the settings take spend from (None for fields)."""
+    try:
+        return load_crm(folder, settings.spend_source)
+    except DatasetError as error:
+        fail(f"{folder}: {error}")
+
+
 def read_dataset(folder: Path, settings: Settings, skip_invalid: bool) -> Dataset:
     try:
         dataset = load(folder, spend_field=settings.spend_field, skip_invalid=skip_invalid)
@@ -417,14 +428,17 @@ def online_history(user_id: int, settings: Settings
                    ) -> tuple[CustomerHistory, Callable[[], Iterable[CustomerHistory]]]:
     client, store = connect_zendesk(mode="web")
     client.spend_field = settings.spend_field
+    crm = CrmConnector()
     try:
-        history = current_history(store, client, user_id)
+        history = crm.history(current_history(store, client, user_id), settings,
+                              account=store.account)
     except NotFound:
         fail(f"user {user_id} is not in this Zendesk account")
     except IntegrationError as error:
         fail(str(error))
     finally:
         client.close()
+        crm.close()
     return history, store.histories
 
 

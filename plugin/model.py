@@ -50,6 +50,8 @@ experience, so older events weigh less in these signals too.
 AVERAGE_DEAL_SHARE = 0.25
 """An average deal of this share of the spend reference earns the average-deal signal in full."""
 DRIVERS = 3
+CRM_NAMES = {"sell": "Zendesk Sell", "bitrix24": "Bitrix24"}
+"""The CRMs a spend source may name, as people know them."""
 MAX_AMOUNT = 1e12
 """Amounts above this are data errors, not customers."""
 
@@ -83,6 +85,22 @@ class Cutoffs:
 
 
 @dataclass(frozen=True, slots=True)
+class Spend:
+    """What the purchase signals read, for display: where spend came from and the deals."""
+
+    source: str
+    """`fields`, or the CRM of the settings' `spend_source` (`sell`, `bitrix24`)."""
+    lifetime: float
+    purchases: int
+    lost: int
+    per_year: float
+    last_purchase_days: float | None
+    average_deal: float
+    skipped_currencies: tuple[tuple[str, int], ...] = ()
+    """Won deals left out for want of an exchange rate, by currency."""
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerValue:
     user_id: int
     name: str
@@ -99,6 +117,7 @@ class CustomerValue:
     cost_to_serve: float
     notices: tuple[str, ...]
     measures: Measures
+    spend: Spend | None = None
 
     @property
     def total_benefits(self) -> float:
@@ -171,8 +190,17 @@ def score(
         settings_version=settings.version, computed_at=now, currency=settings.currency,
         lifetime_spend=round(spend, 2),
         cost_to_serve=round(m.tickets * settings.cost_per_ticket, 2),
-        notices=tuple(notices), measures=m,
+        notices=tuple(notices), measures=m, spend=_spend(m, spend, settings),
     )
+
+
+def _spend(m: Measures, lifetime: float, settings: Settings) -> Spend:
+    return Spend(
+        source=settings.spend_source, lifetime=round(lifetime, 2), purchases=m.won,
+        lost=m.lost, per_year=round(rate_per_year(m.decayed_won, settings.half_life_days), 2),
+        last_purchase_days=None if m.last_won_days is None else round(m.last_won_days, 1),
+        average_deal=round(m.average_deal, 2),
+        skipped_currencies=tuple(sorted(m.skipped_currencies.items())))
 
 
 def _points(name: str, weights: Mapping[str, float], value: float, evidence: str) -> SignalScore:
@@ -192,6 +220,9 @@ def _lifetime_spend(
     if m.won:
         deals = "deal" if m.won == 1 else "deals"
         return m.won_amount, f"{money(m.won_amount)} over {m.won} won {deals}"
+    if settings.spend_source in CRM_NAMES:
+        # Spend comes from the CRM alone: a stale field beside it would count twice.
+        return 0.0, f"no won deals in {CRM_NAMES[settings.spend_source]}"
     sources = [("user field", profile.fields, settings.spend_field)]
     if profile.organization is not None:
         sources.append(("organization field", profile.organization.fields,

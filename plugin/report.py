@@ -58,6 +58,7 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
         "currency": v.currency,
         "lifetime_spend": v.lifetime_spend,
         "cost_to_serve": v.cost_to_serve,
+        "spend": _spend(v),
         "notices": list(v.notices),
         "suggestions": [
             {"id": s.id, "title": s.title, "reason": s.reason,
@@ -67,6 +68,19 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
         "settings_version": v.settings_version,
         "computed_at": isoformat(v.computed_at),
     }
+
+
+def _spend(v: CustomerValue) -> dict[str, Any] | None:
+    """The purchase figures the sidebar shows: lifetime spend, purchases (won deals), how
+    often lately (a year), days since the last one, the average deal, and won deals left out
+    for want of an exchange rate."""
+    s = v.spend
+    if s is None:
+        return None
+    return {"source": s.source, "currency": v.currency, "lifetime": s.lifetime,
+            "purchases": s.purchases, "lost": s.lost, "per_year": s.per_year,
+            "last_purchase_days": s.last_purchase_days, "average_deal": s.average_deal,
+            "skipped_currencies": dict(s.skipped_currencies)}
 
 
 def _signal(s: SignalScore) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from sqlalchemy import Engine, select, update
 
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
+from .account_secrets import AccountSecrets
+from .crm import CrmConnector
 from .installations import Registry
 from .live import current_history
 from .model import Cutoffs, absolute_cutoffs, account_cutoffs
@@ -43,6 +45,7 @@ class Services:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     client_factory: Callable[[ZendeskConfig], ZendeskClient] = (
         lambda config: ZendeskClient.connect(config, mode="web"))
+    crm: CrmConnector = field(default_factory=CrmConnector)
     _clients: dict[str, ZendeskClient] = field(default_factory=dict)
     _accounts: dict[str, int] = field(default_factory=dict)
     _cutoffs: dict[tuple, tuple[Cutoffs, datetime]] = field(default_factory=dict)
@@ -71,7 +74,9 @@ class Services:
         settings = self.settings_for(store)
 
         def compute() -> dict[str, Any]:
-            history = current_history(store, self.client(config), user_id, fallback=True)
+            history = self.crm.history(
+                current_history(store, self.client(config), user_id, fallback=True), settings,
+                account=store.account, secrets=lambda name: self.secret(store, name))
             now = self.clock()
             result = assess(history, settings, now, ticket_id=ticket_id,
                             cutoffs=self.cutoffs(store, settings, now))
@@ -84,6 +89,12 @@ class Services:
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
+
+    def secret(self, store: HistoryStore, name: str) -> str | None:
+        """One of the account's saved secrets (the CRM credentials), or None."""
+        if self.registry is None:
+            return None
+        return AccountSecrets(self.engine, store.account, self.registry.vault).get(name)
 
     def settings_for(self, store: HistoryStore) -> Settings:
         """The account's current settings: its latest saved version, else the app's default.
@@ -177,4 +188,5 @@ class Services:
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+        self.crm.close()
         self.engine.dispose()

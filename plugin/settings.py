@@ -156,6 +156,9 @@ class Settings:
     spend_source: str = "fields"
     """Where lifetime spend comes from: `fields` (a user, else an organization field), or the
     won deals of a CRM: `sell` (Zendesk Sell) or `bitrix24`."""
+    crm_match_field: str = ""
+    """How a customer is found in the CRM: by the email in this user field, or (empty) by the
+    user's own email address."""
     spend_field: str = "lifetime_spend"
     """The user field holding lifetime spend."""
     organization_spend_field: str = "lifetime_spend"
@@ -242,6 +245,7 @@ _SCALARS: Mapping[str, tuple[type, float, float]] = MappingProxyType({
     "new_customer_days": (int, 0, 3650),
     "currency": (str, 0, 0),
     "spend_source": (str, 0, 0),
+    "crm_match_field": (str, 0, 0),
     "spend_field": (str, 0, 0),
     "organization_spend_field": (str, 0, 0),
     "value_user_field": (str, 0, 0),
@@ -257,6 +261,8 @@ _STRING_RULES: Mapping[str, tuple[re.Pattern[str] | None, str]] = MappingProxyTy
     "currency": (CURRENCY, "must be a three-letter ISO 4217 code such as USD"),
     "spend_source": (re.compile(r"^(fields|sell|bitrix24)$"),
                      "must be fields, sell or bitrix24"),
+    "crm_match_field": (re.compile(r"^[A-Za-z0-9_\-]{0,64}$"),
+                        "must be a user field key (letters, digits, _ or -), or empty"),
     "spend_field": (FIELD_KEY, "must be a field key: letters, digits, _ or -"),
     "organization_spend_field": (FIELD_KEY, "must be a field key: letters, digits, _ or -"),
     "value_user_field": (re.compile(r"^[A-Za-z0-9_\-]{0,64}$"),

@@ -1,0 +1,233 @@
+"""Spend from a CRM: the customer's won and lost deals, found by email, added to the history.
+
+The settings' `spend_source` names the CRM (`sell` or `bitrix24`; `fields` needs none). A
+`CrmSource` answers "which contacts have this email, and what are their decided deals"; the
+live clients, the dataset folder's CRM files and test fakes all do.
+
+The rules, decided here once:
+- **Identity.** A customer is looked up by the email in the user field `crm_match_field`, or by
+  their own email when that setting is empty. Emails compare trimmed and in lower case.
+- **Several contacts, one email.** Their deals are *not* counted: adding them up could credit
+  one customer with another's purchases (a shared mailbox, a colleague), and picking one is a
+  guess. The value is computed without CRM spend, with the notice "2 CRM contacts match ...",
+  until the duplicates are merged in the CRM.
+- **Isolation.** A CRM that is down, rate limiting or refusing the credentials gives the
+  Zendesk-only value with a notice saying so; it never fails the sidebar or the tagging.
+- **Caching.** Answers are kept per account, CRM and email for ANSWER_SECONDS (deals change far
+  less often than tickets, and Bitrix24 allows about two requests a second); failures for
+  FAILURE_SECONDS, so an outage costs one attempt per customer per half minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
+from integrations.errors import AuthFailed, IntegrationError, RateLimited
+from integrations.http import CONNECT_TIMEOUT
+from integrations.sell import DEFAULT_BASE_URL, SellClient, SellConfig
+
+from .crm_records import normal_email
+from .domain import CrmContact, CustomerHistory, Profile
+from .model import CRM_NAMES
+from .settings import Settings
+
+ANSWER_SECONDS = 600.0
+FAILURE_SECONDS = 30.0
+MAX_ANSWERS = 20_000
+READ_TIMEOUT = 10.0
+"""A CRM slower than this is treated as down: the sidebar must not wait for it."""
+ENV_VARIABLES = ("SELL_BASE_URL", "SELL_ACCESS_TOKEN", "BITRIX24_WEBHOOK_URL")
+
+SecretReader = Callable[[str], "str | None"]
+"""An account's secret by name (`sell_token`, `bitrix24_webhook_url`), or None if unset."""
+
+
+class CrmSource(Protocol):
+    """Contacts by email, each with its decided deals."""
+
+    name: str
+
+    def contacts(self, email: str) -> list[CrmContact]: ...
+
+
+def lookup_email(profile: Profile, settings: Settings) -> str:
+    """The email a customer is found by in the CRM ("" when there is none)."""
+    if settings.crm_match_field:
+        return normal_email(profile.fields.get(settings.crm_match_field))
+    return normal_email(profile.email)
+
+
+def attach(history: CustomerHistory, contacts: list[CrmContact], source: str,
+           email: str) -> CustomerHistory:
+    """The history with the purchases of the one contact matching `email` (see the module's
+    rules for none and for several)."""
+    if not contacts:
+        return history
+    if len(contacts) > 1:
+        return _noticed(history, f"{len(contacts)} CRM contacts match {email} in {source}; "
+                                 "their deals are not counted until the duplicates are merged")
+    return replace(history, purchases=history.purchases + contacts[0].purchases)
+
+
+def failure_notice(source: str, error: IntegrationError) -> str:
+    """What the agent reads when the CRM could not be asked (never the error's own text,
+    which may name a URL with a secret in it)."""
+    if isinstance(error, AuthFailed):
+        return (f"{source} refused the app's credentials; spend from {source} is left out "
+                "until an admin updates them")
+    if isinstance(error, RateLimited):
+        return f"{source} is rate limiting; spend from {source} is left out for now"
+    return f"{source} is unavailable; spend from {source} is left out for now"
+
+
+def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Settings, *,
+             cache: CrmCache | None = None, account: object = "") -> CustomerHistory:
+    """The history with its CRM purchases (or a notice); unchanged when spend comes from
+    fields. Never raises an integration error."""
+    if source is None or settings.spend_source not in CRM_NAMES:
+        return history
+    email = lookup_email(history.profile, settings)
+    if not email:
+        return _noticed(history, f"No email to look up in {source.name}")
+    try:
+        if cache is None:
+            contacts = source.contacts(email)
+        else:
+            contacts = cache.get((account, source.name, email), lambda: source.contacts(email))
+    except IntegrationError as error:
+        return _noticed(history, failure_notice(source.name, error))
+    return attach(history, contacts, source.name, email)
+
+
+def _noticed(history: CustomerHistory, notice: str) -> CustomerHistory:
+    return replace(history, notices=history.notices + (notice,))
+
+
+class CrmCache:
+    """CRM answers by key, each kept for `answer_seconds` (a failure for `failure_seconds`);
+    the least recently used go first beyond `max_entries`. Thread-safe."""
+
+    def __init__(self, *, answer_seconds: float = ANSWER_SECONDS,
+                 failure_seconds: float = FAILURE_SECONDS, max_entries: int = MAX_ANSWERS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.answer_seconds = answer_seconds
+        self.failure_seconds = failure_seconds
+        self.max_entries = max_entries
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, tuple[object, float]] = OrderedDict()
+
+    def get(self, key: tuple, fetch: Callable[[], list[CrmContact]]) -> list[CrmContact]:
+        """The cached answer, else `fetch()`'s (an IntegrationError is kept and raised)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and self.clock() < entry[1]:
+                self._entries.move_to_end(key)
+                answer = entry[0]
+            else:
+                answer = None
+        if answer is None:
+            try:
+                answer = fetch()
+                expires = self.clock() + self.answer_seconds
+            except IntegrationError as error:
+                answer, expires = error, self.clock() + self.failure_seconds
+            with self._lock:
+                self._entries[key] = (answer, expires)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        if isinstance(answer, IntegrationError):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class CrmEnv:
+    """CRM credentials for a single-account set-up, from the environment: used when the
+    account has none saved in the settings page. `repr` never shows them."""
+
+    sell_base_url: str = DEFAULT_BASE_URL
+    sell_token: str = field(default="", repr=False)
+    bitrix24_webhook_url: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CrmEnv:
+        env = os.environ if env is None else env
+        return cls(sell_base_url=env.get("SELL_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+                   sell_token=env.get("SELL_ACCESS_TOKEN", "").strip(),
+                   bitrix24_webhook_url=env.get("BITRIX24_WEBHOOK_URL", "").strip())
+
+
+class _Unconfigured:
+    """The CRM the settings name, without credentials: every lookup says so."""
+
+    def __init__(self, name: str, missing: str):
+        self.name = name
+        self.missing = missing
+
+    def contacts(self, email: str) -> list[CrmContact]:
+        raise AuthFailed(f"no {self.missing} is set", service=self.name)
+
+
+@dataclass
+class CrmConnector:
+    """The CRM clients of every account, built once per credential, and their answers'
+    cache. Built by the app's services; the command line builds its own."""
+
+    env: CrmEnv = field(default_factory=CrmEnv.from_env)
+    cache: CrmCache = field(default_factory=CrmCache)
+    timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+    _clients: dict[tuple[str, str], CrmSource] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def history(self, history: CustomerHistory, settings: Settings, *, account: object = "",
+                secrets: SecretReader = lambda name: None) -> CustomerHistory:
+        """`with_crm` through this connector's clients and cache."""
+        if settings.spend_source not in CRM_NAMES:
+            return history
+        return with_crm(history, self.source(settings.spend_source, secrets), settings,
+                        cache=self.cache, account=account)
+
+    def source(self, kind: str, secrets: SecretReader) -> CrmSource:
+        """The client of the CRM `kind` with the account's credentials, else the env's."""
+        if kind == "sell":
+            token = secrets("sell_token") or self.env.sell_token
+            if not token:
+                return _Unconfigured(CRM_NAMES[kind], "Zendesk Sell access token")
+            return self._client(kind, token, lambda: SellClient.connect(
+                SellConfig(token=token, base_url=self.env.sell_base_url), mode="web",
+                timeout=self.timeout))
+        url = secrets("bitrix24_webhook_url") or self.env.bitrix24_webhook_url
+        if not url:
+            return _Unconfigured(CRM_NAMES["bitrix24"], "Bitrix24 inbound webhook URL")
+        try:
+            config = Bitrix24Config(webhook_url=url)
+            config.secret  # noqa: B018 - checks the URL's shape before any request
+        except ValueError:
+            return _Unconfigured(CRM_NAMES["bitrix24"], "valid Bitrix24 inbound webhook URL")
+        return self._client(kind, url, lambda: Bitrix24Client.connect(config,
+                                                                      timeout=self.timeout))
+
+    def _client(self, kind: str, credential: str, build: Callable[[], CrmSource]) -> CrmSource:
+        key = (kind, hashlib.sha256(credential.encode()).hexdigest())
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = build()
+            return self._clients[key]
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                close = getattr(client, "close", None)
+                if close is not None:
+                    close()
+            self._clients.clear()
