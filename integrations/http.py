@@ -45,6 +45,20 @@ DEFAULT_RETRY_AFTER = 60.0
 """Zendesk sends Retry-After with every 429; this is the wait when a proxy strips it."""
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
+Observer = Callable[[str, str, "int | None", float], None]
+"""Told of every request sent: service, method, status (None: no answer), seconds taken."""
+_observers: list[Observer] = []
+_waits: list[Callable[[str, float], None]] = []
+
+
+def observe(on_request: Observer, on_wait: Callable[[str, float], None]) -> None:
+    """Register callbacks for every request any Transport sends and every wait it makes
+    (a 429's Retry-After or a backoff): how the app counts its calls for its metrics."""
+    if on_request not in _observers:
+        _observers.append(on_request)
+    if on_wait not in _waits:
+        _waits.append(on_wait)
+
 
 def retry_delay(attempt: int, status: int | None, retry_after: float | None, *,
                 mode: str, waited: float, budget: float, rng: random.Random) -> float | None:
@@ -124,22 +138,33 @@ class Transport:
                 raise self._failure(status, retry_after, response, url)
             log.info("%s %s answered %s; retrying in %.1f s", method, self._where(url),
                      status or "no response", delay)
+            for on_wait in _waits:
+                on_wait(self.service, delay)
             self.sleep(delay)
             waited += delay
 
     def _send(self, method: str, url: str, params, body
               ) -> tuple[int | None, float | None, requests.Response | None]:
         self.calls[f"{method} {self._where(url)}"] += 1
+        started = time.perf_counter()
         try:
             response = self.session.request(method, url, params=params, json=body,
                                             auth=self.auth, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as error:
             log.info("%s %s failed: %s", method, self._where(url), type(error).__name__)
+            self._tell(method, None, started)
             return None, None, None
         except requests.RequestException as error:
+            self._tell(method, None, started)
             raise Unavailable(f"{self.service} request failed: {type(error).__name__}",
                               service=self.service) from error
+        self._tell(method, response.status_code, started)
         return response.status_code, _retry_after(response), response
+
+    def _tell(self, method: str, status: int | None, started: float) -> None:
+        seconds = time.perf_counter() - started
+        for on_request in _observers:
+            on_request(self.service, method, status, seconds)
 
     def _failure(self, status: int | None, retry_after: float | None,
                  response: requests.Response | None, url: str) -> IntegrationError:

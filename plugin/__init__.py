@@ -15,7 +15,7 @@ def create_app(test_config: dict[str, Any] | None = None):
     `test_config`); then its services and blueprints."""
     from flask import Flask
 
-    from . import admin, api, demo, hooks, security, sidebar
+    from . import admin, api, demo, hooks, observability, security, sidebar
     from .config import instance_folder
     from .jobs import make_queue
     from .resources import resource_dir
@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None):
         REDIS_URL=None,
         QUEUE_PATH=None,
         ZENDESK_READ_TIMEOUT=30.0,
+        METRICS_TOKEN=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None):
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    observability.init_app(app)
     security.init_app(app)
     api.init_app(app)
     sidebar.init_app(app, app.extensions["customer_value"].registry)

@@ -22,6 +22,8 @@ fetch at another host.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -227,6 +229,35 @@ def issue_app_token(secret: bytes, *, account: str, user_id: int, role: str, now
               "sub": str(user_id), "role": role, "iat": issued,
               "exp": issued + int(ttl.total_seconds())}
     return jwt.encode(claims, secret, algorithm=APP_TOKEN_ALGORITHM)
+
+
+class SessionCache:
+    """App tokens already verified, so a page's repeated calls skip the signature check.
+
+    A token is the key, byte for byte: only the exact string that passed `read_app_token`
+    is let through again, and only until its own expiry. Bounded, least recently used first
+    out. One per app (one secret)."""
+
+    def __init__(self, secret: bytes, max_entries: int = 4096):
+        self.secret = secret
+        self.max_entries = max_entries
+        self._sessions: OrderedDict[str, AppSession] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, token: str, now: datetime) -> AppSession:
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is not None:
+                if now < session.expires_at:
+                    self._sessions.move_to_end(token)
+                    return session
+                del self._sessions[token]
+        session = read_app_token(token, self.secret, now)
+        with self._lock:
+            self._sessions[token] = session
+            while len(self._sessions) > self.max_entries:
+                self._sessions.popitem(last=False)
+        return session
 
 
 def read_app_token(token: str, secret: bytes, now: datetime) -> AppSession:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -215,7 +213,9 @@ main.add_command(package_command, "package")
 @main.command("worker")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Jobs run at once (threads).")
-def worker_command(workers: int) -> None:
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT.")
+def worker_command(workers: int, metrics_port: int | None) -> None:
     """Run queue consumers: the tagging jobs queued by Zendesk's webhook calls.
 
     Uses the same configuration as the app (DATABASE_URL, REDIS_URL for a shared queue, the
@@ -225,8 +225,14 @@ def worker_command(workers: int) -> None:
 
     from . import create_app
     from .jobs import requeue_unfinished
+    from .observability import configure_logging
 
+    configure_logging()
     app = create_app()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     requeued = requeue_unfinished(app)
     click.echo(f"Worker with {workers} thread(s) on the {_queue_kind(app)} queue"
                + (f"; requeued {requeued} unfinished job(s)" if requeued else ""), err=True)
@@ -235,36 +241,42 @@ def worker_command(workers: int) -> None:
 
 @main.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--workers", type=click.IntRange(0, 64), default=1, show_default=True,
-              help="Queue consumer threads in this process (0: run `worker` separately).")
-def serve_command(port: int, host: str, workers: int) -> None:
-    """Run the app against the configured Zendesk, with a queue consumer in the same process."""
-    from werkzeug.serving import make_server
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 behind a proxy on another host).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="gunicorn worker processes answering requests.")
+@click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
+              help="Requests each worker process answers at once.")
+@click.option("--consumers", type=click.IntRange(0, 64), default=None,
+              help="Queue consumer threads in a worker child of this server [default: 2 with "
+                   "the embedded SQLite queue, 0 with REDIS_URL (run `worker` instead)].")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Also write gunicorn's access log (the app logs every request as JSON).")
+def serve_command(port: int, host: str, workers: int, threads: int, consumers: int | None,
+                  access_log: bool) -> None:
+    """Run the app under gunicorn against the configured Zendesk.
+
+    With the embedded queue, a queue consumer runs beside it (a `worker` child it starts and
+    stops); with Redis (REDIS_URL), run `customer-value worker` processes separately.
+    """
+    from .server import ServerOptions, prepare_metrics_folder, run
+
+    prepare_metrics_folder()  # before prometheus_client is imported, so it counts per process
 
     from . import create_app
-    from .jobs import consumer_threads
+    from .observability import configure_logging
 
-    app = create_app()
-    server = make_server(host, port, app, threaded=True)
-    click.echo(f"Customer Value on http://{host}:{server.server_port}/ "
-               f"({workers} queue consumer thread(s) in process)", err=True)
-    with ExitStack() as stack:
-        if workers:
-            stack.enter_context(consumer_threads(app.extensions["queue"], workers))
-        else:
-            signal.signal(signal.SIGTERM, _stop)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            click.echo("Stopped.", err=True)
-        finally:
-            server.server_close()
+    configure_logging()
+    app = create_app()  # migrates the database and checks the configuration before forking
+    redis = bool(app.config.get("REDIS_URL"))
     app.extensions["customer_value"].close()
-
-
-def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt
+    if consumers is None:
+        consumers = 0 if redis else 2
+    click.echo(f"Customer Value on http://{host}:{port}/ ({workers} process(es) x {threads} "
+               f"thread(s); {consumers} queue consumer thread(s) on the {_queue_kind(app)} "
+               "queue)", err=True)
+    run(ServerOptions(host=host, port=port, workers=workers, threads=threads,
+                      consumers=consumers, access_log=access_log))
 
 
 def _queue_kind(app) -> str:
@@ -473,3 +485,7 @@ def fail(message: str, code: int = 1):
 
 def _examples(dataset: Dataset) -> str:
     return ", ".join(str(user_id) for user_id in list(dataset.profiles)[:3]) or "none"
+
+
+if __name__ == "__main__":
+    main()

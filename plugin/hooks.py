@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from .account_secrets import WEBHOOK_SECRET, AccountSecrets
+from .observability import set_account
 from .store import _utc, webhook_deliveries
 from .webhooks import (
     INVOCATION_HEADER,
@@ -53,6 +54,7 @@ def zendesk_webhook():
     except WebhookRefused as error:
         abort(401, str(error))
     account_key = services.zendesk.base_url
+    set_account(account_key)
     invocation = (request.headers.get(INVOCATION_HEADER, "").strip()[:128]
                   or f"unlabelled-{uuid.uuid4().hex}")
     if not _first_delivery(services, account_key, invocation, event, now):

@@ -16,15 +16,16 @@ from .auth import (
     ZENDESK_TOKEN_FORM_FIELD,
     AuthError,
     PublicKeyCache,
+    SessionCache,
     ZendeskClaims,
     bearer_token,
     installation_audience,
     issue_app_token,
-    read_app_token,
     verify_zendesk_token,
 )
 from .i18n import catalog, pick_locale
 from .installations import Registry
+from .observability import set_account
 from .security import nonce
 
 bp = Blueprint("sidebar", __name__)
@@ -59,10 +60,12 @@ def verified_load() -> ZendeskClaims:
             if installation else ""
 
     try:
-        return verify_zendesk_token(token, key_for=keys.key_for(now), now=now,
-                                    audience=audience)
+        claims = verify_zendesk_token(token, key_for=keys.key_for(now), now=now,
+                                      audience=audience)
     except AuthError as error:
         abort(401, f"the signed load was refused: {error}")
+    set_account(claims.account)
+    return claims
 
 
 def new_session(account: str, user_id: int, role: str) -> str:
@@ -94,10 +97,19 @@ def _page(session_token: str):
 def session_from_request():
     """The app session of an API call (its Bearer token), or a 401."""
     try:
-        return read_app_token(bearer_token(request.headers.get("Authorization")), _secret(),
-                              datetime.now(UTC))
+        session = _sessions().read(bearer_token(request.headers.get("Authorization")),
+                                   datetime.now(UTC))
     except AuthError as error:
         abort(401, f"a valid session token is required: {error}")
+    set_account(session.account)
+    return session
+
+
+def _sessions() -> SessionCache:
+    cache = current_app.extensions.get("customer_value_sessions")
+    if cache is None or cache.secret != _secret():
+        cache = current_app.extensions["customer_value_sessions"] = SessionCache(_secret())
+    return cache
 
 
 def _secret() -> bytes:

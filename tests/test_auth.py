@@ -17,6 +17,7 @@ from plugin.auth import (
     MissingClaims,
     PublicKeyCache,
     PublicKeyRejected,
+    SessionCache,
     TokenExpired,
     TokenNotYetValid,
     UnknownAccount,
@@ -312,6 +313,33 @@ def test_tokens_of_one_kind_are_not_accepted_as_the_other(acme_key, key_for):
                             "sub": "42", "role": "agent", "exp": 2e9}, SECRET, algorithm="HS256")
     with pytest.raises(WrongAudience):
         read_app_token(other_use, SECRET, NOW)
+
+
+def test_the_session_cache_lets_only_the_verified_string_through_until_it_expires(
+        monkeypatch):
+    cache = SessionCache(SECRET)
+    token = app_token(ttl=timedelta(minutes=15))
+    assert cache.read(token, NOW).user_id == 42
+    verified = []
+    monkeypatch.setattr("plugin.auth.read_app_token",
+                        lambda *args: verified.append(args) or read_app_token(*args))
+    assert cache.read(token, NOW + timedelta(minutes=5)).user_id == 42
+    assert verified == [], "a verified token is not checked again"
+    header, payload, signature = token.split(".")
+    admin = unsegment(payload) | {"role": "admin"}
+    with pytest.raises(BadSignature):
+        cache.read(f"{header}.{segment(admin)}.{signature}", NOW)
+    with pytest.raises(TokenExpired):
+        cache.read(token, NOW + timedelta(minutes=15, seconds=1))
+    assert len(verified) == 2
+
+
+def test_the_session_cache_is_bounded():
+    cache = SessionCache(SECRET, max_entries=3)
+    tokens = [app_token(user_id=n) for n in range(1, 6)]
+    for token in tokens:
+        cache.read(token, NOW)
+    assert list(cache._sessions) == tokens[-3:]
 
 
 def test_a_malformed_app_token_or_a_weak_secret_is_refused():

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 HERE = Path(__file__).parent
 
@@ -20,3 +24,14 @@ def config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (creating it if empty)."""
     command.upgrade(config(url), revision)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The revision this code's schema is at."""
+    return ScriptDirectory.from_config(config("sqlite://")).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database behind `connection` is at (None: never migrated)."""
+    return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,249 @@
+"""What operators watch: health and readiness, Prometheus metrics, and structured logs.
+
+- `GET /healthz`: the process answers (liveness). `GET /readyz`: the database answers and its
+  schema is current, and the queue answers (readiness); a JSON 503 names what is not ready.
+- `GET /metrics`: Prometheus' text format. Under gunicorn (`customer-value serve`) every worker
+  writes its samples to `PROMETHEUS_MULTIPROC_DIR` and the answer adds them up. Open to
+  loopback clients, or to anyone sending `Authorization: Bearer <CUSTOMER_VALUE_METRICS_TOKEN>`.
+- Every request gets an id (a sane `X-Request-Id` from the proxy, else a new one), sent back
+  in the answer and written with the account into one JSON log line per request. Log lines
+  never carry query strings, headers or bodies, and `Redactor` masks anything shaped like a
+  token that a message might still contain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    request,
+)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select, text
+
+from integrations import http
+
+from .store import failed_jobs
+
+log = logging.getLogger("customer_value.requests")
+bp = Blueprint("observability", __name__)
+
+disable_created_metrics()  # the *_created series say when a process started counting: noise
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUESTS = Counter("customer_value_http_requests_total", "HTTP requests answered.",
+                   ["method", "endpoint", "status"])
+LATENCY = Histogram("customer_value_http_request_seconds", "Time to answer a request.",
+                    ["endpoint"], buckets=LATENCY_BUCKETS)
+UPSTREAM = Counter("customer_value_upstream_requests_total",
+                   "Requests sent to Zendesk and the CRMs, by answer (none: no answer).",
+                   ["service", "method", "status"])
+UPSTREAM_LATENCY = Histogram("customer_value_upstream_request_seconds",
+                             "Time Zendesk and the CRMs took to answer.", ["service"],
+                             buckets=LATENCY_BUCKETS)
+UPSTREAM_WAITS = Counter("customer_value_upstream_wait_seconds_total",
+                         "Seconds spent waiting before a retry (Retry-After of a 429, or "
+                         "backoff after a failure).", ["service"])
+JOBS = Counter("customer_value_jobs_total", "Queue jobs finished, by outcome.",
+               ["task", "outcome"])
+
+
+def _on_upstream(service: str, method: str, status: int | None, seconds: float) -> None:
+    UPSTREAM.labels(service, method, str(status) if status is not None else "none").inc()
+    UPSTREAM_LATENCY.labels(service).observe(seconds)
+
+
+def _on_wait(service: str, seconds: float) -> None:
+    UPSTREAM_WAITS.labels(service).inc(seconds)
+
+
+http.observe(_on_upstream, _on_wait)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.register_blueprint(bp)
+
+
+def set_account(account: str) -> None:
+    """Name the Zendesk account the current request acts for, for its log line."""
+    g.account = account
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _finish(response: Response) -> Response:
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+    LATENCY.labels(endpoint).observe(seconds)
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    if endpoint not in ("/healthz", "/metrics"):
+        log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "ms": round(seconds * 1000, 2)})
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {"database": _database_ready(), "queue": _queue_ready()}
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+def _database_ready() -> str:
+    from .migrations import current_revision, head_revision
+
+    try:
+        with current_app.extensions["customer_value"].engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            revision = current_revision(connection)
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready", said in the answer
+        return f"unreachable: {type(error).__name__}"
+    head = head_revision()
+    return "ok" if revision == head else f"schema at {revision}, code expects {head}"
+
+
+def _queue_ready() -> str:
+    try:
+        current_app.extensions["queue"].pending_count()
+    except Exception as error:  # noqa: BLE001 - as above
+        return f"unreachable: {type(error).__name__}"
+    return "ok"
+
+
+@bp.get("/metrics")
+def metrics():
+    _authorize_scrape()
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        body = generate_latest(REGISTRY)
+    live = CollectorRegistry()
+    live.register(_LiveGauges(current_app._get_current_object()))
+    return Response(body + generate_latest(live), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _authorize_scrape() -> None:
+    token = current_app.config.get("METRICS_TOKEN")
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return
+    if not token and request.remote_addr in ("127.0.0.1", "::1"):
+        return
+    abort(403, "metrics are open to loopback clients or with the metrics token")
+
+
+class _LiveGauges:
+    """Gauges read when scraped, from what every process shares: the queue and the database."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        depth = GaugeMetricFamily("customer_value_queue_depth", "Jobs waiting in the queue.")
+        with contextlib.suppress(Exception):  # an unreachable queue: a missing sample
+            depth.add_metric([], self.app.extensions["queue"].pending_count())
+        yield depth
+        failed = GaugeMetricFamily("customer_value_failed_jobs",
+                                   "Jobs that failed for good and await a requeue.")
+        engine = self.app.extensions["customer_value"].engine
+        with engine.connect() as connection:
+            failed.add_metric([], connection.scalar(select(func.count()).select_from(
+                failed_jobs)) or 0)
+        yield failed
+
+
+# --- logs -------------------------------------------------------------------------------
+
+SECRET_SHAPES = (
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[jwt]"),
+    (re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
+    (re.compile(r"(/rest/\d+/)[A-Za-z0-9]{6,}"), r"\1[redacted]"),
+    (re.compile(r"(?i)((?:token|secret|password|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"),
+     r"\1[redacted]"),
+)
+
+
+def redact(message: str) -> str:
+    for pattern, replacement in SECRET_SHAPES:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the request's id and
+    account when the line was written while answering one."""
+
+    FIELDS = ("method", "path", "status", "ms", "task", "ticket_id")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name,
+            "message": redact(record.getMessage())}
+        if has_request_context():
+            entry["request_id"] = g.get("request_id")
+            if g.get("account"):
+                entry["account"] = g.account
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """JSON lines on standard error for the app's and its integrations' loggers."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    for name in ("customer_value", "plugin", "integrations", "huey"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False

@@ -1,0 +1,160 @@
+"""Health, readiness, metrics and structured logs, through Flask's test client."""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import pytest
+import responses
+
+from integrations.http import Transport
+from plugin import create_app
+from plugin.auth import issue_app_token
+from plugin.observability import JsonFormatter, redact
+from plugin.store import connect
+
+SECRET = "s" * 40
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": SECRET,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                      "QUEUE_PATH": str(tmp_path / "queue.db"),
+                      "ZENDESK_BASE_URL": "https://acme.zendesk.com",
+                      "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": "api-token-123456"})
+    yield app
+    app.extensions["customer_value"].close()
+
+
+def bearer(account="demo"):
+    token = issue_app_token(SECRET.encode(), account=account, user_id=1, role="agent",
+                            now=datetime.now(UTC))
+    return token, {"Authorization": f"Bearer {token}"}
+
+
+def test_health_and_readiness_answer(app):
+    client = app.test_client()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready", "checks": {"database": "ok", "queue": "ok"}}
+
+
+def test_readiness_names_a_database_whose_schema_is_behind(app, tmp_path):
+    app.extensions["customer_value"].engine = connect(f"sqlite:///{tmp_path / 'empty.db'}")
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    body = ready.get_json()
+    assert body["status"] == "not ready"
+    assert body["checks"]["database"].startswith("schema at None, code expects ")
+    assert body["checks"]["queue"] == "ok"
+
+
+def test_readiness_names_an_unreachable_queue(app):
+    class Broken:
+        def pending_count(self):
+            raise ConnectionError("refused")
+
+    app.extensions["queue"] = Broken()
+    body = app.test_client().get("/readyz").get_json()
+    assert body["checks"] == {"database": "ok", "queue": "unreachable: ConnectionError"}
+
+
+def sample(text: str, name: str, **labels) -> float:
+    """The value of one sample in Prometheus' text format (0 when absent)."""
+    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+                     if labels else "")
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_metrics_count_requests_and_report_the_queue(app):
+    client = app.test_client()
+    before = sample(client.get("/metrics").get_data(as_text=True),
+                    "customer_value_http_requests_total", method="GET", endpoint="/healthz",
+                    status="200")
+    for _ in range(3):
+        client.get("/healthz")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample(text, "customer_value_http_requests_total", method="GET",
+                  endpoint="/healthz", status="200") == before + 3
+    assert "customer_value_http_request_seconds_bucket" in text
+    assert sample(text, "customer_value_queue_depth") == 0
+    app.extensions["queue"].tag_ticket("https://acme.zendesk.com", 5, 7)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample(text, "customer_value_queue_depth") == 1
+    assert "customer_value_failed_jobs 0.0" in text
+
+
+def test_metrics_are_closed_to_remote_clients_without_the_token(app):
+    client = app.test_client()
+    remote = {"REMOTE_ADDR": "203.0.113.9"}
+    assert client.get("/metrics", environ_base=remote).status_code == 403
+    app.config["METRICS_TOKEN"] = "scrape-token-abcdef"
+    assert client.get("/metrics", environ_base=remote,
+                      headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert client.get("/metrics").status_code == 403, "with a token, loopback needs it too"
+    assert client.get("/metrics", environ_base=remote, headers={
+        "Authorization": "Bearer scrape-token-abcdef"}).status_code == 200
+
+
+@responses.activate
+def test_metrics_count_upstream_calls_and_waits(app):
+    import requests
+
+    responses.get("https://acme.zendesk.com/api/v2/users/1.json", status=429,
+                  headers={"Retry-After": "2"})
+    responses.get("https://acme.zendesk.com/api/v2/users/1.json", json={"user": {}})
+    client = app.test_client()
+
+    def read(name, **labels):
+        return sample(client.get("/metrics").get_data(as_text=True), name, **labels)
+
+    before = (read("customer_value_upstream_requests_total", service="Zendesk", method="GET",
+                   status="429"),
+              read("customer_value_upstream_wait_seconds_total", service="Zendesk"))
+    transport = Transport("https://acme.zendesk.com", requests.Session(), mode="background",
+                          sleep=lambda seconds: None)
+    transport.get("/api/v2/users/1.json")
+    assert read("customer_value_upstream_requests_total", service="Zendesk", method="GET",
+                status="429") == before[0] + 1
+    assert read("customer_value_upstream_wait_seconds_total",
+                service="Zendesk") == before[1] + 2
+
+
+def test_each_request_gets_an_id_and_one_json_log_line_without_secrets(app, caplog):
+    token, headers = bearer()
+    client = app.test_client()
+    with caplog.at_level(logging.INFO, logger="customer_value.requests"):
+        answer = client.get("/api/customers/5/trend.svg?token=query-secret-xyz",
+                            headers=headers | {"X-Request-Id": "proxy-id-12345"})
+        fresh = client.get("/healthz", headers={"X-Request-Id": "bad id <script>"})
+    assert answer.headers["X-Request-Id"] == "proxy-id-12345"
+    assert len(fresh.headers["X-Request-Id"]) == 32, "an unusable id is replaced"
+    [record] = [r for r in caplog.records if getattr(r, "path", "").endswith("trend.svg")]
+    with app.test_request_context(headers={"X-Request-Id": "proxy-id-12345"}):
+        app.preprocess_request()
+        from flask import g
+        g.account = "demo"
+        line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "proxy-id-12345"
+    assert line["account"] == "demo"
+    assert line["status"] == 200 and line["path"] == "/api/customers/5/trend.svg"
+    text = json.dumps(line)
+    assert token not in text and "query-secret-xyz" not in text
+
+
+@pytest.mark.parametrize(("message", "secret"), [
+    ("sent Authorization: Bearer abcdefgh12345678", "abcdefgh12345678"),
+    ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl seen", "c2lnbmF0dXJl"),
+    ("POST https://acme.bitrix24.com/rest/1/k3yS3cr3tValue/crm.deal.list", "k3yS3cr3tValue"),
+    ("config api_token=zd-token-value&x=1", "zd-token-value"),
+    ('{"secret": "whsec-abcdef"}', "whsec-abcdef"),
+])
+def test_log_messages_are_redacted(message, secret):
+    assert secret not in redact(message)
+    record = logging.LogRecord("plugin", logging.INFO, __file__, 1, message, None, None)
+    assert secret not in JsonFormatter().format(record)
