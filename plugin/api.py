@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, make_response, request
+from flask import Blueprint, Flask, abort, current_app, make_response, request
 
 from integrations.http import CONNECT_TIMEOUT
 from integrations.zendesk import ZendeskClient, ZendeskConfig
@@ -88,7 +88,7 @@ def customer_value(user_id: int):
     ticket_id = request.args.get("ticket_id", type=int)
     refresh = request.args.get("refresh") == "1"
     cached = services().value(config, user_id, ticket_id, refresh=refresh)
-    return jsonify(cached.to_json())
+    return current_app.response_class(cached.encoded, mimetype="application/json")
 
 
 @bp.get("/customers/<int:user_id>/trend.svg")

@@ -11,12 +11,14 @@ from Zendesk, then the model):
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from integrations.errors import IntegrationError, RateLimited
@@ -44,6 +46,13 @@ class CachedValue:
             body["notices"] = [*body.get("notices", []), self.notice]
         body["stale"] = self.stale
         return body
+
+    @cached_property
+    def encoded(self) -> bytes:
+        """`to_json()` as compact UTF-8 JSON with sorted keys, encoded once per state: warm
+        requests send these bytes as they are."""
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode()
 
 
 class ValueCache:
