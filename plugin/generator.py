@@ -121,6 +121,8 @@ class GenerationSummary:
     ratings: int
     survey_responses: int
     now: datetime
+    crm_contacts: int = 0
+    deals: int = 0
 
 
 def _picker(table: tuple[tuple[Any, float], ...]) -> Callable[[Random], Any]:
@@ -460,8 +462,9 @@ def _user(rng: Random, cust: _Customer, name: str, tickets: int) -> Record:
 
 
 def _customers(rng: Random, count: int, now: int, orgs: list[Record],
-               out: dict[str, _ArrayWriter]) -> Iterator[int]:
-    """Writes each customer in turn (user, tickets, metrics, ratings), yielding after each."""
+               out: dict[str, _ArrayWriter], crm: Any = None) -> Iterator[int]:
+    """Writes each customer in turn (user, tickets, metrics, ratings, and CRM records through
+    `crm`, a `crm_generator.CrmWriter`), yielding after each."""
     next_ticket = 1
     for index in range(count):
         cust, tickets = _customer(rng, index, now, orgs)
@@ -474,6 +477,8 @@ def _customers(rng: Random, count: int, now: int, orgs: list[Record],
         if tickets and cust.channel != "email":
             user["last_login_at"] = user["updated_at"]
         out["users"].write(user)
+        if crm is not None:
+            crm.add(name, cust.email, cust.created, now)
         next_ticket += tickets
         yield index + 1
 
@@ -484,8 +489,11 @@ def generate(out: Path, customers: int, *, seed: int = 7, now: datetime,
 
     Deterministic: the same `seed`, `now` and `customers` give byte-identical files. `now` must
     carry a time zone; nothing written happens after it (survey `expires_at` is a deadline and
-    may lie beyond). `progress` hears the number of customers done, about every 1%.
+    may lie beyond). `progress` hears the number of customers done, about every 1%. The CRM
+    files (`crm_generator`) are drawn from a generator of their own.
     """
+    from .crm_generator import CrmWriter
+
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     if customers < 0:
@@ -500,11 +508,12 @@ def generate(out: Path, customers: int, *, seed: int = 7, now: datetime,
                    for key in FILES}
         for org in orgs:
             writers["organizations"].write(org)
-        for done in _customers(rng, customers, stamp, orgs, writers):
+        crm = CrmWriter(out, seed, stack)
+        for done in _customers(rng, customers, stamp, orgs, writers, crm):
             if progress is not None and (done % step == 0 or done == customers):
                 progress(done)
     return GenerationSummary(
         users=writers["users"].count, organizations=writers["organizations"].count,
         tickets=writers["tickets"].count, ratings=writers["satisfaction_ratings"].count,
         survey_responses=writers["survey_responses"].count,
-        now=datetime.fromtimestamp(stamp, UTC))
+        now=datetime.fromtimestamp(stamp, UTC), crm_contacts=crm.contacts, deals=crm.deals)

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import automation, exports, people, tickets
+from . import automation, crm, exports, people, tickets
 from .clock import iso
 from .config import ConfigError, SandboxConfig
 from .context import API_PREFIX, Services, reply, services
@@ -53,7 +53,7 @@ def create_app(data: Store, config: SandboxConfig | None = None) -> Flask:
     app.wsgi_app = _without_json_suffix(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["sandbox"] = Services(data, Traffic(config or SandboxConfig()))
     for blueprint in (tickets.blueprint, people.blueprint, exports.blueprint,
-                      automation.blueprint, control):
+                      automation.blueprint, crm.blueprint, control):
         app.register_blueprint(blueprint)
     app.before_request(_gate)
     app.after_request(_rate_headers)
@@ -186,6 +186,7 @@ def reset() -> Response:
     """Zeroes the stats and forgets the requests counted against the rate limits."""
     services().stats.reset()
     services().traffic.reset()
+    crm.bucket().reset()
     return reply(services().stats.snapshot())
 
 

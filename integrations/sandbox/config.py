@@ -17,6 +17,8 @@ SLOW_SECONDS = 30.0
 """How long a "slow" fault holds its answer: longer than any sensible client timeout."""
 JOB_SECONDS = 0.3
 """How long a bulk update job takes from queued to completed."""
+BITRIX_BUCKET, BITRIX_DRAIN = 50, 2.0
+"""Bitrix24's leaky bucket outside its Enterprise plans: 50 requests, draining 2 a second."""
 FAULT_KINDS = ("500", "502", "503", "slow", "drop", "429")
 """What an injected fault can be; 429 is a rate-limit answer apart from the real limits."""
 
@@ -30,7 +32,9 @@ class SandboxConfig:
     """Every knob, with Zendesk's own numbers as defaults. A limit of 0 means "no limit".
 
     `token`/`email` make the sandbox demand that API token (`email/token:token` in Basic auth,
-    or the token as a Bearer); without them any Basic or Bearer credentials pass.
+    or the token as a Bearer); without them any Basic or Bearer credentials pass. The CRM
+    knobs are described in `crm`: `sell_token`, `bitrix_secret`, the Bitrix24 leaky bucket
+    (`bitrix_bucket` requests, draining `bitrix_drain` a second; 0: no limit) and `crm_down`.
     """
 
     latency_ms: float = 0.0
@@ -43,6 +47,11 @@ class SandboxConfig:
     seed: int | None = None
     token: str | None = None
     email: str | None = None
+    sell_token: str | None = None
+    bitrix_secret: str | None = None
+    bitrix_bucket: int = BITRIX_BUCKET
+    bitrix_drain: float = BITRIX_DRAIN
+    crm_down: bool = False
 
     def __post_init__(self) -> None:
         _check(self.latency_ms >= 0, "latency_ms must be >= 0")
@@ -53,6 +62,8 @@ class SandboxConfig:
                f"fault_kinds must be a non-empty subset of {', '.join(FAULT_KINDS)}")
         _check(self.slow_seconds >= 0 and self.job_seconds >= 0,
                "slow_seconds and job_seconds must be >= 0")
+        _check(self.bitrix_bucket >= 0 and self.bitrix_drain >= 0,
+               "bitrix_bucket and bitrix_drain must be >= 0")
 
     def updated(self, changes: dict[str, Any]) -> SandboxConfig:
         """A copy with `changes` (JSON values) applied; ConfigError names a bad one."""
@@ -61,14 +72,17 @@ class SandboxConfig:
         _check(not unknown, f"unknown settings: {', '.join(sorted(unknown))}")
         values = dict(changes)
         try:
-            for name in ("latency_ms", "fault_rate", "slow_seconds", "job_seconds"):
+            for name in ("latency_ms", "fault_rate", "slow_seconds", "job_seconds",
+                         "bitrix_drain"):
                 if name in values:
                     values[name] = float(values[name])
-            for name in ("rate_limit", "export_rate_limit"):
+            for name in ("rate_limit", "export_rate_limit", "bitrix_bucket"):
                 if name in values:
                     values[name] = int(values[name] or 0)
             if "fault_kinds" in values:
                 values["fault_kinds"] = tuple(str(kind) for kind in values["fault_kinds"])
+            if "crm_down" in values:
+                values["crm_down"] = bool(values["crm_down"])
             if values.get("seed") is not None:
                 values["seed"] = int(values["seed"])
         except (TypeError, ValueError) as error:
@@ -78,7 +92,8 @@ class SandboxConfig:
     def public(self) -> dict[str, Any]:
         """The knobs as JSON, without the token."""
         values = asdict(self)
-        values["token"] = "********" if self.token else None
+        for secret in ("token", "sell_token", "bitrix_secret"):
+            values[secret] = "********" if getattr(self, secret) else None
         values["fault_kinds"] = list(self.fault_kinds)
         return values
 

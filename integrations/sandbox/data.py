@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import DAY, Clock, iso
+from .crm_data import CrmData
 from .loader import create_indexes, create_schema, load_folder, seq_of
 from .paging import CursorRequest, Listing, OffsetRequest, Page
 
@@ -49,6 +50,7 @@ class Store:
         self.clock = clock
         self.counts = counts
         self._scratch = scratch
+        self.crm = CrmData()
         self._last_seq = {name: self._scalar(f"SELECT MAX(seq) FROM {name}") or 0
                           for name in ("tickets", "users")}
 
@@ -77,7 +79,13 @@ class Store:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
             raise
-        return cls(db, Clock(now), counts, scratch)
+        store = cls(db, Clock(now), counts, scratch)
+        try:
+            store.crm = CrmData.load(Path(folder))
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     def close(self) -> None:
         """Closes the database and removes its temporary folder."""

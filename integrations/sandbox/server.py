@@ -143,6 +143,9 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str,
 @click.option("--seed", type=int, default=None, help="Seed of the fault draws.")
 @click.option("--token", default=None, help="Require this API token (Basic email/token).")
 @click.option("--email", default=None, help="Require this email with --token.")
+@click.option("--sell-token", default=None, help="Require this Zendesk Sell access token.")
+@click.option("--bitrix-secret", default=None,
+              help="Require this secret in Bitrix24 webhook URLs (/rest/<user>/<secret>/).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="SQLite file to build (default: a temporary one).")
 def sandbox_command(data_dir: Path, port: int, now: datetime | None, db_path: Path | None,

@@ -1,0 +1,208 @@
+"""End to end through the sandbox's CRM APIs: online scoring with Zendesk Sell or Bitrix24 as
+the spend source agrees with offline scoring of the same dataset; a won deal raises a
+customer's value; a CRM that refuses, throttles or is down never breaks a score."""
+
+import json
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from integrations.sandbox.server import running_sandbox
+from plugin import create_app
+from plugin.auth import issue_app_token
+from plugin.crm import CrmConnector, CrmEnv
+from plugin.generator import generate
+from plugin.settings import Settings
+from tests.test_online import AUTH, cli, stats
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+SELL_TOKEN, BITRIX_SECRET = "sell-sandbox-token", "bx24sandboxsecret"
+RATES = {"EUR": 1.08, "GBP": 1.27}
+SECRET = "y" * 40
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crm-account")
+    generate(folder, 90, seed=5, now=NOW)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sandbox(dataset):
+    with running_sandbox(dataset, now=NOW, export_rate_limit=1000, sell_token=SELL_TOKEN,
+                         bitrix_secret=BITRIX_SECRET) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def settings_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("settings")
+    files = {}
+    for kind in ("sell", "bitrix24"):
+        files[kind] = folder / f"{kind}.json"
+        files[kind].write_text(json.dumps({"spend_source": kind, "exchange_rates": RATES}))
+    return files
+
+
+@pytest.fixture(scope="module")
+def env(sandbox, tmp_path_factory):
+    database = tmp_path_factory.mktemp("crm-db") / "store.db"
+    env = {"ZENDESK_BASE_URL": sandbox, "DATABASE_URL": f"sqlite:///{database}", **AUTH,
+           "SELL_BASE_URL": sandbox, "SELL_ACCESS_TOKEN": SELL_TOKEN,
+           "BITRIX24_WEBHOOK_URL": f"{sandbox}/rest/1/{BITRIX_SECRET}/"}
+    done = cli("sync", env=env)
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+def records(folder, name):
+    return [item.get("data", item) for item in
+            next(iter(json.loads((folder / f"{name}.json").read_text()).values()))]
+
+
+def customers_by_kind(dataset) -> dict[str, list[int]]:
+    """Users with won deals (in converted currencies), with a CHF deal, with two contacts."""
+    users = {u["email"]: u["id"] for u in records(dataset, "users")}
+    contacts = {c["id"]: c["email"] for c in records(dataset, "sell_contacts")}
+    emails = list(contacts.values())
+    found: dict[str, list[int]] = {"won": [], "chf": [], "duplicate": []}
+    for deal in records(dataset, "sell_deals"):
+        user = users[contacts[deal["contact_id"]]]
+        if emails.count(contacts[deal["contact_id"]]) > 1:
+            found["duplicate"].append(user)
+        elif deal["currency"] == "CHF" and deal["stage_id"] == 4:
+            found["chf"].append(user)
+        elif deal["stage_id"] == 4:
+            found["won"].append(user)
+    return {kind: list(dict.fromkeys(ids)) for kind, ids in found.items()}
+
+
+def score(user, settings_file, env, *extra):
+    done = cli("score", "--user", str(user), "--json", "--now", NOW.isoformat(),
+               "--settings", str(settings_file), *extra, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("kind", ["sell", "bitrix24"])
+def test_online_and_offline_scoring_agree_with_crm_spend(dataset, env, settings_files, kind):
+    chosen = customers_by_kind(dataset)
+    users = chosen["won"][:2] + chosen["chf"][:1] + chosen["duplicate"][:1]
+    assert len(users) >= 3, chosen
+    for user in users:
+        online = score(user, settings_files[kind], env)
+        offline = score(user, settings_files[kind], {}, "--data", str(dataset))
+        assert online == offline
+    first = score(chosen["won"][0], settings_files[kind], env)
+    assert first["spend"]["source"] == kind and first["spend"]["purchases"] >= 1
+    if chosen["chf"]:
+        flagged = score(chosen["chf"][0], settings_files[kind], env)
+        assert flagged["spend"]["skipped_currencies"].get("CHF", 0) >= 1
+        assert any("CHF" in n for n in flagged["notices"])
+    if chosen["duplicate"]:
+        doubled = score(chosen["duplicate"][0], settings_files[kind], env)
+        assert any(n.startswith("2 CRM contacts match") for n in doubled["notices"])
+
+
+def test_a_won_deal_raises_the_same_customers_value(dataset, env, settings_files,
+                                                    tmp_path):
+    user = customers_by_kind(dataset)["won"][0]
+    email = next(u["email"] for u in records(dataset, "users") if u["id"] == user)
+    contact = next(c["id"] for c in records(dataset, "sell_contacts") if c["email"] == email)
+    without = tmp_path / "without"
+    shutil.copytree(dataset, without)
+    body = json.loads((without / "sell_deals.json").read_text())
+    body["items"] = [i for i in body["items"] if i["data"]["contact_id"] != contact]
+    (without / "sell_deals.json").write_text(json.dumps(body))
+    with running_sandbox(without, now=NOW, sell_token=SELL_TOKEN) as other:
+        lacking = score(user, settings_files["sell"], {**env, "SELL_BASE_URL": other})
+    having = score(user, settings_files["sell"], env)
+    assert lacking["spend"]["purchases"] == 0 and having["spend"]["purchases"] >= 1
+    assert having["value"] > lacking["value"]
+
+
+def test_refused_crm_credentials_leave_a_zendesk_only_value_with_a_notice(dataset, env,
+                                                                         settings_files):
+    user = customers_by_kind(dataset)["won"][0]
+    for kind, wrong in (("sell", {"SELL_ACCESS_TOKEN": "not-the-token"}),
+                        ("bitrix24", {"BITRIX24_WEBHOOK_URL": f"{env['SELL_BASE_URL']}"
+                                                              "/rest/1/wrongsecret/"})):
+        result = score(user, settings_files[kind], {**env, **wrong})
+        assert result["spend"]["purchases"] == 0
+        assert any("refused the app's credentials" in n for n in result["notices"])
+        assert "wrongsecret" not in json.dumps(result)
+
+
+def test_query_limit_exceeded_is_waited_out(dataset, env, sandbox, settings_files):
+    user = customers_by_kind(dataset)["won"][0]
+    expected = score(user, settings_files["bitrix24"], {}, "--data", str(dataset))
+    requests.post(f"{sandbox}/_sandbox/config", json={"bitrix_bucket": 1, "bitrix_drain": 4},
+                  timeout=10)
+    try:
+        before = stats(sandbox)["by_endpoint"]
+        assert score(user, settings_files["bitrix24"], env) == expected
+        after = stats(sandbox)["by_endpoint"]
+    finally:
+        requests.post(f"{sandbox}/_sandbox/config", json={"bitrix_bucket": 50,
+                                                          "bitrix_drain": 2}, timeout=10)
+    asked = sum(after.get(k, 0) - before.get(k, 0) for k in after if k.startswith("POST /rest"))
+    assert asked > 2, "a refused call was retried, so more requests than calls were served"
+
+
+def test_the_sidebar_api_answers_200_with_a_notice_when_the_crm_is_down(dataset, sandbox,
+                                                                       tmp_path):
+    user = customers_by_kind(dataset)["won"][0]
+    app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": SECRET,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                      "ZENDESK_BASE_URL": sandbox, "ZENDESK_EMAIL": AUTH["ZENDESK_EMAIL"],
+                      "ZENDESK_API_TOKEN": AUTH["ZENDESK_API_TOKEN"]})
+    services = app.extensions["customer_value"]
+    services.settings = Settings(spend_source="sell", exchange_rates=RATES)
+    services.crm = CrmConnector(env=CrmEnv(sell_base_url=sandbox, sell_token=SELL_TOKEN))
+    token = issue_app_token(SECRET.encode(), account="demo", user_id=1, role="agent",
+                            now=datetime.now(UTC))
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    try:
+        up = client.get(f"/api/customers/{user}/value", headers=headers).get_json()
+        requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": True}, timeout=10)
+        services.crm.cache = type(services.crm.cache)()
+        down = client.get(f"/api/customers/{user}/value?refresh=1", headers=headers)
+    finally:
+        requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": False}, timeout=10)
+        services.close()
+    assert up["spend"]["purchases"] >= 1
+    assert down.status_code == 200
+    body = down.get_json()
+    assert body["spend"]["purchases"] == 0 and body["value"] < up["value"]
+    assert any("Zendesk Sell is unavailable" in n for n in body["notices"])
+
+
+def test_the_sandbox_bitrix24_batch_answers_as_single_calls_do(dataset, sandbox):
+    from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
+
+    emails = [c["email"] for c in records(dataset, "sell_contacts")][:60] + ["nobody@x.org"]
+    client = Bitrix24Client.connect(Bitrix24Config(f"{sandbox}/rest/1/{BITRIX_SECRET}/"))
+    try:
+        many = client.contacts_many(emails)
+        assert many == {e: client.contacts(e) for e in dict.fromkeys(emails)}
+        assert many["nobody@x.org"] == []
+        assert all(many[e] for e in emails[:-1]) and len(many) == len(set(emails))
+    finally:
+        client.close()
+
+
+def test_the_sandbox_sell_pages_follow_next_page_links(dataset, sandbox):
+    headers = {"Authorization": f"Bearer {SELL_TOKEN}"}
+    url, seen = f"{sandbox}/v2/stages?per_page=2", []
+    while url:
+        body = requests.get(url, headers=headers, timeout=10).json()
+        seen += [item["data"]["id"] for item in body["items"]]
+        url = body["meta"]["links"].get("next_page")
+    assert seen == [s["id"] for s in records(dataset, "sell_stages")]
+    refused = requests.get(f"{sandbox}/v2/stages", headers={"Authorization": "Bearer no"},
+                           timeout=10)
+    assert refused.status_code == 401 and refused.json()["errors"][0]["error"]["code"]
