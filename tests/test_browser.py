@@ -147,3 +147,16 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
     open_sidebar(browser, url, ticket_path)
     after = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
     assert float(after) > float(before), (before, after)
+
+
+def test_the_sidebar_shows_purchases_lifetime_spend_frequency_recency_and_average(demo,
+                                                                                  browser):
+    url, _ = demo
+    browser.get(url)
+    link = browser.find_element(By.CSS_SELECTOR, "tbody a")
+    open_sidebar(browser, url, link.get_attribute("href").replace(url, ""))
+    labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-spend dt")]
+    assert labels == ["Lifetime spend", "Purchases won", "Frequency", "Last purchase",
+                      "Average deal"]
+    values = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-spend dd")]
+    assert len(values) == 5 and all(values)

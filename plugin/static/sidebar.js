@@ -102,6 +102,38 @@
     return item;
   }
 
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) {
+      return name in values ? String(values[name]) : all;
+    });
+  }
+
+  function money(amount, currency) {
+    try {
+      return new Intl.NumberFormat(config.locale, { style: "currency", currency: currency,
+                                                    maximumFractionDigits: 0 }).format(amount);
+    } catch (e) {
+      return currency + " " + Math.round(amount);
+    }
+  }
+
+  // Lifetime spend, purchases, frequency, recency and average deal (the JSON's spend block).
+  function spend(view, s) {
+    if (!s) { return; }
+    var none = t.none_yet;
+    field(view, "spend").hidden = false;
+    field(view, "spend-source").textContent = t["source_" + s.source] || "";
+    field(view, "spend-lifetime").textContent = s.lifetime ? money(s.lifetime, s.currency) : none;
+    field(view, "spend-purchases").textContent = s.purchases || s.lost
+      ? fill(t.purchases_value, { won: s.purchases, lost: s.lost }) : none;
+    field(view, "spend-frequency").textContent = s.purchases
+      ? fill(t.per_year, { n: s.per_year.toFixed(1) }) : none;
+    field(view, "spend-recency").textContent = s.last_purchase_days === null ? none
+      : fill(t.days_ago, { n: Math.round(s.last_purchase_days) });
+    field(view, "spend-average").textContent = s.purchases
+      ? money(s.average_deal, s.currency) : none;
+  }
+
   function render(body) {
     var view = document.getElementById("cv-template").content.cloneNode(true);
     field(view, "value").textContent = (body.value > 0 ? "+" : "") + body.value.toFixed(1);
@@ -112,6 +144,7 @@
     var notices = (body.notices || []).slice();
     if (body.stale) { notices.push(t.stale); }
     notices.forEach(function (n) { field(view, "notices").appendChild(text("li", "", n)); });
+    spend(view, body.spend);
     field(view, "total-benefits").textContent = "(" + body.total_benefits.toFixed(1) + ")";
     field(view, "total-costs").textContent = "(" + body.total_costs.toFixed(1) + ")";
     signals(field(view, "benefits"), body.benefits);
