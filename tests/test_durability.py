@@ -31,7 +31,8 @@ def finished(app) -> int:
 
 
 def start_worker(base_url, tmp_path, app):
-    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"],
+    queue = ({"REDIS_URL": app.config["REDIS_URL"]} if app.config.get("REDIS_URL") else {})
+    env = {**os.environ, **queue, "DATABASE_URL": app.config["DATABASE_URL"],
            "ZENDESK_BASE_URL": base_url, "ZENDESK_EMAIL": AUTH[0].split("/")[0],
            "ZENDESK_API_TOKEN": AUTH[1], "CUSTOMER_VALUE_SECRET_KEY": app.config["SECRET_KEY"],
            "CUSTOMER_VALUE_QUEUE_PATH": app.config["QUEUE_PATH"],
@@ -51,10 +52,10 @@ def wait_for(condition, limit=90.0):
     return False
 
 
-def test_a_killed_worker_loses_no_job(dataset, tmp_path):
+def test_a_killed_worker_loses_no_job(dataset, tmp_path, backend):
     with running_sandbox(dataset, now=NOW, export_rate_limit=0, rate_limit=0, latency_ms=150,
                          job_seconds=0.05) as base_url:
-        app = build_app(base_url, tmp_path)
+        app = build_app(base_url, tmp_path, backend)
         tickets = open_tickets(base_url)
         client = app.test_client()
         for ticket_id, requester_id in tickets:

@@ -39,8 +39,12 @@ def open_tickets(base_url) -> list[tuple[int, int]]:
             if t["status"] not in ("closed",)][:12]
 
 
-def build_app(base_url, tmp_path):
-    database = f"sqlite:///{tmp_path / 'app.db'}"
+def build_app(base_url, tmp_path, backend=None):
+    """The app over a history store synced from the sandbox, with the queue of `backend` (by
+    default SQLite files in `tmp_path`)."""
+    backend = backend or {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                          "QUEUE_PATH": str(tmp_path / "queue.db")}
+    database = backend["DATABASE_URL"]
     upgrade(database)
     engine = connect(database)
     store = HistoryStore(engine, account_id(engine, base_url, NOW))
@@ -49,11 +53,10 @@ def build_app(base_url, tmp_path):
     sync(client, store, clock=lambda: datetime.now(UTC))
     client.close()
     engine.dispose()
-    app = create_app({"TESTING": True, "SECRET_KEY": "k" * 40, "DATABASE_URL": database,
+    app = create_app({"TESTING": True, "SECRET_KEY": "k" * 40, **backend,
                       "ZENDESK_BASE_URL": base_url, "ZENDESK_EMAIL": AUTH[0].split("/")[0],
                       "ZENDESK_API_TOKEN": AUTH[1], "WEBHOOK_SECRET": TEST_SECRET,
-                      "QUEUE_PATH": str(tmp_path / "queue.db"), "TAG_ALWAYS": True,
-                      "ZENDESK_READ_TIMEOUT": 1.0})
+                      "TAG_ALWAYS": True, "ZENDESK_READ_TIMEOUT": 1.0})
     return app
 
 
@@ -68,10 +71,10 @@ def call(client, body: dict, *, secret=TEST_SECRET, invocation=None):
 
 
 @pytest.fixture
-def receiving(dataset, tmp_path):
+def receiving(dataset, tmp_path, backend):
     with running_sandbox(dataset, now=NOW, export_rate_limit=0, rate_limit=0,
                          job_seconds=0.05) as base_url:
-        app = build_app(base_url, tmp_path)
+        app = build_app(base_url, tmp_path, backend)
         yield app, base_url
         app.extensions["customer_value"].close()
 

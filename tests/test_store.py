@@ -19,8 +19,8 @@ from tests.factories import NOW, history, profile, rating, ticket
 
 
 @pytest.fixture
-def engine(tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+def engine(database_url):
+    url = database_url
     upgrade(url)
     engine = connect(url)
     yield engine
@@ -237,9 +237,17 @@ def test_reading_one_customer_does_not_scan_the_accounts_ratings(engine):
     mine = [ticket_fact(i, requester=1, satisfaction=rating(False)) for i in range(1, 6)]
     store.save_page("tickets", tickets_=others + mine, now=NOW)
     with engine.connect() as conn:
-        plan = " ".join(str(row) for row in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT * FROM ratings WHERE account_id = ? AND ticket_id IN "
-            "(?, ?)", (store.account, 1, 2)))
-    assert "USING INDEX" in plan or "PRIMARY KEY" in plan, plan
+        if engine.dialect.name == "postgresql":
+            # A table this small is cheaper to scan; forbid that to see whether a key serves.
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(str(row) for row in conn.exec_driver_sql(
+                "EXPLAIN SELECT * FROM ratings WHERE account_id = %s AND ticket_id IN (%s, %s)",
+                (store.account, 1, 2)))
+            assert "Index" in plan and "ratings_pkey" in plan, plan
+        else:
+            plan = " ".join(str(row) for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT * FROM ratings WHERE account_id = ? AND ticket_id IN "
+                "(?, ?)", (store.account, 1, 2)))
+            assert "USING INDEX" in plan or "PRIMARY KEY" in plan, plan
     assert [t.satisfaction.is_bad for t in store.history(1).tickets] == [True] * 5
     assert len(store.history(2).tickets) == 1290

@@ -1,0 +1,165 @@
+"""The scale-out set-up as it is deployed: two `customer-value serve` processes (gunicorn, two
+workers each) and two `customer-value worker` processes share PostgreSQL and Redis, take a burst
+of webhook calls (every call delivered to both app processes at once, as a retrying Zendesk
+might), and every ticket ends tagged exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from integrations.sandbox.server import running_sandbox
+from plugin.generator import generate
+from plugin.store import webhook_deliveries
+from plugin.webhooks import TEST_SECRET, sign
+from tests.conftest import empty_postgresql, empty_redis
+from tests.test_cli import SCRIPT
+from tests.test_hooks import AUTH, NOW, build_app, tags_of
+
+SECRET_KEY = "m" * 40
+TICKETS = 30
+UPDATE = "PUT /api/v2/tickets/update_many"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("account")
+    generate(folder, 120, seed=21, now=NOW)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(base_url: str, database: str, redis: str, instance) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database, "REDIS_URL": redis,
+            "ZENDESK_BASE_URL": base_url, "ZENDESK_EMAIL": AUTH[0].split("/")[0],
+            "ZENDESK_API_TOKEN": AUTH[1], "CUSTOMER_VALUE_SECRET_KEY": SECRET_KEY,
+            "CUSTOMER_VALUE_WEBHOOK_SECRET": TEST_SECRET, "CUSTOMER_VALUE_TAG_ALWAYS": "true",
+            "CUSTOMER_VALUE_INSTANCE": str(instance)}
+
+
+def start(arguments: list[str], env: dict[str, str], log) -> subprocess.Popen:
+    return subprocess.Popen([SCRIPT, *arguments], env=env, stdout=log, stderr=log,
+                            start_new_session=True)
+
+
+def wait_ready(url: str, process: subprocess.Popen, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the app process exited with {process.returncode}"
+        try:
+            if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never became ready")
+
+
+def open_tickets(base_url: str) -> list[tuple[int, int]]:
+    body = requests.get(f"{base_url}/api/v2/tickets", params={"per_page": 100}, auth=AUTH,
+                        timeout=10).json()
+    found = [(t["id"], t["requester_id"]) for t in body["tickets"] if t["status"] != "closed"]
+    assert len(found) >= TICKETS
+    return found[:TICKETS]
+
+
+def deliver(url: str, ticket_id: int, requester_id: int, invocation: str) -> int:
+    raw = json.dumps({"ticket_id": str(ticket_id), "requester_id": str(requester_id)}).encode()
+    stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return requests.post(f"{url}/webhooks/zendesk", data=raw, timeout=30, headers={
+        "X-Zendesk-Webhook-Signature": sign(TEST_SECRET, stamp, raw),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Invocation-Id": invocation,
+        "Content-Type": "application/json"}).status_code
+
+
+def finished(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(webhook_deliveries).where(
+            webhook_deliveries.c.done_at.is_not(None))).scalar_one()
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
+
+
+def test_two_apps_and_two_workers_tag_every_ticket_exactly_once(dataset, tmp_path):
+    database, redis = empty_postgresql(), empty_redis()
+    with running_sandbox(dataset, now=NOW, export_rate_limit=0, rate_limit=0, latency_ms=20,
+                         job_seconds=0.05) as base_url:
+        checker = build_app(base_url, tmp_path, {"DATABASE_URL": database, "REDIS_URL": redis,
+                                                 "QUEUE_PATH": str(tmp_path / "unused.db")})
+        tickets = open_tickets(base_url)
+        processes: list[subprocess.Popen] = []
+        log = (tmp_path / "processes.log").open("w")
+        try:
+            urls = []
+            for n in range(2):
+                port = free_port()
+                env = environment(base_url, database, redis, tmp_path / f"app-{n}")
+                processes.append(start(["serve", "--port", str(port), "--workers", "2",
+                                        "--threads", "4", "--consumers", "0"], env, log))
+                urls.append(f"http://127.0.0.1:{port}")
+            for url, process in zip(urls, processes, strict=True):
+                wait_ready(url, process)
+            updates_before = requests.get(f"{base_url}/_sandbox/stats", timeout=10).json()[
+                "by_endpoint"].get(UPDATE, 0)
+
+            calls = [(url, ticket_id, requester_id, invocation)
+                     for ticket_id, requester_id in tickets
+                     for invocation in [uuid.uuid4().hex] for url in urls]
+            with ThreadPoolExecutor(16) as pool:
+                statuses = list(pool.map(lambda call: deliver(*call), calls))
+            assert sorted(statuses) == [200] * TICKETS + [202] * TICKETS, \
+                "each delivery is accepted by one app process and a duplicate for the other"
+
+            for n in range(2):
+                env = environment(base_url, database, redis, tmp_path / f"worker-{n}")
+                processes.append(start(["worker", "--workers", "2"], env, log))
+            engine = checker.extensions["customer_value"].engine
+            deadline = time.monotonic() + 120
+            while finished(engine) < TICKETS and time.monotonic() < deadline:
+                time.sleep(0.3)
+            assert finished(engine) == TICKETS
+            time.sleep(1.0)  # anything tagging twice would have done so by now
+            updates = requests.get(f"{base_url}/_sandbox/stats", timeout=10).json()[
+                "by_endpoint"].get(UPDATE, 0) - updates_before
+        finally:
+            stop(processes)
+            log.close()
+
+        services = checker.extensions["customer_value"]
+        assert services.failed_jobs(base_url) == []
+        tagged = 0
+        for ticket_id, requester_id in tickets:
+            tier = services.value(services.zendesk, requester_id, ticket_id).body["tier"]
+            expected = {"high": ["cv_high"], "low": ["cv_low"]}.get(tier, [])
+            tagged += bool(expected)
+            assert [t for t in tags_of(base_url, ticket_id)
+                    if t in ("cv_high", "cv_low")] == expected, ticket_id
+        assert tagged > 0, "the burst must include tickets that need a tag"
+        assert updates == tagged, "one tag update per ticket that needed one, no more"
+        services.close()
