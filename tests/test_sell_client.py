@@ -6,7 +6,6 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-import requests
 import responses
 from responses import matchers
 
