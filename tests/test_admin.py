@@ -1,9 +1,9 @@
 """The settings page and its API: admins only (by Zendesk's word), every bad value named and
 nothing saved, a preview before saving, versions with diff and rollback."""
 
-import sqlite3
 
 import pytest
+from sqlalchemy import text
 
 from integrations.zendesk import TicketFact, UserFact
 from plugin import create_app
@@ -24,9 +24,9 @@ class FakeRoles(FakeZendesk):
 
 
 @pytest.fixture
-def app(tmp_path, keys):  # noqa: F811
+def app(tmp_path, database_url, keys):  # noqa: F811
     app = create_app({"TESTING": True, "SECRET_KEY": SECRET,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                      "DATABASE_URL": database_url,
                       "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@acme.com",
                       "ZENDESK_API_TOKEN": TOKEN, "ZENDESK_APP_ID": "777",
                       "ZENDESK_INSTALLATION_ID": str(INSTALLATION)})
@@ -167,11 +167,8 @@ def test_crm_credentials_are_write_only_and_sealed(app, tmp_path):
                                              "bitrix24_webhook_url": False}}
     page = client.get("/api/settings", headers=admin_session()).get_data(as_text=True)
     assert "sell-secret-value-123" not in page
-    raw = sqlite3.connect(tmp_path / "app.db")
-    try:
-        stored = " ".join(r[0] for r in raw.execute("select sealed from account_secrets"))
-    finally:
-        raw.close()
+    with app.extensions["customer_value"].engine.connect() as raw:
+        stored = " ".join(r[0] for r in raw.execute(text("select sealed from account_secrets")))
     assert "sell-secret-value-123" not in stored
     bad = client.put("/api/settings/secrets", headers=admin_session(),
                      json={"bitrix24_webhook_url": "http://evil.example/hook"})

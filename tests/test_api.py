@@ -1,9 +1,9 @@
 """The JSON API through Flask's test client, with a hand-written fake Zendesk client."""
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from integrations.errors import NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
@@ -49,9 +49,9 @@ def fake():
 
 
 @pytest.fixture
-def app(tmp_path, fake):
+def app(tmp_path, database_url, fake):
     app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": SECRET,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                      "DATABASE_URL": database_url,
                       "ZENDESK_BASE_URL": "https://acme.zendesk.com",
                       "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": TOKEN,
                       "ZENDESK_APP_ID": "55", "ZENDESK_INSTALLATION_ID": "66"})
@@ -161,11 +161,8 @@ def test_percentile_tiers_come_from_the_accounts_customers(app):
 
 
 def test_credentials_are_encrypted_at_rest(app, tmp_path):
-    raw = sqlite3.connect(tmp_path / "app.db")
-    try:
-        (sealed,) = raw.execute("select token_sealed from installations").fetchone()
-    finally:
-        raw.close()
+    with app.extensions["customer_value"].engine.connect() as raw:
+        sealed = raw.execute(text("select token_sealed from installations")).scalar_one()
     assert TOKEN not in sealed
     registry = app.extensions["customer_value"].registry
     assert registry.get("acme").token == TOKEN
