@@ -21,9 +21,16 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     url = env.get("DATABASE_URL", "").strip()
     if url:
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
-        return url
+        return with_driver(url)
     folder = instance_folder(env)
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / DATABASE_FILE}"
+
+
+def with_driver(url: str) -> str:
+    """A PostgreSQL URL as people write it (`postgres://`, `postgresql://`) with the driver
+    this app installs (psycopg 3) named; other URLs as they are."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url

@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .config import with_driver
 from .domain import CustomerHistory, Organization, Profile, Satisfaction, Ticket
 
 metadata = MetaData()
@@ -193,6 +194,7 @@ class StreamState:
 
 def connect(url: str) -> Engine:
     """An engine for the database URL; SQLite waits on locks instead of failing at once."""
+    url = with_driver(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from integrations.zendesk import Page, RatingFact, TicketFact, UserFact
+from plugin import config
 from plugin.domain import Organization
 from plugin.live import HISTORY_LOADING, current_history, merge
 from plugin.migrations import upgrade
@@ -251,3 +252,14 @@ def test_reading_one_customer_does_not_scan_the_accounts_ratings(engine):
             assert "USING INDEX" in plan or "PRIMARY KEY" in plan, plan
     assert [t.satisfaction.is_bad for t in store.history(1).tickets] == [True] * 5
     assert len(store.history(2).tickets) == 1290
+
+
+@pytest.mark.parametrize(("given", "used"), [
+    ("postgres://u:p@db/cv", "postgresql+psycopg://u:p@db/cv"),
+    ("postgresql://u:p@db/cv", "postgresql+psycopg://u:p@db/cv"),
+    ("postgresql+psycopg://u:p@db/cv", "postgresql+psycopg://u:p@db/cv"),
+    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+])
+def test_database_urls_name_the_installed_driver(given, used):
+    assert config.database_url({"DATABASE_URL": given}) == used
+    assert connect(given).url.render_as_string(hide_password=False) == used

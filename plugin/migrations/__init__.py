@@ -11,13 +11,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+from ..config import with_driver
+
 HERE = Path(__file__).parent
 
 
 def config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", with_driver(url).replace("%", "%%"))
     return cfg
 
 
