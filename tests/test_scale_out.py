@@ -163,3 +163,44 @@ def test_two_apps_and_two_workers_tag_every_ticket_exactly_once(dataset, tmp_pat
         assert tagged > 0, "the burst must include tickets that need a tag"
         assert updates == tagged, "one tag update per ticket that needed one, no more"
         services.close()
+
+
+def test_serve_adds_up_its_workers_metrics_and_stops_its_consumer(tmp_path):
+    port = free_port()
+    env = {**os.environ, "CUSTOMER_VALUE_INSTANCE": str(tmp_path / "instance"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+           "CUSTOMER_VALUE_METRICS_TOKEN": "scrape-token-0123456789"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("REDIS_URL", None)
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "serve.log").open("w") as log:
+        server = start(["serve", "--port", str(port), "--workers", "2", "--threads", "2"],
+                       env, log)
+        try:
+            wait_ready(url, server)
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(lambda _: requests.get(f"{url}/healthz", timeout=10),
+                                        range(200)))
+            assert {a.status_code for a in answers} == {200}
+            assert len({a.headers["X-Request-Id"] for a in answers}) == 200
+            scrape = requests.get(f"{url}/metrics", timeout=10, headers={
+                "Authorization": "Bearer scrape-token-0123456789"})
+            assert requests.get(f"{url}/metrics", timeout=10).status_code == 403
+            counted = [line for line in scrape.text.splitlines() if line.startswith(
+                'customer_value_http_requests_total{endpoint="/healthz"')]
+            assert counted and float(counted[0].split()[-1]) == 200.0, counted
+            assert "customer_value_queue_depth 0.0" in scrape.text
+            found = subprocess.run(["pgrep", "-f", "-P", str(server.pid), "plugin.cli worker"],
+                                   capture_output=True, text=True).stdout.split()
+            assert len(found) == 1, "the embedded set-up runs one queue consumer"
+            consumer = int(found[0])
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(60)
+    assert server.returncode == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(consumer, 0)  # stopped and reaped with the server
+    lines = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines()
+             if line.startswith("{")]
+    assert any(line.get("path") == "/readyz" and line.get("request_id") for line in lines)
+    assert "scrape-token-0123456789" not in (tmp_path / "serve.log").read_text()
