@@ -263,3 +263,28 @@ def test_reading_one_customer_does_not_scan_the_accounts_ratings(engine):
 def test_database_urls_name_the_installed_driver(given, used):
     assert config.database_url({"DATABASE_URL": given}) == used
     assert connect(given).url.render_as_string(hide_password=False) == used
+
+
+def test_processes_starting_together_migrate_one_after_the_other():
+    import subprocess
+    import sys
+
+    from plugin.migrations import current_revision, head_revision
+    from tests.conftest import empty_postgresql
+
+    url = empty_postgresql()
+    starting = [subprocess.Popen([sys.executable, "-c", "import sys; from plugin.migrations "
+                                  "import upgrade; upgrade(sys.argv[1])", url])
+                for _ in range(4)]
+    try:
+        codes = [process.wait(90) for process in starting]
+    finally:
+        for process in starting:
+            process.kill()
+    assert codes == [0, 0, 0, 0]
+    engine = connect(url)
+    try:
+        with engine.connect() as conn:
+            assert current_revision(conn) == head_revision()
+    finally:
+        engine.dispose()

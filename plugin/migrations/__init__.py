@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine, text
 
 from ..config import with_driver
 
@@ -23,9 +23,33 @@ def config(url: str) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = 0x637573746F6D6572
+"""The PostgreSQL advisory lock every process takes to migrate, so that app processes
+starting together on several machines migrate one after the other (the later ones find the
+schema current and do nothing)."""
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (creating it if empty)."""
-    command.upgrade(config(url), revision)
+    cfg = config(url)
+    if not with_driver(url).startswith("postgresql"):
+        command.upgrade(cfg, revision)
+        return
+    engine = create_engine(with_driver(url))
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                connection.commit()
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+                connection.commit()
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                   {"key": MIGRATION_LOCK})
+                connection.commit()
+    finally:
+        engine.dispose()
 
 
 @lru_cache(maxsize=1)
