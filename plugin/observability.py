@@ -4,7 +4,8 @@
   schema is current, and the queue answers (readiness); a JSON 503 names what is not ready.
 - `GET /metrics`: Prometheus' text format. Under gunicorn (`customer-value serve`) every worker
   writes its samples to `PROMETHEUS_MULTIPROC_DIR` and the answer adds them up. Open to
-  loopback clients, or to anyone sending `Authorization: Bearer <CUSTOMER_VALUE_METRICS_TOKEN>`.
+  loopback clients (not through a proxy: a request with forwarding headers counts as remote),
+  or to anyone sending `Authorization: Bearer <CUSTOMER_VALUE_METRICS_TOKEN>`.
 - Every request gets an id (a sane `X-Request-Id` from the proxy, else a new one), sent back
   in the answer and written with the account into one JSON log line per request. Log lines
   never carry query strings, headers or bodies, and `Redactor` masks anything shaped like a
@@ -173,9 +174,16 @@ def _authorize_scrape() -> None:
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return
-    if not token and request.remote_addr in ("127.0.0.1", "::1"):
+    if not token and request.remote_addr in ("127.0.0.1", "::1") and not _forwarded():
         return
     abort(403, "metrics are open to loopback clients or with the metrics token")
+
+
+def _forwarded() -> bool:
+    """Whether a proxy passed the request on: then the loopback address is the proxy's, and
+    the client is somewhere else."""
+    return any(name in request.headers for name in ("X-Forwarded-For", "Forwarded",
+                                                     "X-Real-Ip"))
 
 
 class _LiveGauges:

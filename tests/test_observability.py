@@ -93,6 +93,8 @@ def test_metrics_are_closed_to_remote_clients_without_the_token(app):
     client = app.test_client()
     remote = {"REMOTE_ADDR": "203.0.113.9"}
     assert client.get("/metrics", environ_base=remote).status_code == 403
+    assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403, \
+        "a proxy on this host does not make its clients local"
     app.config["METRICS_TOKEN"] = "scrape-token-abcdef"
     assert client.get("/metrics", environ_base=remote,
                       headers={"Authorization": "Bearer wrong"}).status_code == 403
