@@ -239,6 +239,32 @@ def worker_command(workers: int, metrics_port: int | None) -> None:
     Consumer(app.extensions["queue"], workers=workers, worker_type="thread").run()
 
 
+@main.command("failed-jobs")
+@click.option("--requeue", is_flag=True, help="Queue every failed job again.")
+def failed_jobs_command(requeue: bool) -> None:
+    """List the jobs that ran out of retries (for example during a long Zendesk outage), or
+    queue them again with --requeue once the cause is fixed."""
+    from . import create_app
+    from .jobs import requeue_failed
+
+    app = create_app()
+    services = app.extensions["customer_value"]
+    try:
+        if requeue:
+            click.echo(f"Queued {requeue_failed(app)} failed job(s) again.")
+            return
+        shown = 0
+        for account_key in services.account_keys():
+            for job in services.failed_jobs(account_key):
+                shown += 1
+                click.echo(f"{job['failed_at']:%Y-%m-%d %H:%M} {account_key} {job['job']} "
+                           f"{job['arguments']}: {job['error']}")
+        click.echo(f"{shown} failed job(s)." + (" Queue them again with --requeue." if shown
+                                                 else ""))
+    finally:
+        services.close()
+
+
 @main.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -108,6 +108,28 @@ def requeue_unfinished(app: Flask) -> int:
     return queued
 
 
+def requeue_failed(app: Flask) -> int:
+    """Queue again every job that ran out of retries (after the outage that failed it is
+    over), removing it from `failed_jobs` in the same transaction."""
+    from sqlalchemy import delete, select
+
+    from .store import accounts, failed_jobs
+
+    engine = app.extensions["customer_value"].engine
+    queue = app.extensions["queue"]
+    with engine.begin() as conn:
+        rows = conn.execute(select(failed_jobs.c.id, failed_jobs.c.job, failed_jobs.c.arguments,
+                                   accounts.c.key).join(
+            accounts, accounts.c.id == failed_jobs.c.account_id).order_by(
+            failed_jobs.c.id)).all()
+        for row in rows:
+            if not row.job.endswith("tag_ticket"):
+                continue
+            queue.tag_ticket(row.key, *row.arguments)
+            conn.execute(delete(failed_jobs).where(failed_jobs.c.id == row.id))
+    return sum(1 for row in rows if row.job.endswith("tag_ticket"))
+
+
 def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
                task: Task | None) -> None:
     """Score the requester (through the cache), decide the ticket's tier tag with hysteresis,

@@ -178,6 +178,11 @@ class Services:
                     received_at=self.clock()))
         return [(row.key, row.invocation_id, row.ticket_id, row.requester_id) for row in rows]
 
+    def account_keys(self) -> list[str]:
+        """Every account the database knows, by key (base URL)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(accounts.c.key).order_by(accounts.c.id)).scalars())
+
     def failed_jobs(self, account_key: str) -> list[dict[str, Any]]:
         store = self.store(account_key)
         with self.engine.connect() as conn:
