@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None):
         QUEUE_PATH=None,
         ZENDESK_READ_TIMEOUT=30.0,
         METRICS_TOKEN=None,
+        TRUSTED_PROXIES=0,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -48,6 +49,13 @@ def create_app(test_config: dict[str, Any] | None = None):
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    proxies = int(app.config["TRUSTED_PROXIES"] or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind N proxies, take the client's address, scheme and host from their X-Forwarded-*
+        # headers, so links the app hands Zendesk (the webhook's URL) say https and the host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     observability.init_app(app)
     security.init_app(app)
     api.init_app(app)

@@ -160,3 +160,23 @@ def test_log_messages_are_redacted(message, secret):
     assert secret not in redact(message)
     record = logging.LogRecord("plugin", logging.INFO, __file__, 1, message, None, None)
     assert secret not in JsonFormatter().format(record)
+
+
+def test_behind_a_trusted_proxy_the_app_sees_the_clients_scheme_and_host(tmp_path):
+    from flask import url_for
+
+    app = create_app({"TESTING": True, "SECRET_KEY": SECRET, "TRUSTED_PROXIES": 1,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                      "QUEUE_PATH": str(tmp_path / "queue.db")})
+    seen = {}
+
+    @app.get("/_where")
+    def where():
+        seen["url"] = url_for("hooks.zendesk_webhook", _external=True)
+        return ""
+
+    app.test_client().get("/_where", headers={"X-Forwarded-Proto": "https",
+                                              "X-Forwarded-Host": "value.example.com",
+                                              "X-Forwarded-For": "203.0.113.9"})
+    assert seen["url"] == "https://value.example.com/webhooks/zendesk"
+    app.extensions["customer_value"].close()
