@@ -19,11 +19,12 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, Task
 from huey.consumer import Consumer
 from huey.exceptions import RetryTask
-from huey.signals import SIGNAL_ERROR
+from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
 from integrations.errors import IntegrationError, RateLimited
 
 from .model import Cutoffs
+from .observability import JOBS
 from .tagging import decide
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,15 @@ def make_queue(app: Flask) -> Huey:
             if invocation:
                 app.extensions["customer_value"].finish_delivery(account_key, invocation)
 
+    @huey.signal(SIGNAL_COMPLETE, SIGNAL_RETRYING)
+    def count(signal, task, exc=None):
+        JOBS.labels(task.name, "done" if signal == SIGNAL_COMPLETE else "retried").inc()
+
     @huey.signal(SIGNAL_ERROR)
     def record_failure(signal, task, exc=None):
         if task.retries:
-            return
+            return  # huey retries it and says so (SIGNAL_RETRYING)
+        JOBS.labels(task.name, "failed").inc()
         with app.app_context():
             services = app.extensions["customer_value"]
             account, *arguments = task.args

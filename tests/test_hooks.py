@@ -121,6 +121,13 @@ def tags_of(base_url, ticket_id):
                         timeout=10).json()["ticket"]["tags"]
 
 
+def jobs_counted(outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("customer_value_jobs_total", {
+        "task": "tag_ticket", "outcome": outcome}) or 0.0
+
+
 def test_a_burst_ends_with_every_ticket_tagged_once_despite_failures(receiving):
     app, base_url = receiving
     client = app.test_client()
@@ -136,7 +143,9 @@ def test_a_burst_ends_with_every_ticket_tagged_once_despite_failures(receiving):
     requests.post(f"{base_url}/_sandbox/config", json={
         "fault_rate": 0.2, "seed": 3, "slow_seconds": 1.5,
         "fault_kinds": ["429", "500", "502", "503", "slow", "drop"]}, timeout=10)
+    done = jobs_counted("done")
     run_consumer(app)
+    assert jobs_counted("done") - done == len(tickets) * 2, "the metrics count every job"
     requests.post(f"{base_url}/_sandbox/config", json={"fault_rate": 0}, timeout=10)
     services = app.extensions["customer_value"]
     assert services.failed_jobs(base_url) == []
