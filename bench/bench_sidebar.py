@@ -383,6 +383,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--seconds", type=int, default=20, help="length of each wrk run")
+    parser.add_argument("--database-url", default=None,
+                        help="sync into this (empty) database instead of a SQLite file, e.g. "
+                             "postgresql://user:password@127.0.0.1/db")
     args = parser.parse_args()
     if args.server == "gunicorn" and shutil.which("wrk") is None:
         parser.error("the gunicorn run needs wrk (Debian package `wrk`)")
@@ -390,12 +393,13 @@ def main() -> None:
         folder = Path(scratch) / "account"
         summary = generate(folder, args.customers, seed=args.seed, now=NOW)
         with running_sandbox(folder, now=NOW, export_rate_limit=0, rate_limit=0) as base:
-            stored_db = f"sqlite:///{Path(scratch) / 'store.db'}"
+            stored_db = args.database_url or f"sqlite:///{Path(scratch) / 'store.db'}"
             synced_store(base, stored_db)
             with_tickets = customers_with_tickets(folder)
             print(f"Account: seed {args.seed}, {summary.users:,} customers "
                   f"({len(with_tickets):,} with tickets), {summary.tickets:,} tickets, synced "
-                  "into a SQLite store; sandbox rate limits lifted.")
+                  f"into a {'PostgreSQL' if 'postgres' in stored_db else 'SQLite'} store; "
+                  "sandbox rate limits lifted.")
             chosen = random.Random(args.seed).sample(with_tickets,
                                                      WARM_CUSTOMERS + 2 * args.cold)
             warm_ids = chosen[:WARM_CUSTOMERS]
