@@ -9,6 +9,11 @@ Two modes:
   is never blocked and the page can show "rate limited, retry after N s".
 - `background`: waits out 429s (honouring Retry-After) while the wait budget lasts.
 Both retry 5xx answers, timeouts and dropped connections a few times with jittered backoff.
+
+A `RetryPolicy` bounds that: how many tries, how long the backoff, and whether a timed-out
+request is tried again. The default suits background work; a caller on a web request (the CRM
+lookups of the sidebar) passes a tighter one: one quick retry of a fast failure, never another
+wait after a timeout.
 """
 
 from __future__ import annotations
@@ -60,15 +65,30 @@ def observe(on_request: Observer, on_wait: Callable[[str, float], None]) -> None
         _waits.append(on_wait)
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard a transport tries: at most `attempts` tries, backing off from `backoff_base`
+    seconds, and (with `retry_timeouts` False) no second try after a request timed out."""
+
+    attempts: int = MAX_ATTEMPTS
+    backoff_base: float = BACKOFF_BASE
+    retry_timeouts: bool = True
+
+
+PATIENT = RetryPolicy()
+
+
 def retry_delay(attempt: int, status: int | None, retry_after: float | None, *,
-                mode: str, waited: float, budget: float, rng: random.Random) -> float | None:
+                mode: str, waited: float, budget: float, rng: random.Random,
+                policy: RetryPolicy = PATIENT) -> float | None:
     """Seconds to wait before another try, or None to give up.
 
     `attempt` counts tries made so far (1 after the first); `status` is the HTTP status or
     None for a timeout or dropped connection. 5xx and network failures back off with "full
     jitter" — a uniform draw from 0 to min(cap, base·2^attempt) (Brooker, "Exponential Backoff
-    And Jitter", AWS Architecture Blog, 2015) — up to MAX_ATTEMPTS. A 429 waits exactly what
-    the server asked, in background mode only, while the budget lasts.
+    And Jitter", AWS Architecture Blog, 2015) — up to the policy's attempts (MAX_ATTEMPTS by
+    default). A 429 waits exactly what the server asked, in background mode only, while the
+    budget lasts.
     """
     if status == 429:
         wait = DEFAULT_RETRY_AFTER if retry_after is None else max(retry_after, 0.0)
@@ -77,9 +97,9 @@ def retry_delay(attempt: int, status: int | None, retry_after: float | None, *,
         return wait
     if status is not None and status not in RETRYABLE_STATUS:
         return None
-    if attempt >= MAX_ATTEMPTS:
+    if attempt >= policy.attempts:
         return None
-    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
+    return rng.uniform(0, min(BACKOFF_CAP, policy.backoff_base * 2 ** attempt))
 
 
 @dataclass
@@ -102,6 +122,7 @@ class Transport:
     QUERY_LIMIT_EXCEEDED): seconds to wait, or None. Such answers are handled as 429s."""
     redact: str = ""
     """A secret inside the base URL (a webhook's key), masked in logs, call counts and errors."""
+    policy: RetryPolicy = PATIENT
 
     def __post_init__(self) -> None:
         if self.mode not in ("web", "background"):
@@ -125,15 +146,16 @@ class Transport:
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
-            status, retry_after, response = self._send(method, url, params, json)
+            status, retry_after, response, timed_out = self._send(method, url, params, json)
             if response is not None and status < 400:
                 return _decode(response, self.service)
             if response is not None and self.throttled is not None:
                 wait = self.throttled(response)
                 if wait is not None:
                     status, retry_after = 429, wait
-            delay = retry_delay(attempt, status, retry_after, mode=self.mode, waited=waited,
-                                budget=self.wait_budget, rng=self.rng)
+            delay = None if timed_out and not self.policy.retry_timeouts else retry_delay(
+                attempt, status, retry_after, mode=self.mode, waited=waited,
+                budget=self.wait_budget, rng=self.rng, policy=self.policy)
             if delay is None:
                 raise self._failure(status, retry_after, response, url)
             log.info("%s %s answered %s; retrying in %.1f s", method, self._where(url),
@@ -144,7 +166,8 @@ class Transport:
             waited += delay
 
     def _send(self, method: str, url: str, params, body
-              ) -> tuple[int | None, float | None, requests.Response | None]:
+              ) -> tuple[int | None, float | None, requests.Response | None, bool]:
+        """Status, Retry-After, the response, and whether the request timed out."""
         self.calls[f"{method} {self._where(url)}"] += 1
         started = time.perf_counter()
         try:
@@ -153,13 +176,13 @@ class Transport:
         except (requests.ConnectionError, requests.Timeout) as error:
             log.info("%s %s failed: %s", method, self._where(url), type(error).__name__)
             self._tell(method, None, started)
-            return None, None, None
+            return None, None, None, isinstance(error, requests.Timeout)
         except requests.RequestException as error:
             self._tell(method, None, started)
             raise Unavailable(f"{self.service} request failed: {type(error).__name__}",
                               service=self.service) from error
         self._tell(method, response.status_code, started)
-        return response.status_code, _retry_after(response), response
+        return response.status_code, _retry_after(response), response, False
 
     def _tell(self, method: str, status: int | None, started: float) -> None:
         seconds = time.perf_counter() - started

@@ -469,7 +469,7 @@ def online_history(user_id: int, settings: Settings
     crm = CrmConnector()
     try:
         history = crm.history(current_history(store, client, user_id), settings,
-                              account=store.account)
+                              account=store.account, mode="background")
     except NotFound:
         fail(f"user {user_id} is not in this Zendesk account")
     except IntegrationError as error:

@@ -15,7 +15,19 @@ The rules, decided here once:
   Zendesk-only value with a notice saying so; it never fails the sidebar or the tagging.
 - **Caching.** Answers are kept per account, CRM and email for ANSWER_SECONDS (deals change far
   less often than tickets, and Bitrix24 allows about two requests a second); failures for
-  FAILURE_SECONDS, so an outage costs one attempt per customer per half minute.
+  FAILURE_SECONDS.
+- **Failing fast on the web.** A lookup made while an agent waits (`mode="web"`) uses short
+  timeouts (WEB_TIMEOUT), makes at most one quick retry of a fast failure (WEB_RETRY), and
+  never sleeps on a rate limit: Bitrix24's QUERY_LIMIT_EXCEEDED or Sell's 429 answer at once
+  with "rate limiting". After a CRM is found down, rate limiting or refusing the credentials,
+  no lookup of that account asks it again for FAILURE_SECONDS (whatever the customer), so an
+  outage costs one slow request per half minute, not one per customer. Background work (the
+  tagging jobs, `sync`, `backfill`, the command line) uses patient clients that wait out rate
+  limits.
+- **Stored deals.** After `customer-value sync` the history store holds the CRM's contacts and
+  decided deals (`HistoryStore.history(user_id, settings)` attaches them by the same rules).
+  A live lookup that answers replaces them (it is fresher); one that fails falls back to them,
+  with a notice saying so.
 """
 
 from __future__ import annotations
@@ -30,8 +42,8 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
-from integrations.errors import AuthFailed, IntegrationError, RateLimited
-from integrations.http import CONNECT_TIMEOUT
+from integrations.errors import AuthFailed, IntegrationError, RateLimited, Unavailable
+from integrations.http import CONNECT_TIMEOUT, RetryPolicy
 from integrations.sell import DEFAULT_BASE_URL, SellClient, SellConfig
 
 from .crm_records import normal_email
@@ -42,8 +54,17 @@ from .settings import Settings
 ANSWER_SECONDS = 600.0
 FAILURE_SECONDS = 30.0
 MAX_ANSWERS = 20_000
-READ_TIMEOUT = 10.0
-"""A CRM slower than this is treated as down: the sidebar must not wait for it."""
+READ_TIMEOUT = 30.0
+"""A background lookup's patience with a slow CRM."""
+WEB_TIMEOUT = (2.0, 4.0)
+"""Connect and read timeouts of a lookup made while an agent waits: a CRM slower than this is
+treated as down, and the sidebar shows the value without it."""
+WEB_RETRY = RetryPolicy(attempts=2, backoff_base=0.05, retry_timeouts=False)
+"""One more try, within a tenth of a second, of a request that failed fast (a 5xx, a dropped
+connection); none after a timeout."""
+MODES = ("web", "background")
+OUTAGES = (Unavailable, RateLimited, AuthFailed)
+"""Failures that concern the whole CRM account, not one customer: remembered per account."""
 ENV_VARIABLES = ("SELL_BASE_URL", "SELL_ACCESS_TOKEN", "BITRIX24_WEBHOOK_URL")
 
 SecretReader = Callable[[str], "str | None"]
@@ -77,21 +98,38 @@ def attach(history: CustomerHistory, contacts: list[CrmContact], source: str,
     return replace(history, purchases=history.purchases + contacts[0].purchases)
 
 
-def failure_notice(source: str, error: IntegrationError) -> str:
+def failure_notice(source: str, error: IntegrationError, stored: str | None = None) -> str:
     """What the agent reads when the CRM could not be asked (never the error's own text,
-    which may name a URL with a secret in it)."""
+    which may name a URL with a secret in it). `stored`: when the deals used instead were
+    synced, if there are any."""
     if isinstance(error, AuthFailed):
-        return (f"{source} refused the app's credentials; spend from {source} is left out "
-                "until an admin updates them")
-    if isinstance(error, RateLimited):
-        return f"{source} is rate limiting; spend from {source} is left out for now"
-    return f"{source} is unavailable; spend from {source} is left out for now"
+        problem = f"{source} refused the app's credentials"
+        left_out = "left out until an admin updates them"
+    elif isinstance(error, RateLimited):
+        problem, left_out = f"{source} is rate limiting", "left out for now"
+    else:
+        problem, left_out = f"{source} is unavailable", "left out for now"
+    if stored is not None:
+        return f"{problem}; spend from {source} as synced at {stored}"
+    return f"{problem}; spend from {source} is {left_out}"
+
+
+class StoredDeals(Protocol):
+    """The CRM's contacts and deals as last synced into the history store."""
+
+    name: str
+    synced_at: str
+    """When, as the agent reads it."""
+
+    def contacts(self, email: str) -> list[CrmContact]: ...
 
 
 def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Settings, *,
-             cache: CrmCache | None = None, account: object = "") -> CustomerHistory:
+             cache: CrmCache | None = None, account: object = "",
+             stored: StoredDeals | None = None) -> CustomerHistory:
     """The history with its CRM purchases (or a notice); unchanged when spend comes from
-    fields. Never raises an integration error."""
+    fields. When `source` fails, the `stored` deals (if any) are used, with a notice. Never
+    raises an integration error."""
     if source is None or settings.spend_source not in CRM_NAMES:
         return history
     email = lookup_email(history.profile, settings)
@@ -103,7 +141,10 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
         else:
             contacts = cache.get((account, source.name, email), lambda: source.contacts(email))
     except IntegrationError as error:
-        return _noticed(history, failure_notice(source.name, error))
+        if stored is None:
+            return _noticed(history, failure_notice(source.name, error))
+        return attach(_noticed(history, failure_notice(source.name, error, stored.synced_at)),
+                      stored.contacts(email), source.name, email)
     return attach(history, contacts, source.name, email)
 
 
@@ -178,6 +219,47 @@ class _Unconfigured:
         raise AuthFailed(f"no {self.missing} is set", service=self.name)
 
 
+class Outages:
+    """CRM accounts found down (or refusing, or rate limiting) recently: for FAILURE_SECONDS
+    after such a failure every lookup of that account fails at once with the same error,
+    without a request. Thread-safe."""
+
+    def __init__(self, seconds: float = FAILURE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._until: dict[tuple, tuple[IntegrationError, float]] = {}
+
+    def guard(self, key: tuple, source: CrmSource) -> CrmSource:
+        return _Guarded(source, self, key)
+
+    def check(self, key: tuple) -> None:
+        with self._lock:
+            found = self._until.get(key)
+        if found is not None and self.clock() < found[1]:
+            raise found[0]
+
+    def failed(self, key: tuple, error: IntegrationError) -> None:
+        if isinstance(error, OUTAGES):
+            with self._lock:
+                self._until[key] = (error, self.clock() + self.seconds)
+
+
+class _Guarded:
+    def __init__(self, source: CrmSource, outages: Outages, key: tuple):
+        self.name = source.name
+        self._source, self._outages, self._key = source, outages, key
+
+    def contacts(self, email: str) -> list[CrmContact]:
+        self._outages.check(self._key)
+        try:
+            return self._source.contacts(email)
+        except IntegrationError as error:
+            self._outages.failed(self._key, error)
+            raise
+
+
 @dataclass
 class CrmConnector:
     """The CRM clients of every account, built once per credential, and their answers'
@@ -185,27 +267,39 @@ class CrmConnector:
 
     env: CrmEnv = field(default_factory=CrmEnv.from_env)
     cache: CrmCache = field(default_factory=CrmCache)
+    outages: Outages = field(default_factory=Outages)
+    web_timeout: tuple[float, float] = WEB_TIMEOUT
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
-    _clients: dict[tuple[str, str], CrmSource] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    _clients: dict[tuple[str, str, str], CrmSource] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def history(self, history: CustomerHistory, settings: Settings, *, account: object = "",
-                secrets: SecretReader = lambda name: None) -> CustomerHistory:
-        """`with_crm` through this connector's clients and cache."""
+                secrets: SecretReader = lambda name: None, mode: str = "web",
+                stored: StoredDeals | None = None) -> CustomerHistory:
+        """`with_crm` through this connector's clients (of `mode`), cache and outages."""
         if settings.spend_source not in CRM_NAMES:
             return history
-        return with_crm(history, self.source(settings.spend_source, secrets), settings,
-                        cache=self.cache, account=account)
+        source = self.outages.guard((account, settings.spend_source),
+                                    self.source(settings.spend_source, secrets, mode=mode))
+        return with_crm(history, source, settings, cache=self.cache, account=account,
+                        stored=stored)
 
-    def source(self, kind: str, secrets: SecretReader) -> CrmSource:
-        """The client of the CRM `kind` with the account's credentials, else the env's."""
+    def source(self, kind: str, secrets: SecretReader, *, mode: str = "web") -> CrmSource:
+        """The client of the CRM `kind` with the account's credentials, else the env's: one
+        failing fast (`web`, for requests an agent waits on) or a patient one (`background`:
+        jobs, sync, backfill, the command line)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown CRM client mode {mode!r}")
+        options: dict = ({"mode": "web", "timeout": self.web_timeout, "policy": WEB_RETRY}
+                         if mode == "web" else {"mode": "background", "timeout": self.timeout})
+        options["sleep"] = self.sleep
         if kind == "sell":
             token = secrets("sell_token") or self.env.sell_token
             if not token:
                 return _Unconfigured(CRM_NAMES[kind], "Zendesk Sell access token")
-            return self._client(kind, token, lambda: SellClient.connect(
-                SellConfig(token=token, base_url=self.env.sell_base_url), mode="web",
-                timeout=self.timeout))
+            return self._client(kind, token, mode, lambda: SellClient.connect(
+                SellConfig(token=token, base_url=self.env.sell_base_url), **options))
         url = secrets("bitrix24_webhook_url") or self.env.bitrix24_webhook_url
         if not url:
             return _Unconfigured(CRM_NAMES["bitrix24"], "Bitrix24 inbound webhook URL")
@@ -214,11 +308,11 @@ class CrmConnector:
             config.secret  # noqa: B018 - checks the URL's shape before any request
         except ValueError:
             return _Unconfigured(CRM_NAMES["bitrix24"], "valid Bitrix24 inbound webhook URL")
-        return self._client(kind, url, lambda: Bitrix24Client.connect(config,
-                                                                      timeout=self.timeout))
+        return self._client(kind, url, mode, lambda: Bitrix24Client.connect(config, **options))
 
-    def _client(self, kind: str, credential: str, build: Callable[[], CrmSource]) -> CrmSource:
-        key = (kind, hashlib.sha256(credential.encode()).hexdigest())
+    def _client(self, kind: str, credential: str, mode: str,
+                build: Callable[[], CrmSource]) -> CrmSource:
+        key = (kind, hashlib.sha256(credential.encode()).hexdigest(), mode)
         with self._lock:
             if key not in self._clients:
                 self._clients[key] = build()

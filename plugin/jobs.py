@@ -143,7 +143,7 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
     services = app.extensions["customer_value"]
     config = services.config_for(account_key)
     try:
-        value = services.value(config, requester_id, ticket_id).body
+        value = services.value(config, requester_id, ticket_id, mode="background").body
         settings = services.settings_for(services.store(config.base_url))
         if not settings.tagging_enabled and not app.config.get("TAG_ALWAYS"):
             return

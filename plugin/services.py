@@ -67,8 +67,12 @@ class Services:
             return self._clients[config.base_url]
 
     def value(self, config: ZendeskConfig, user_id: int, ticket_id: int | None = None, *,
-              refresh: bool = False) -> CachedValue:
-        """The customer's assessment (the score contract's JSON), through the cache."""
+              refresh: bool = False, mode: str = "web") -> CachedValue:
+        """The customer's assessment (the score contract's JSON), through the cache.
+
+        `mode` says who waits: `web` (an agent: the CRM is asked with short timeouts and no
+        waiting) or `background` (a job: the CRM's rate limits are waited out). A warm cached
+        value asks neither Zendesk nor the CRM."""
         store = self.store(config.base_url)
 
         settings = self.settings_for(store)
@@ -76,7 +80,7 @@ class Services:
         def compute() -> dict[str, Any]:
             history = self.crm.history(
                 current_history(store, self.client(config), user_id, fallback=True), settings,
-                account=store.account, secrets=lambda name: self.secret(store, name))
+                account=store.account, secrets=lambda name: self.secret(store, name), mode=mode)
             now = self.clock()
             result = assess(history, settings, now, ticket_id=ticket_id,
                             cutoffs=self.cutoffs(store, settings, now))
