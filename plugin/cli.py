@@ -224,7 +224,7 @@ def worker_command(workers: int, metrics_port: int | None) -> None:
     from huey.consumer import Consumer
 
     from . import create_app
-    from .jobs import requeue_unfinished
+    from .jobs import POLLING, requeue_unfinished
     from .observability import configure_logging
 
     configure_logging()
@@ -236,7 +236,7 @@ def worker_command(workers: int, metrics_port: int | None) -> None:
     requeued = requeue_unfinished(app)
     click.echo(f"Worker with {workers} thread(s) on the {_queue_kind(app)} queue"
                + (f"; requeued {requeued} unfinished job(s)" if requeued else ""), err=True)
-    Consumer(app.extensions["queue"], workers=workers, worker_type="thread").run()
+    Consumer(app.extensions["queue"], workers=workers, worker_type="thread", **POLLING).run()
 
 
 @main.command("failed-jobs")

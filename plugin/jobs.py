@@ -29,6 +29,9 @@ from .tagging import decide
 
 log = logging.getLogger(__name__)
 
+POLLING = {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 1.0}
+"""How an idle consumer polls the SQLite queue: never more than 1 s apart (huey's default, 10 s,
+left a ticket untagged for seconds after a quiet spell). Redis is read with a blocking pop."""
 RETRIES = 8
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 600.0
@@ -84,7 +87,7 @@ def consumer_threads(huey: Huey, workers: int) -> Iterator[Consumer]:
     """
     saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True,
-                        check_worker_health=False)
+                        check_worker_health=False, **POLLING)
     consumer.start()
     for number in saved:
         signal.signal(number, _interrupt)
