@@ -22,7 +22,8 @@ lifted.
    goes out every `--interval` seconds for `--tickets` open tickets of distinct requesters whose
    value is clearly high or low (so a tag is expected); each ticket is polled every 20 ms until
    the tag shows. Then `--idle-probes` single webhooks, each after `--idle` seconds of quiet,
-   show what an idle consumer adds (huey's polling backs off up to 10 s).
+   show what an idle consumer adds (its polling of the SQLite queue backs off to at most 1 s,
+   `plugin.jobs.POLLING`, as in `customer-value worker`).
 3. Backfill API calls: `plugin.backfill.backfill` (background mode, a fresh SQLite store, the
    dataset's clock, default settings) against a fresh sandbox; requests counted by the sandbox
    (`/_sandbox/stats`) against the minimum: the sync's pages at the largest page sizes plus
@@ -66,6 +67,7 @@ from integrations.sandbox.server import QuietRequestHandler, running_sandbox
 from integrations.zendesk import BULK_LIMIT, ZendeskClient
 from plugin.backfill import BackfillReport, backfill
 from plugin.generator import GenerationSummary, generate
+from plugin.jobs import POLLING
 from plugin.migrations import upgrade
 from plugin.model import absolute_cutoffs, score
 from plugin.settings import Settings
@@ -194,7 +196,7 @@ def serve_app(config: dict[str, Any], workers: int, pipe: Connection) -> None:
     consumer = None
     if workers:
         consumer = Consumer(app.extensions["queue"], workers=workers, worker_type="thread",
-                            periodic=False)
+                            periodic=False, **POLLING)
         consumer.start()
     server = make_server("127.0.0.1", 0, app, threaded=True,
                          request_handler=QuietRequestHandler)
