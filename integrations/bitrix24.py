@@ -8,19 +8,32 @@ in pages of 50, the next page asked with `start`; `batch` runs up to 50 calls in
 Requests are limited by a leaky bucket per portal (a counter that drains two requests a second);
 over it, Bitrix24 answers 503 with the error QUERY_LIMIT_EXCEEDED, which this client waits out
 within a small budget (apidocs.bitrix24.com/limits.html).
+
+For the history store, `contact_pages` and `deal_pages` list every contact and deal changed
+after `since` (the filter `>DATE_MODIFY`, a field of both), in ID order so that a record
+changing while the listing runs never shifts the pages (apidocs.bitrix24.com, "crm.deal.list":
+`filter` keys take a comparison prefix, `order` sorts).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
 
-from plugin.crm_records import bitrix_contact_id, normal_email, parse_bitrix_deal
+from plugin.crm_records import (
+    CrmPage,
+    bitrix_contact_fact,
+    bitrix_contact_id,
+    bitrix_deal_fact,
+    normal_email,
+    parse_bitrix_deal,
+)
 from plugin.domain import CrmContact, Purchase
 from plugin.records import Invalid
 
@@ -64,6 +77,7 @@ class Bitrix24Config:
 
 class Bitrix24Client:
     name = SERVICE
+    kind = "bitrix24"
 
     def __init__(self, transport: Transport):
         self.transport = transport
@@ -101,6 +115,45 @@ class Bitrix24Client:
             yield from records
             following = body.get("next")
             if not isinstance(following, int) or following <= start or not records:
+                return
+            start = following
+        raise BadResponse(f"{SERVICE} kept paging {method} past {MAX_PAGES} pages",
+                          service=SERVICE)
+
+    def contact_pages(self, position: int = 0, since: datetime | None = None
+                      ) -> Iterator[CrmPage]:
+        """Every contact changed after `since` (all without it) as `ContactFact`s, in ID
+        order, from the offset `position`."""
+        return self._changes("crm.contact.list", CONTACT_FIELDS, bitrix_contact_fact,
+                             position, since)
+
+    def deal_pages(self, position: int = 0, since: datetime | None = None
+                   ) -> Iterator[CrmPage]:
+        """Every deal (open ones too) changed after `since`, as `DealFact`s, like
+        `contact_pages`."""
+        return self._changes("crm.deal.list", DEAL_FIELDS, bitrix_deal_fact, position, since)
+
+    def _changes(self, method: str, fields: tuple[str, ...], parse: Callable[[Any], Any],
+                 start: int, since: datetime | None) -> Iterator[CrmPage]:
+        query: dict[str, Any] = {"filter": {} if since is None else {
+            ">DATE_MODIFY": since.astimezone(UTC).isoformat()},
+            "select": [*fields, "DATE_MODIFY"], "order": {"ID": "ASC"}}
+        for _ in range(MAX_PAGES):
+            body = self.call(method, {**query, "start": start})
+            records = body.get("result")
+            if not isinstance(records, list):
+                raise BadResponse(f"{SERVICE} answered {method} without a result list",
+                                  service=SERVICE)
+            facts, skipped = [], 0
+            for record in records:
+                try:
+                    facts.append(_read(parse, record))
+                except BadResponse:
+                    skipped += 1
+            following = body.get("next")
+            more = isinstance(following, int) and following > start and bool(records)
+            yield CrmPage(facts, following if more else None, skipped)
+            if not more:
                 return
             start = following
         raise BadResponse(f"{SERVICE} kept paging {method} past {MAX_PAGES} pages",

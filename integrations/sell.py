@@ -6,6 +6,11 @@ Bearer token; collections in the envelope `{"items": [{"data": ..., "meta": ...}
 {"links": {"next_page": ...}}}` with `page`/`per_page` pagination (at most 100 a page); deals
 filtered by their primary contact with `contact_id`; won or lost read from the category of the
 deal's stage (`GET /v2/stages`).
+
+For the history store, `contact_pages` and `deal_pages` list every contact and deal, newest
+change first (`sort_by=updated_at:desc`: Sell lists have no "changed since" filter, but
+`updated_at` is one of their sort keys), and stop after the page that reaches back past
+`since`: a later sync reads only the pages with what changed.
 """
 
 from __future__ import annotations
@@ -13,13 +18,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import requests
 
 from plugin.crm_records import (
+    CrmPage,
     parse_sell_deal,
+    sell_contact_fact,
     sell_contact_id,
+    sell_deal_fact,
     sell_items,
     sell_outcomes,
 )
@@ -37,6 +46,7 @@ MAX_PAGES = 1_000
 """A guard: one contact with 100,000 deals is a broken server, not a customer."""
 STAGES_SECONDS = 600.0
 """How long the account's stages are reused: they change when an admin edits a pipeline."""
+NEWEST_FIRST = "updated_at:desc"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class SellConfig:
 
 class SellClient:
     name = SERVICE
+    kind = "sell"
 
     def __init__(self, transport: Transport, clock: Callable[[], float] = time.monotonic):
         self.transport = transport
@@ -95,14 +106,51 @@ class SellClient:
         self._stages = (outcomes, self.clock())
         return outcomes
 
+    def contact_pages(self, position: int = 1, since: datetime | None = None
+                      ) -> Iterator[CrmPage]:
+        """Every contact (as `ContactFact`s), newest change first, from page `position`; with
+        `since`, up to the page that reaches back before it."""
+        return self._changes("/v2/contacts", "contact", sell_contact_fact, position, since)
+
+    def deal_pages(self, position: int = 1, since: datetime | None = None
+                   ) -> Iterator[CrmPage]:
+        """Every deal (as `DealFact`s, open ones too), like `contact_pages`."""
+        outcomes = self.stage_outcomes()
+        return self._changes("/v2/deals", "deal", lambda r: sell_deal_fact(r, outcomes),
+                             position, since)
+
+    def _changes(self, path: str, kind: str, parse: Callable[[Any], Any], position: int,
+                 since: datetime | None) -> Iterator[CrmPage]:
+        for number, records, more in self._pages(path, {"sort_by": NEWEST_FIRST}, kind,
+                                                 position):
+            facts, skipped = [], 0
+            for record in records:
+                try:
+                    facts.append(parse(record))
+                except (Invalid, AttributeError, TypeError):
+                    skipped += 1
+            reached = since is not None and any(
+                f.modified is not None and f.modified < since for f in facts)
+            yield CrmPage(facts, number + 1 if more and not reached else None, skipped)
+            if reached:
+                return
+
     def _collection(self, path: str, params: dict[str, Any], kind: str
                     ) -> Iterator[dict[str, Any]]:
         """Every record of a collection, page after page until no `next_page` link."""
-        for page in range(1, MAX_PAGES + 1):
+        for _, records, _ in self._pages(path, params, kind):
+            yield from records
+
+    def _pages(self, path: str, params: dict[str, Any], kind: str, first: int = 1
+               ) -> Iterator[tuple[int, list[dict[str, Any]], bool]]:
+        """Each page's number, records and whether another follows (a `next_page` link)."""
+        for page in range(first, first + MAX_PAGES):
             body = self.transport.get(path, {**params, "page": page, "per_page": PER_PAGE})
-            yield from self._read(lambda b: sell_items(b, kind), body)
+            records = self._read(lambda b: sell_items(b, kind), body)
             links = (body.get("meta") or {}).get("links") or {}
-            if not links.get("next_page") or not body.get("items"):
+            more = bool(links.get("next_page")) and bool(body.get("items"))
+            yield page, records, more
+            if not more:
                 return
         raise BadResponse(f"{SERVICE} kept paging {path} past {MAX_PAGES} pages",
                           service=SERVICE)

@@ -1,6 +1,7 @@
 """Tag the existing history: every requester scored, their open tickets tagged in bulk.
 
-A backfill first syncs the history store (so it sees every ticket's current tags), then walks
+A backfill first syncs the history store (so it sees every ticket's current tags, and, when
+spend comes from a CRM, that CRM's deals: tiers count the same spend as the sidebar), then walks
 requesters in id order, decides each open ticket's tier tag (with the same hysteresis as the
 webhook worker), and sends the changes as bulk updates of up to 100 tickets sharing the same
 tags to add and remove, sending only full updates until the end. After each flush it saves a
@@ -19,6 +20,7 @@ from datetime import datetime
 
 from integrations.zendesk import BULK_LIMIT, ZendeskClient
 
+from .crm_sync import CrmExport
 from .model import account_cutoffs, score
 from .settings import Settings
 from .store import HistoryStore
@@ -45,12 +47,15 @@ class BackfillReport:
 
 def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
              clock: Callable[[], datetime], dry_run: bool = False,
-             progress: Progress | None = None) -> BackfillReport:
+             progress: Progress | None = None, crm: CrmExport | None = None
+             ) -> BackfillReport:
+    """Tag every requester's open tickets; `crm`: the client of the CRM the settings take
+    spend from, synced along with Zendesk."""
     started, calls = time.monotonic(), client.transport.total_calls
     report = BackfillReport()
-    sync(client, store, clock=clock)
+    sync(client, store, clock=clock, crm=crm)
     now = clock()
-    cutoffs = account_cutoffs(store.histories(), settings, now)
+    cutoffs = account_cutoffs(store.histories(settings), settings, now)
     checkpoint = store.state(CHECKPOINT).cursor
     report.resumed_after = int(checkpoint) if checkpoint and not dry_run else None
     requesters = [u for u in store.user_ids()
@@ -58,7 +63,7 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     batches: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[int, int]]] = (
         defaultdict(list))
     for done, user_id in enumerate(requesters, start=1):
-        history = store.history(user_id)
+        history = store.history(user_id, settings)
         if history is not None and history.tickets:
             value = score(history, settings, now, cutoffs)
             report.tiers[value.tier] += 1

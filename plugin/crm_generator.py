@@ -91,7 +91,7 @@ class CrmWriter:
             "ID": str(bitrix_id), "NAME": first, "LAST_NAME": last, "HAS_EMAIL": "Y",
             "EMAIL": [{"ID": str(bitrix_id * 10), "VALUE_TYPE": "WORK", "VALUE": email,
                        "TYPE_ID": "EMAIL"}],
-            "DATE_CREATE": _bitrix_time(since)})
+            "DATE_CREATE": _bitrix_time(since), "DATE_MODIFY": _bitrix_time(since)})
 
     def _deal(self, sell_id: int, bitrix_id: int, since: int, now: int) -> None:
         rng = self.rng
@@ -117,7 +117,7 @@ class CrmWriter:
             "CONTACT_ID": str(bitrix_id), "CATEGORY_ID": "0", "STAGE_ID": stage,
             "STAGE_SEMANTIC_ID": semantic, "CLOSED": "N" if closed is None else "Y",
             "OPPORTUNITY": f"{value:.2f}", "CURRENCY_ID": currency,
-            "DATE_CREATE": _bitrix_time(opened),
+            "DATE_CREATE": _bitrix_time(opened), "DATE_MODIFY": _bitrix_time(changed),
             "CLOSEDATE": _bitrix_time(closed if closed is not None else now + 30 * 86_400)})
 
 

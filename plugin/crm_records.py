@@ -9,6 +9,7 @@ out. A bad value raises `records.Invalid` naming the field.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,36 @@ sales-crm/resources/stages/"""
 BITRIX_WON, BITRIX_LOST = "S", "F"
 """Bitrix24's STAGE_SEMANTIC_ID of a deal: S success, F failure, P in progress.
 apidocs.bitrix24.com/api-reference/crm/deals/"""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFact:
+    """A CRM contact as the history store keeps it: its id, its addresses, when it changed."""
+
+    id: str
+    emails: tuple[str, ...]
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DealFact:
+    """A CRM deal as the history store keeps it: the purchase it is once decided (None while
+    open, so a deal reopened in the CRM stops counting), its contact, when it changed."""
+
+    id: str
+    contact_id: str | None
+    purchase: Purchase | None
+    modified: datetime | None = None
+
+
+@dataclass
+class CrmPage:
+    """One page of a CRM's bulk listing: its facts, where the next page starts (a Sell page
+    number, a Bitrix24 `start`; None after the last), and records left out as unreadable."""
+
+    items: list[Any]
+    next: int | None
+    skipped: int = 0
 
 
 def normal_email(value: object) -> str:
@@ -75,6 +106,19 @@ def sell_deal_contact(record: Mapping[str, Any]) -> str:
     return _record_id(record.get("contact_id"), "contact_id")
 
 
+def sell_contact_fact(record: Mapping[str, Any]) -> ContactFact:
+    email = sell_email(record)
+    return ContactFact(sell_contact_id(record), (email,) if email else (),
+                       _when(record, "updated_at"))
+
+
+def sell_deal_fact(record: Mapping[str, Any], outcomes: Mapping[int, bool | None]) -> DealFact:
+    contact = record.get("contact_id")
+    return DealFact(_record_id(record.get("id"), "id"),
+                    None if contact is None else _record_id(contact, "contact_id"),
+                    parse_sell_deal(record, outcomes), _when(record, "updated_at"))
+
+
 def parse_sell_deal(record: Mapping[str, Any], outcomes: Mapping[int, bool | None]
                     ) -> Purchase | None:
     """A Sell Deal as a purchase, or None while open. `value` is a number, or a string with
@@ -114,6 +158,18 @@ def bitrix_emails(record: Mapping[str, Any]) -> list[str]:
 
 def bitrix_deal_contact(record: Mapping[str, Any]) -> str:
     return _record_id(record.get("CONTACT_ID"), "CONTACT_ID")
+
+
+def bitrix_contact_fact(record: Mapping[str, Any]) -> ContactFact:
+    return ContactFact(bitrix_contact_id(record), tuple(dict.fromkeys(bitrix_emails(record))),
+                       _when(record, "DATE_MODIFY"))
+
+
+def bitrix_deal_fact(record: Mapping[str, Any]) -> DealFact:
+    contact = record.get("CONTACT_ID")
+    return DealFact(_record_id(record.get("ID"), "ID"),
+                    None if contact in (None, "", "0", 0) else _record_id(contact, "CONTACT_ID"),
+                    parse_bitrix_deal(record), _when(record, "DATE_MODIFY"))
 
 
 def parse_bitrix_deal(record: Mapping[str, Any]) -> Purchase | None:

@@ -20,7 +20,7 @@ from .account_secrets import AccountSecrets
 from .crm import CrmConnector
 from .installations import Registry
 from .live import current_history
-from .model import Cutoffs, absolute_cutoffs, account_cutoffs
+from .model import CRM_NAMES, Cutoffs, absolute_cutoffs, account_cutoffs
 from .report import assess, to_json
 from .settings import Settings
 from .store import HistoryStore, account_id, accounts, failed_jobs, webhook_deliveries
@@ -78,9 +78,12 @@ class Services:
         settings = self.settings_for(store)
 
         def compute() -> dict[str, Any]:
+            stored = store.crm_deals(settings.spend_source) \
+                if settings.spend_source in CRM_NAMES else None
             history = self.crm.history(
                 current_history(store, self.client(config), user_id, fallback=True), settings,
-                account=store.account, secrets=lambda name: self.secret(store, name), mode=mode)
+                account=store.account, secrets=lambda name: self.secret(store, name), mode=mode,
+                stored=stored)
             now = self.clock()
             result = assess(history, settings, now, ticket_id=ticket_id,
                             cutoffs=self.cutoffs(store, settings, now))
@@ -124,8 +127,9 @@ class Services:
         return SettingsVersions(self.engine, store.account)
 
     def cutoffs(self, store: HistoryStore, settings: Settings, now: datetime) -> Cutoffs:
-        """Tier cutoffs; in percentile mode, from every stored customer's value, recomputed
-        at most every CUTOFFS_SECONDS per account."""
+        """Tier cutoffs; in percentile mode, from every stored customer's value (with their
+        stored CRM deals when spend comes from a CRM), recomputed at most every
+        CUTOFFS_SECONDS per account."""
         if settings.tiers.mode == "absolute":
             return absolute_cutoffs(settings)
         key = (store.account, settings.version)
@@ -133,7 +137,7 @@ class Services:
             cached = self._cutoffs.get(key)
         if cached is not None and (now - cached[1]).total_seconds() < CUTOFFS_SECONDS:
             return cached[0]
-        cutoffs = account_cutoffs(store.histories(), settings, now)
+        cutoffs = account_cutoffs(store.histories(settings), settings, now)
         with self._lock:
             self._cutoffs[key] = (cutoffs, now)
         return cutoffs

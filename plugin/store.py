@@ -4,6 +4,11 @@ Zendesk archives tickets closed more than 120 days ago: they leave the list endp
 ticket metrics but stay in the incremental exports. The store keeps every customer's whole
 history from those exports, so scoring a customer reads the database, not Zendesk.
 
+When the account's spend comes from a CRM, the store also keeps that CRM's contacts (their
+emails) and deals, loaded by `sync`; `history(user_id, settings)` attaches the customer's
+decided deals by the rules of `plugin.crm`, so bulk scoring (percentile tiers, backfill) counts
+the same spend as the sidebar.
+
 Every row carries its account's id and every query filters on it: one account's data is never
 visible to another. SQLite by default, PostgreSQL by URL; the schema is created and upgraded by
 the Alembic migrations in `plugin/migrations`.
@@ -19,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -41,7 +47,19 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .config import with_driver
-from .domain import CustomerHistory, Organization, Profile, Satisfaction, Ticket
+from .crm import with_crm
+from .crm_records import ContactFact, DealFact
+from .domain import (
+    CrmContact,
+    CustomerHistory,
+    Organization,
+    Profile,
+    Purchase,
+    Satisfaction,
+    Ticket,
+)
+from .model import CRM_NAMES
+from .settings import Settings
 
 metadata = MetaData()
 
@@ -179,6 +197,28 @@ failed_jobs = Table(
     Column("failed_at", DateTime(timezone=True), nullable=False),
 )
 
+crm_contact_emails = Table(
+    "crm_contact_emails", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Index("ix_crm_contact_emails_email", "account_id", "source", "email"),
+)
+crm_deals = Table(
+    "crm_deals", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("contact_id", String(64)),
+    Column("won", Boolean),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(16), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("modified_at", DateTime(timezone=True)),
+    Index("ix_crm_deals_contact", "account_id", "source", "contact_id"),
+)
+
 RATING_SOURCES = ("ticket", "rating", "survey")
 ID_CHUNK = 500
 """Ticket ids per IN list when reading one customer's ratings."""
@@ -247,6 +287,30 @@ class HistoryStore:
                 "account_id": self.account, "stream": stream, "cursor": cursor,
                 "synced_through": _utc(synced_through), "updated_at": _utc(now)}])
 
+    def save_crm_page(self, stream: str, source: str, *,
+                      contacts: Iterable[ContactFact] = (), deals: Iterable[DealFact] = (),
+                      cursor: str | None, synced_through: datetime | None,
+                      now: datetime) -> None:
+        """Upsert a page of one CRM's contacts or deals (`source`: `sell` or `bitrix24`) and
+        move the stream's position, atomically, like `save_page`. A contact's addresses are
+        replaced by the page's."""
+        contacts, deals = list(contacts), list(deals)
+        with self.engine.begin() as conn:
+            if contacts:
+                conn.execute(delete(crm_contact_emails).where(
+                    crm_contact_emails.c.account_id == self.account,
+                    crm_contact_emails.c.source == source,
+                    crm_contact_emails.c.contact_id.in_([c.id for c in contacts])))
+                rows = {(c.id, email): {"account_id": self.account, "source": source,
+                                        "contact_id": c.id, "email": email}
+                        for c in contacts for email in c.emails}
+                if rows:
+                    conn.execute(crm_contact_emails.insert(), list(rows.values()))
+            self._upsert(conn, crm_deals, [self._deal_row(source, d) for d in deals])
+            self._upsert(conn, sync_state, [{
+                "account_id": self.account, "stream": stream, "cursor": cursor,
+                "synced_through": _utc(synced_through), "updated_at": _utc(now)}])
+
     def state(self, stream: str) -> StreamState:
         with self.engine.connect() as conn:
             row = conn.execute(select(sync_state.c.cursor, sync_state.c.synced_through).where(
@@ -257,8 +321,43 @@ class HistoryStore:
 
     # --- reads --------------------------------------------------------------------------
 
-    def history(self, user_id: int) -> CustomerHistory | None:
-        """The customer's whole stored history, or None if the store has not reached them."""
+    def history(self, user_id: int, settings: Settings | None = None
+                ) -> CustomerHistory | None:
+        """The customer's whole stored history, or None if the store has not reached them.
+
+        With `settings` whose spend comes from a CRM the store has synced, the history carries
+        the customer's stored deals (or the notice of several matching contacts)."""
+        history = self._zendesk_history(user_id)
+        if history is None or settings is None or settings.spend_source not in CRM_NAMES:
+            return history
+        stored = self.crm_deals(settings.spend_source)
+        return history if stored is None else with_crm(history, stored, settings)
+
+    def crm_deals(self, source: str) -> StoredCrm | None:
+        """The CRM's contacts and deals as last synced, or None before a first complete sync."""
+        synced = self.state(crm_stream(source)).synced_through
+        return None if synced is None else StoredCrm(self, source, synced)
+
+    def crm_contacts(self, source: str, email: str) -> list[CrmContact]:
+        """The stored contacts of `source` with this (normalised) email, with decided deals."""
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(select(crm_contact_emails.c.contact_id).where(
+                crm_contact_emails.c.account_id == self.account,
+                crm_contact_emails.c.source == source,
+                crm_contact_emails.c.email == email).order_by(
+                crm_contact_emails.c.contact_id)).scalars())
+            rows = conn.execute(select(crm_deals).where(
+                crm_deals.c.account_id == self.account, crm_deals.c.source == source,
+                crm_deals.c.contact_id.in_(ids), crm_deals.c.won.is_not(None)).order_by(
+                crm_deals.c.id)).all() if ids else []
+        deals: dict[str, list[Purchase]] = {contact: [] for contact in ids}
+        for row in rows:
+            deals[row.contact_id].append(Purchase(
+                amount=row.amount, currency=row.currency, won=row.won,
+                closed_at=_utc(row.closed_at), id=row.id))
+        return [CrmContact(contact, tuple(found)) for contact, found in deals.items()]
+
+    def _zendesk_history(self, user_id: int) -> CustomerHistory | None:
         with self.engine.connect() as conn:
             user = conn.execute(select(users).where(
                 users.c.account_id == self.account, users.c.id == user_id)).first()
@@ -340,9 +439,10 @@ class HistoryStore:
             return list(conn.execute(select(users.c.id).where(
                 users.c.account_id == self.account).order_by(users.c.id)).scalars())
 
-    def histories(self) -> Iterator[CustomerHistory]:
+    def histories(self, settings: Settings | None = None) -> Iterator[CustomerHistory]:
+        """Every stored customer's history (with stored CRM deals, as `history`)."""
         for user_id in self.user_ids():
-            history = self.history(user_id)
+            history = self.history(user_id, settings)
             if history is not None:
                 yield history
 
@@ -350,7 +450,7 @@ class HistoryStore:
         with self.engine.connect() as conn:
             return {table.name: conn.execute(select(func.count()).select_from(table).where(
                 table.c.account_id == self.account)).scalar_one()
-                for table in (organizations, users, tickets, ratings)}
+                for table in (organizations, users, tickets, ratings, crm_deals)}
 
     # --- rows ---------------------------------------------------------------------------
 
@@ -388,10 +488,37 @@ class HistoryStore:
                 "resolution_minutes": t.resolution_minutes, "replies": t.replies,
                 "reopens": t.reopens}
 
+    def _deal_row(self, source: str, deal: DealFact) -> dict[str, Any]:
+        p = deal.purchase
+        return {"account_id": self.account, "source": source, "id": deal.id,
+                "contact_id": deal.contact_id, "won": None if p is None else p.won,
+                "amount": 0.0 if p is None else p.amount,
+                "currency": "" if p is None else p.currency,
+                "closed_at": None if p is None else _utc(p.closed_at),
+                "modified_at": _utc(deal.modified)}
+
     def _rating_row(self, ticket_id: int, rating: Satisfaction, source: str) -> dict[str, Any]:
         return {"account_id": self.account, "ticket_id": ticket_id, "source": source,
                 "scale": rating.scale, "score": rating.score, "comment": rating.comment,
                 "rated_at": _utc(rating.rated_at)}
+
+
+def crm_stream(source: str) -> str:
+    """The sync state marking the end of a CRM's last complete sync (its synced_through)."""
+    return f"{source}_crm"
+
+
+class StoredCrm:
+    """A CRM's synced contacts and deals as a `CrmSource` (see `plugin.crm`)."""
+
+    def __init__(self, store: HistoryStore, source: str, synced: datetime):
+        self.name = CRM_NAMES[source]
+        self.synced_at = synced.astimezone(UTC).replace(microsecond=0).isoformat().replace(
+            "+00:00", "Z")
+        self._store, self._source = store, source
+
+    def contacts(self, email: str) -> list[CrmContact]:
+        return self._store.crm_contacts(self._source, email)
 
 
 def _upsert_rows(conn, table: Table, rows: list[dict[str, Any]]) -> None:

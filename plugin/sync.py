@@ -5,7 +5,9 @@ stored position; a run that stops half way resumes from the last page it saved. 
 saved with its stream's new position in one transaction, and memory holds one page at a time.
 
 Streams, in order: organizations and users (so tickets find their requesters), tickets with
-their metric sets, satisfaction ratings and CSAT survey responses by time window.
+their metric sets, satisfaction ratings and CSAT survey responses by time window; then, when a
+CRM client is given (the account's spend comes from Sell or Bitrix24), the CRM's contacts and
+deals (`crm_sync`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from integrations.zendesk import Page, ZendeskClient
 
+from .crm_sync import CrmExport, sync_crm
 from .store import HistoryStore
 
 RATING_OVERLAP = timedelta(minutes=5)
@@ -42,6 +45,7 @@ class StreamReport:
 class SyncReport:
     streams: dict[str, StreamReport] = field(default_factory=dict)
     api_calls: int = 0
+    crm_calls: int = 0
     seconds: float = 0.0
 
     @property
@@ -50,8 +54,9 @@ class SyncReport:
 
 
 def sync(client: ZendeskClient, store: HistoryStore, *, clock: Callable[[], datetime],
-         progress: Progress | None = None) -> SyncReport:
-    """Bring the store up to date; safe to interrupt and run again."""
+         progress: Progress | None = None, crm: CrmExport | None = None) -> SyncReport:
+    """Bring the store up to date (and its copy of `crm`, if given); safe to interrupt and
+    run again."""
     started, calls_before = time.monotonic(), client.transport.total_calls
     report = SyncReport()
     runner = _Runner(client, store, clock, progress or (lambda *_: None), report)
@@ -61,6 +66,10 @@ def sync(client: ZendeskClient, store: HistoryStore, *, clock: Callable[[], date
     runner.satisfaction_ratings()
     runner.survey_responses()
     report.api_calls = client.transport.total_calls - calls_before
+    if crm is not None:
+        crm_before = _calls(crm)
+        sync_crm(crm, store, clock=clock, pages=runner.pages)
+        report.crm_calls = _calls(crm) - crm_before
     report.seconds = time.monotonic() - started
     return report
 
@@ -73,7 +82,8 @@ class _Runner:
     progress: Progress
     report: SyncReport
 
-    def pages(self, stream: str, pages: Iterator[Page]) -> Iterator[Page]:
+    def pages(self, stream: str, pages: Iterator) -> Iterator:
+        """The stream's pages (Zendesk's `Page`s or a CRM's `CrmPage`s), counted."""
         done = self.report.streams.setdefault(stream, StreamReport())
         for page in pages:
             yield page
@@ -137,6 +147,11 @@ class _Runner:
                                  cursor=cursor, synced_through=end if page.done else
                                  state.synced_through, now=self.clock())
         self.report.streams.setdefault(stream, StreamReport())
+
+
+def _calls(crm: CrmExport) -> int:
+    transport = getattr(crm, "transport", None)
+    return transport.total_calls if transport is not None else 0
 
 
 def _iso(moment: datetime) -> str:

@@ -1,10 +1,12 @@
 """The two CRM APIs over the dataset's CRM files, beside Zendesk's.
 
 Zendesk Sell under `/v2/contacts`, `/v2/deals` and `/v2/stages`: Bearer tokens, Sell's
-collection envelope and `page`/`per_page` pagination with a `next_page` link. Bitrix24 under
+collection envelope, `page`/`per_page` pagination with a `next_page` link, and `sort_by`
+(`field` or `field:desc`, on `id`, `created_at` or `updated_at`). Bitrix24 under
 `/rest/<user>/<secret>/<method>.json` (an inbound webhook's URL): `crm.contact.list`,
-`crm.deal.list` (filter, select, `start`, pages of 50 with `total` and `next`) and `batch`,
-behind Bitrix24's leaky bucket (over it: 503 with QUERY_LIMIT_EXCEEDED).
+`crm.deal.list` (filter by EMAIL, CONTACT_ID and `>`/`>=` DATE_MODIFY, `order` by ID, select,
+`start`, pages of 50 with `total` and `next`) and `batch`, behind Bitrix24's leaky bucket (over
+it: 503 with QUERY_LIMIT_EXCEEDED).
 
 Knobs (`SandboxConfig`): `sell_token` and `bitrix_secret` demand those credentials (without
 them any are accepted), `bitrix_bucket`/`bitrix_drain` size the leaky bucket (0: no limit;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -100,12 +103,22 @@ def _sell_error(status: int, code: str, message: str) -> dict[str, Any]:
             "meta": {"type": "errors", "http_status": f"{status} {message}"}}
 
 
+SELL_SORT_KEYS = ("id", "created_at", "updated_at")
+
+
 def _sell_page(kind: str, records: list[dict[str, Any]]) -> Response:
     try:
         number = max(1, int(request.args.get("page", 1)))
         size = min(SELL_PAGE_MAX, max(1, int(request.args.get("per_page", SELL_PAGE))))
     except ValueError:
         return reply(_sell_error(400, "invalid_param", "page and per_page are numbers"), 400)
+    if request.args.get("sort_by"):
+        key, _, direction = request.args["sort_by"].partition(":")
+        if key not in SELL_SORT_KEYS or direction not in ("", "asc", "desc"):
+            return reply(_sell_error(400, "invalid_param", "sort_by is not supported"), 400)
+        records = sorted(records, key=lambda r: (r.get(key) is not None, r.get(key) or 0,
+                                                 r.get("id") or 0),
+                         reverse=direction == "desc")
     chunk = records[(number - 1) * size:number * size]
     base = f"{request.host_url.rstrip('/')}{request.path}"
     args = {k: v for k, v in request.args.items() if k != "page"}
@@ -205,7 +218,31 @@ def _bitrix_call(method: str, params: dict[str, Any]) -> dict[str, Any]:
             d for group in crm.bitrix_deals.values() for d in group]
     else:
         return {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}
+    records = _changed(records, where)
+    order = params.get("order") if isinstance(params.get("order"), dict) else {}
+    if str(order.get("ID", "")).upper() in ("ASC", "DESC"):
+        records = sorted(records, key=lambda r: int(r.get("ID") or 0),
+                         reverse=str(order["ID"]).upper() == "DESC")
     return _bitrix_page(records, params)
+
+
+def _changed(records: list[dict[str, Any]], where: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records a `>DATE_MODIFY` or `>=DATE_MODIFY` filter keeps (records without
+    DATE_MODIFY count as changed when created)."""
+    for prefix in (">=", ">"):
+        value = where.get(f"{prefix}DATE_MODIFY")
+        if value is not None:
+            since = datetime.fromisoformat(str(value))
+            records = [r for r in records if _modified_after(r, since, prefix == ">=")]
+    return records
+
+
+def _modified_after(record: dict[str, Any], since: datetime, inclusive: bool) -> bool:
+    stamp = record.get("DATE_MODIFY") or record.get("DATE_CREATE")
+    if not stamp:
+        return False
+    moment = datetime.fromisoformat(stamp)
+    return moment >= since if inclusive else moment > since
 
 
 def _bitrix_page(records: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
