@@ -21,7 +21,7 @@ from .sidebar import DEMO_ACCOUNT, session_from_request
 from .store import connect
 from .trend import sparkline
 from .values import ValueCache
-from .vault import Vault
+from .vault import configured_vault
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -30,8 +30,7 @@ def init_app(app: Flask) -> None:
     url = app.config["DATABASE_URL"] or database_url()
     upgrade(url)
     engine = connect(url)
-    key = app.config["ENCRYPTION_KEY"]
-    vault = Vault(key) if key else Vault.from_secret(app.config["SECRET_KEY"])
+    vault = configured_vault(app.config)
     registry = Registry(engine, vault)
     single = _single_account(app)
     if single is not None and app.config["ZENDESK_APP_ID"]:

@@ -24,10 +24,11 @@ from integrations.errors import IntegrationError, NotFound
 from integrations.sandbox.server import sandbox_command
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 
+from .account_secrets import AccountSecrets
 from .appkit.commands import package_command, validate_command
 from .backfill import backfill
-from .config import database_url
-from .crm import CrmConnector, with_crm
+from .config import database_url, instance_folder
+from .crm import CrmConnector, SecretReader, with_crm
 from .crm_files import FolderCrm, load_crm
 from .dataset import Dataset, DatasetError, load
 from .demo_server import run_demo
@@ -35,11 +36,12 @@ from .domain import CustomerHistory
 from .generator import generate
 from .live import current_history
 from .migrations import upgrade
-from .model import account_cutoffs
+from .model import CRM_NAMES, account_cutoffs
 from .report import Assessment, assess, isoformat, to_json
 from .settings import Settings, SettingsError
 from .store import HistoryStore, account_id, connect
 from .sync import sync
+from .vault import VaultError, configured_vault
 from .versions import SettingsVersions
 
 BAR_WIDTH = 20
@@ -381,9 +383,13 @@ def sync_command() -> None:
     """Bring the local history store up to date from Zendesk (resumable).
 
     Reads ZENDESK_SUBDOMAIN or ZENDESK_BASE_URL, ZENDESK_EMAIL and ZENDESK_API_TOKEN, and
-    DATABASE_URL (default: a SQLite file under ./instance).
+    DATABASE_URL (default: a SQLite file under ./instance). When the account's settings take
+    spend from Zendesk Sell or Bitrix24, also loads that CRM's contacts and deals, with the
+    credentials saved in the settings page, else SELL_ACCESS_TOKEN or BITRIX24_WEBHOOK_URL.
     """
     client, store = connect_zendesk(mode="background")
+    settings = SettingsVersions(store.engine, store.account).current()
+    crm, crm_client = crm_export(store, settings)
     last = {"at": 0.0}
 
     def progress(stream: str, records: int, pages: int) -> None:
@@ -393,20 +399,24 @@ def sync_command() -> None:
 
     click.echo(f"Syncing {client.transport.base_url} into the history store ...", err=True)
     try:
-        report = sync(client, store, clock=lambda: datetime.now(UTC), progress=progress)
+        report = sync(client, store, clock=lambda: datetime.now(UTC), progress=progress,
+                      crm=crm_client)
     except KeyboardInterrupt:
         fail("interrupted; run `customer-value sync` again to resume where it stopped", 130)
     except IntegrationError as error:
         fail(f"{error} (the pages saved so far are kept; run again to resume)")
     finally:
         client.close()
+        crm.close()
     for stream, done in report.streams.items():
         skipped = f", {done.skipped:,} unreadable left out" if done.skipped else ""
         click.echo(f"{stream:<22} {done.records:>10,} records in {done.pages:,} pages{skipped}")
     counts = store.counts()
+    deals = f", {counts['crm_deals']:,} CRM deals" if crm_client is not None else ""
+    crm_calls = f" and {report.crm_calls:,} CRM calls" if crm_client is not None else ""
     click.echo(f"Store: {counts['users']:,} users, {counts['tickets']:,} tickets, "
-               f"{counts['ratings']:,} ratings. {report.api_calls:,} API calls in "
-               f"{report.seconds:.1f} s.")
+               f"{counts['ratings']:,} ratings{deals}. {report.api_calls:,} API calls"
+               f"{crm_calls} in {report.seconds:.1f} s.")
 
 
 @main.command("backfill")
@@ -415,6 +425,7 @@ def backfill_command(dry_run: bool) -> None:
     """Score every requester and tag their open tickets (resumable after an interruption)."""
     client, store = connect_zendesk(mode="background")
     settings = SettingsVersions(store.engine, store.account).current()
+    crm, crm_client = crm_export(store, settings)
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -426,7 +437,7 @@ def backfill_command(dry_run: bool) -> None:
 
     try:
         report = backfill(client, store, settings, clock=lambda: datetime.now(UTC),
-                          dry_run=dry_run, progress=progress)
+                          dry_run=dry_run, progress=progress, crm=crm_client)
     except KeyboardInterrupt:
         fail("interrupted; run `customer-value backfill` again to resume where it stopped", 130)
     except IntegrationError as error:
@@ -435,6 +446,7 @@ def backfill_command(dry_run: bool) -> None:
         if bar is not None:
             bar.__exit__(None, None, None)
         client.close()
+        crm.close()
     tiers = ", ".join(f"{report.tiers[t]:,} {t}" for t in ("high", "medium", "low"))
     verb = "would tag" if dry_run else "tagged"
     resumed = f" (resumed after requester {report.resumed_after})" if report.resumed_after else ""
@@ -467,9 +479,12 @@ def online_history(user_id: int, settings: Settings
     client, store = connect_zendesk(mode="web")
     client.spend_field = settings.spend_field
     crm = CrmConnector()
+    stored = store.crm_deals(settings.spend_source) if settings.spend_source in CRM_NAMES \
+        else None
     try:
         history = crm.history(current_history(store, client, user_id), settings,
-                              account=store.account, mode="background")
+                              account=store.account, secrets=saved_secrets(store),
+                              mode="background", stored=stored)
     except NotFound:
         fail(f"user {user_id} is not in this Zendesk account")
     except IntegrationError as error:
@@ -477,7 +492,49 @@ def online_history(user_id: int, settings: Settings
     finally:
         client.close()
         crm.close()
-    return history, store.histories
+    return history, lambda: store.histories(settings)
+
+
+def crm_export(store: HistoryStore, settings: Settings) -> tuple[CrmConnector, Any]:
+    """A connector and the patient client of the CRM the settings take spend from (None for
+    fields, or when no credentials are set: then a warning says so)."""
+    crm = CrmConnector()
+    if settings.spend_source not in CRM_NAMES:
+        return crm, None
+    client = crm.source(settings.spend_source, saved_secrets(store), mode="background")
+    if not hasattr(client, "contact_pages"):
+        click.echo(f"warning: spend comes from {CRM_NAMES[settings.spend_source]} but no "
+                   "credentials are set (settings page, or SELL_ACCESS_TOKEN / "
+                   "BITRIX24_WEBHOOK_URL); its deals are not synced", err=True)
+        return crm, None
+    return crm, client
+
+
+def saved_secrets(store: HistoryStore) -> SecretReader:
+    """The account's secrets saved from the settings page (the CRM credentials), read with
+    the key the app uses: CUSTOMER_VALUE_ENCRYPTION_KEY, else the app's secret key
+    (CUSTOMER_VALUE_SECRET_KEY, the instance config, or the instance folder's secret_key)."""
+    from flask import Config
+
+    folder = instance_folder()
+    config = Config(str(folder), {"SECRET_KEY": None, "ENCRYPTION_KEY": None})
+    config.from_pyfile("config.py", silent=True)
+    config.from_prefixed_env("CUSTOMER_VALUE")
+    if not config["SECRET_KEY"] and (folder / "secret_key").exists():
+        config["SECRET_KEY"] = (folder / "secret_key").read_text().strip()
+    vault = configured_vault(config)
+    if vault is None:
+        return lambda name: None
+    secrets = AccountSecrets(store.engine, store.account, vault)
+
+    def read(name: str) -> str | None:
+        try:
+            return secrets.get(name)
+        except VaultError:
+            click.echo(f"warning: the saved {name} cannot be decrypted with this app's key; "
+                       "using the environment's instead", err=True)
+            return None
+    return read
 
 
 def describe(result: Assessment) -> str:

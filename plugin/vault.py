@@ -8,6 +8,8 @@ so a deployment that manages one secret gets both.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -39,3 +41,13 @@ class Vault:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken as error:
             raise VaultError("a stored secret cannot be decrypted with this key") from error
+
+
+def configured_vault(config: Mapping[str, Any]) -> Vault | None:
+    """The app's vault from its configuration: ENCRYPTION_KEY, else one derived from
+    SECRET_KEY; None when neither is set (nothing can have been sealed)."""
+    if config.get("ENCRYPTION_KEY"):
+        return Vault(config["ENCRYPTION_KEY"])
+    if config.get("SECRET_KEY"):
+        return Vault.from_secret(config["SECRET_KEY"])
+    return None

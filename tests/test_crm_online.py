@@ -1,8 +1,11 @@
 """End to end through the sandbox's CRM APIs: online scoring with Zendesk Sell or Bitrix24 as
 the spend source agrees with offline scoring of the same dataset; a won deal raises a
-customer's value; a CRM that refuses, throttles or is down never breaks a score."""
+customer's value; a CRM that refuses, throttles or is down never breaks a score; `sync` loads
+the CRM in pages into the history store, whose deals alone give the same values; the command
+line uses the CRM credentials saved in the settings page."""
 
 import json
+import math
 import shutil
 from datetime import UTC, datetime
 
@@ -10,11 +13,18 @@ import pytest
 import requests
 
 from integrations.sandbox.server import running_sandbox
+from integrations.zendesk import ZendeskConfig
 from plugin import create_app
+from plugin.account_secrets import AccountSecrets
 from plugin.auth import issue_app_token
 from plugin.crm import CrmConnector, CrmEnv
 from plugin.generator import generate
+from plugin.migrations import upgrade
+from plugin.report import assess, to_json
 from plugin.settings import Settings
+from plugin.store import HistoryStore, account_id, connect
+from plugin.vault import Vault
+from plugin.versions import SettingsVersions
 from tests.test_online import AUTH, cli, stats
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -168,6 +178,11 @@ def test_the_sidebar_api_answers_200_with_a_notice_when_the_crm_is_down(dataset,
     client = app.test_client()
     try:
         up = client.get(f"/api/customers/{user}/value", headers=headers).get_json()
+        before = stats(sandbox)["by_endpoint"]
+        again = client.get(f"/api/customers/{user}/value", headers=headers).get_json()
+        assert crm_requests(before, stats(sandbox)["by_endpoint"]) == 0, \
+            "a warm cached value asks the CRM nothing"
+        assert again == up
         requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": True}, timeout=10)
         services.crm.cache = type(services.crm.cache)()
         down = client.get(f"/api/customers/{user}/value?refresh=1", headers=headers)
@@ -206,3 +221,108 @@ def test_the_sandbox_sell_pages_follow_next_page_links(dataset, sandbox):
     refused = requests.get(f"{sandbox}/v2/stages", headers={"Authorization": "Bearer no"},
                            timeout=10)
     assert refused.status_code == 401 and refused.json()["errors"][0]["error"]["code"]
+
+
+def crm_requests(before: dict, after: dict, prefixes=("GET /v2/", "POST /rest/")) -> int:
+    return sum(after[k] - before.get(k, 0) for k in after if k.startswith(prefixes))
+
+
+def crm_counts(dataset) -> dict[str, int]:
+    return {name: len(records(dataset, name)) for name in (
+        "sell_contacts", "sell_deals", "bitrix_contacts", "bitrix_deals")}
+
+
+def account_store(env) -> HistoryStore:
+    url = env["DATABASE_URL"]
+    upgrade(url)
+    engine = connect(url)
+    return HistoryStore(engine, account_id(engine, ZendeskConfig.from_env(env).base_url, NOW))
+
+
+def use_crm(store: HistoryStore, kind: str) -> Settings:
+    """Save settings taking spend from `kind`, as an admin would in the settings page."""
+    return SettingsVersions(store.engine, store.account).save(
+        {"spend_source": kind, "exchange_rates": RATES}, author_id=1, now=NOW).settings
+
+
+@pytest.fixture(scope="module")
+def crm_synced(dataset, sandbox, tmp_path_factory):
+    """A store synced twice for each CRM (the account's settings naming it), with the CRM
+    requests each run made."""
+    database = tmp_path_factory.mktemp("crm-store") / "store.db"
+    env = {"ZENDESK_BASE_URL": sandbox, "DATABASE_URL": f"sqlite:///{database}", **AUTH,
+           "SELL_BASE_URL": sandbox, "SELL_ACCESS_TOKEN": SELL_TOKEN,
+           "BITRIX24_WEBHOOK_URL": f"{sandbox}/rest/1/{BITRIX_SECRET}/"}
+    store = account_store(env)
+    asked: dict[str, list[int]] = {}
+    for kind in ("sell", "bitrix24"):
+        use_crm(store, kind)
+        for _ in range(2):
+            before = stats(sandbox)["by_endpoint"]
+            done = cli("sync", env=env)
+            assert done.returncode == 0, done.stderr
+            asked.setdefault(kind, []).append(crm_requests(before, stats(sandbox)["by_endpoint"]))
+    assert "CRM deals" in done.stdout
+    yield env, store, asked
+    store.engine.dispose()
+
+
+def test_sync_reads_each_crm_in_pages_and_later_only_what_changed(dataset, crm_synced):
+    _, _, asked = crm_synced
+    n = crm_counts(dataset)
+    assert n["sell_contacts"] > 0 and n["bitrix_deals"] > 50, n
+    assert asked["sell"][0] == 1 + math.ceil(n["sell_contacts"] / 100) + math.ceil(
+        n["sell_deals"] / 100), "stages, then contacts and deals by pages of 100"
+    assert asked["bitrix24"][0] == math.ceil(n["bitrix_contacts"] / 50) + math.ceil(
+        n["bitrix_deals"] / 50), "contacts and deals by pages of 50"
+    assert asked["sell"][1] == 3 and asked["bitrix24"][1] == 2 < asked["bitrix24"][0], \
+        "a second run reads one page of each listing"
+    assert max(asked["sell"][0], asked["bitrix24"][0]) < len(records(dataset, "users"))
+
+
+@pytest.mark.parametrize("kind", ["sell", "bitrix24"])
+def test_stored_deals_alone_give_the_live_lookups_value(dataset, crm_synced, settings_files,
+                                                        kind, sandbox):
+    env, store, _ = crm_synced
+    settings = Settings.from_dict({"spend_source": kind, "exchange_rates": RATES})
+    chosen = customers_by_kind(dataset)
+    users = chosen["won"][:2] + chosen["chf"][:1] + chosen["duplicate"][:1]
+    for user in users:
+        live = score(user, settings_files[kind], {}, "--data", str(dataset))
+        stored = to_json(assess(store.history(user, settings), settings, NOW))
+        assert {k: stored[k] for k in ("value", "tier", "spend", "benefits", "notices")} == \
+            {k: live[k] for k in ("value", "tier", "spend", "benefits", "notices")}
+    requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": True}, timeout=10)
+    try:
+        down = score(users[0], settings_files[kind], env)
+    finally:
+        requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": False}, timeout=10)
+    live = score(users[0], settings_files[kind], env)
+    assert (down["value"], down["spend"]) == (live["value"], live["spend"])
+    assert live["spend"]["purchases"] >= 1
+    assert any(" is unavailable; spend from " in n and "as synced at" in n
+               for n in down["notices"])
+
+
+def test_the_command_line_uses_the_accounts_saved_crm_credentials(dataset, sandbox,
+                                                                  settings_files, tmp_path):
+    database = tmp_path / "store.db"
+    env = {"ZENDESK_BASE_URL": sandbox, "DATABASE_URL": f"sqlite:///{database}", **AUTH,
+           "CUSTOMER_VALUE_INSTANCE": str(tmp_path / "instance"),
+           "CUSTOMER_VALUE_SECRET_KEY": SECRET, "SELL_BASE_URL": sandbox,
+           "SELL_ACCESS_TOKEN": "", "BITRIX24_WEBHOOK_URL": ""}
+    user = customers_by_kind(dataset)["won"][0]
+    without = score(user, settings_files["sell"], env)
+    assert any("refused the app's credentials" in n for n in without["notices"])
+    store = account_store(env)
+    AccountSecrets(store.engine, store.account, Vault.from_secret(SECRET)).update(
+        {"sell_token": SELL_TOKEN}, NOW)
+    saved = score(user, settings_files["sell"], env)
+    assert saved["spend"]["purchases"] >= 1 and saved["value"] > without["value"]
+    wrong = score(user, settings_files["sell"], {**env, "SELL_ACCESS_TOKEN": "not-the-token"})
+    assert wrong["spend"] == saved["spend"], "a saved credential comes before the environment's"
+    use_crm(store, "sell")
+    done = cli("sync", env=env)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    assert store.counts()["crm_deals"] == len(records(dataset, "sell_deals"))
+    store.engine.dispose()
