@@ -17,7 +17,7 @@ lifted.
    receiver alone: verify, record the delivery, enqueue, answer 202. Beside it, `verify` alone
    on one pinned core.
 2. End-to-end tag latency: the same app with an in-process huey consumer (2 worker threads, as
-   `customer-value serve --workers 2` starts it) in the child process; the sandbox answers with
+   `customer-value serve` runs beside the app) in the child process; the sandbox answers with
    `--latency-ms` of latency and finishes bulk update jobs after its default 0.3 s. A webhook
    goes out every `--interval` seconds for `--tickets` open tickets of distinct requesters whose
    value is clearly high or low (so a tag is expected); each ticket is polled every 20 ms until
