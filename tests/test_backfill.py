@@ -29,14 +29,14 @@ def dataset(tmp_path_factory):
     return folder
 
 
-def run(base_url, database, **options):
+def run(base_url, database, settings=SETTINGS, **options):
     upgrade(database)
     engine = connect(database)
     store = HistoryStore(engine, account_id(engine, base_url, NOW))
     client = ZendeskClient(Transport(base_url=base_url, session=requests.Session(), auth=AUTH,
                                      mode="background"))
     try:
-        return backfill(client, store, SETTINGS, clock=lambda: NOW, **options), store
+        return backfill(client, store, settings, clock=lambda: NOW, **options), store
     finally:
         client.close()
 
@@ -129,3 +129,31 @@ def test_a_checkpoint_is_saved_mid_run_and_the_resume_matches(tmp_path_factory, 
         halves = all_tags(base_url)
     assert report.resumed_after == int(saved)
     assert halves == whole
+
+
+def test_backfill_ranks_customers_with_their_crm_deals_as_offline_scoring_does(dataset,
+                                                                               tmp_path):
+    from collections import Counter
+
+    from integrations.sell import SellClient, SellConfig
+    from plugin.crm import with_crm
+    from plugin.crm_files import load_crm
+    from plugin.dataset import load
+    from plugin.model import account_cutoffs
+
+    settings = Settings.from_dict({
+        "tagging_enabled": True, "spend_source": "sell",
+        "exchange_rates": {"EUR": 1.08, "GBP": 1.27},
+        "tiers": {"mode": "percentile", "high": 80, "low": 20}})
+    with sandbox(dataset) as base_url:
+        crm = SellClient.connect(SellConfig(token="any", base_url=base_url), mode="background")
+        report, store = run(base_url, f"sqlite:///{tmp_path / 'a.db'}", settings, crm=crm,
+                            dry_run=True)
+        crm.close()
+    folder_crm = load_crm(dataset, "sell")
+    offline = [with_crm(h, folder_crm, settings) for h in load(dataset).histories()]
+    cutoffs = account_cutoffs(offline, settings, NOW)
+    assert account_cutoffs(store.histories(settings), settings, NOW) == cutoffs
+    assert report.tiers == Counter(score(h, settings, NOW, cutoffs).tier
+                                   for h in offline if h.tickets)
+    assert store.crm_deals("sell") is not None and store.counts()["crm_deals"] > 0
