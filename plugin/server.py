@@ -16,7 +16,9 @@ each process writes its samples under `PROMETHEUS_MULTIPROC_DIR`, and `/metrics`
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,6 +124,9 @@ def prepare_metrics_folder() -> str:
     else:
         folder = tempfile.mkdtemp(prefix="customer-value-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        owner = os.getpid()
+        # Removed when the server exits; forked workers inherit this hook and must not run it.
+        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, True))
     return folder
 
 
