@@ -96,7 +96,8 @@ def score_command(data_dir: Path | None, user_id: int, as_json: bool, now: datet
     now = now or datetime.now(UTC)
     settings = read_settings(settings_file)
     if data_dir is None:
-        history, population = online_history(user_id, settings)
+        history, population, settings = online_history(
+            user_id, settings if settings_file is not None else None)
     else:
         dataset = read_dataset(data_dir, settings, skip_invalid)
         try:
@@ -474,9 +475,14 @@ def connect_zendesk(mode: str) -> tuple[ZendeskClient, HistoryStore]:
     return ZendeskClient.connect(config, mode=mode), HistoryStore(engine, account)
 
 
-def online_history(user_id: int, settings: Settings
-                   ) -> tuple[CustomerHistory, Callable[[], Iterable[CustomerHistory]]]:
+def online_history(user_id: int, settings: Settings | None
+                   ) -> tuple[CustomerHistory, Callable[[], Iterable[CustomerHistory]], Settings]:
+    """The customer's history from the store plus a live refresh, the account's histories, and
+    the settings used: `settings` if given (`--settings`), else the account's saved ones, as
+    the sidebar uses them."""
     client, store = connect_zendesk(mode="web")
+    if settings is None:
+        settings = SettingsVersions(store.engine, store.account).current()
     client.spend_field = settings.spend_field
     crm = CrmConnector()
     stored = store.crm_deals(settings.spend_source) if settings.spend_source in CRM_NAMES \
@@ -492,7 +498,7 @@ def online_history(user_id: int, settings: Settings
     finally:
         client.close()
         crm.close()
-    return history, lambda: store.histories(settings)
+    return history, lambda: store.histories(settings), settings
 
 
 def crm_export(store: HistoryStore, settings: Settings) -> tuple[CrmConnector, Any]:

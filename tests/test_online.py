@@ -140,3 +140,35 @@ def test_bad_credentials_and_missing_settings_are_clear(sandbox, tmp_path):
                        f"sqlite:///{tmp_path / 'x.db'}", **AUTH})
     assert unknown.returncode == 1 and "not in this Zendesk account" in unknown.stderr
     assert "Traceback" not in unknown.stderr + missing.stderr
+
+
+def test_online_scoring_uses_the_accounts_saved_settings(synced, dataset, sandbox, tmp_path):
+    import shutil
+
+    from plugin.store import account_id, connect
+    from plugin.versions import SettingsVersions
+
+    env, _, _ = synced
+    copy = tmp_path / "store.db"
+    shutil.copy(env["DATABASE_URL"].removeprefix("sqlite:///"), copy)
+    env = {**env, "DATABASE_URL": f"sqlite:///{copy}"}
+    engine = connect(env["DATABASE_URL"])
+    try:
+        saved = SettingsVersions(engine, account_id(engine, sandbox, NOW)).save(
+            {"currency": "EUR"}, author_id=1, now=NOW, note="from the settings page")
+    finally:
+        engine.dispose()
+    user = customers_with_archived_tickets(dataset)[0]
+    online = cli("score", "--user", str(user), "--json", "--now", NOW.isoformat(), env=env)
+    assert online.returncode == 0, online.stderr
+    body = json.loads(online.stdout)
+    assert (body["currency"], body["settings_version"]) == ("EUR", saved.version)
+    overridden = cli("score", "--user", str(user), "--json", "--now", NOW.isoformat(),
+                     "--settings", str(write_settings(tmp_path, {"currency": "GBP"})), env=env)
+    assert json.loads(overridden.stdout)["currency"] == "GBP", "--settings wins"
+
+
+def write_settings(folder, data):
+    path = folder / "settings.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
