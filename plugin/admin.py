@@ -107,7 +107,7 @@ def preview_settings():
     store, _ = _admin()
     draft = _draft(store)
     current = services().settings_for(store)
-    sample = _sample(store)
+    sample = _sample(store, draft if draft.spend_source != "fields" else current)
     result = preview(sample, current, draft, services().clock())
     return jsonify({
         "customers": result.customers, "changed_tier": result.changed_tier,
@@ -229,7 +229,9 @@ def _invalid(error: SettingsError):
     return response
 
 
-def _sample(store) -> list[CustomerHistory]:
-    """The customers with the most recent tickets: the ones agents will meet next."""
-    found = (store.history(user_id) for user_id in store.recent_requesters(PREVIEW_SAMPLE))
+def _sample(store, settings: Settings) -> list[CustomerHistory]:
+    """The customers with the most recent tickets: the ones agents will meet next, with the
+    CRM deals the store synced when `settings` take spend from a CRM."""
+    found = (store.history(user_id, settings)
+             for user_id in store.recent_requesters(PREVIEW_SAMPLE))
     return [history for history in found if history is not None]

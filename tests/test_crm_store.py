@@ -228,3 +228,18 @@ def test_bitrix_lists_what_changed_since_in_id_order_from_an_offset(http):
         ("51", "3", 10.0), ("52", "3", None)]
     assert page.next is None and page.skipped == 1
     assert "DATE_MODIFY" in json.loads(http.calls[0].request.body)["select"]
+
+
+def test_the_settings_preview_samples_customers_with_their_stored_deals(engine):
+    from plugin.admin import _sample
+
+    store = store_for(engine)
+    store.save_crm_page("sell_contacts", "sell", contacts=[
+        ContactFact("7", ("ann@example.com",))], cursor=None, synced_through=NOW, now=NOW)
+    store.save_crm_page("sell_deals", "sell", deals=[won(1, "7", 4000)], cursor=None,
+                        synced_through=NOW, now=NOW)
+    finish(store)
+    [ann] = [h for h in _sample(store, SELL) if h.profile.id == 1]
+    assert [p.amount for p in ann.purchases] == [4000.0]
+    [plain] = [h for h in _sample(store, Settings()) if h.profile.id == 1]
+    assert plain.purchases == ()
