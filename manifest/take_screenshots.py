@@ -1,4 +1,4 @@
-"""Take the listing's screenshot of the sidebar from the running demo:
+"""Take the listing's screenshots of the sidebar and the settings page from the running demo:
 
     python manifest/take_screenshots.py [--ticket N]
 
@@ -6,7 +6,8 @@ starts `customer-value demo --port 0 --customers 40` (a fixed clock, so the same
 time), opens the demo's N-th ticket (default SHOWN_TICKET) in headless Chromium (Debian's
 chromium and chromedriver, with the flags of tests/test_browser.py) and saves
 `assets/screenshot-0.png` at 1024x768, the size Zendesk's "Create app brand assets" page asks
-for. The settings page's screenshot comes with the settings page.
+for; then opens the demo's settings page, sets the ticket-volume weight to 0 so the live
+preview shows what would move, and saves `assets/screenshot-1.png`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "assets" / "screenshot-0.png"
+SETTINGS_OUTPUT = HERE / "assets" / "screenshot-1.png"
 SCRIPT = Path(sys.executable).with_name("customer-value")
 CUSTOMERS = 40
 SHOWN_TICKET = 3  # a customer with a rich history in the seeded demo
@@ -95,6 +97,22 @@ def screenshot(url: str, ticket: int, out: Path) -> None:
         driver.quit()
 
 
+def settings_screenshot(url: str, out: Path) -> None:
+    driver = browser()
+    try:
+        driver.get(url.rstrip("/") + "/settings")
+        wait = WebDriverWait(driver, LOAD_SECONDS)
+        weight = wait.until(lambda d: d.find_element(By.ID, "f-weights.ticket_volume"))
+        wait.until(lambda d: weight.get_attribute("value") == "25")
+        weight.clear()
+        weight.send_keys("0")
+        wait.until(lambda d: "would change tier" in d.find_element(
+            By.ID, "cv-preview-summary").text)
+        driver.save_screenshot(str(out))
+    finally:
+        driver.quit()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticket", type=int, default=SHOWN_TICKET,
@@ -103,9 +121,10 @@ def main() -> None:
     process, url = start_demo()
     try:
         screenshot(url, args.ticket, OUTPUT)
+        settings_screenshot(url, SETTINGS_OUTPUT)
     finally:
         stop_demo(process)
-    print(f"wrote {OUTPUT}")
+    print(f"wrote {OUTPUT} and {SETTINGS_OUTPUT}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from tests.test_manifest import REAL, copy_package, manifest
 URL = "https://cv.acme.test/base"
 PACKAGED = {"manifest.json", "translations/en.json", "translations/de.json",
             "assets/logo.png", "assets/logo-small.png", "assets/icon_nav_bar.svg",
-            "assets/screenshot-0.png"}
+            "assets/screenshot-0.png", "assets/screenshot-1.png"}
 # Locations whose page arrives with a later issue: /settings comes with the settings page.
 
 
