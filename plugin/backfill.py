@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integrations.errors import IntegrationError
 from integrations.zendesk import BULK_LIMIT, ZendeskClient
 
 from .crm_sync import CrmExport
@@ -43,6 +44,9 @@ class BackfillReport:
     api_calls: int = 0
     seconds: float = 0.0
     resumed_after: int | None = None
+    crm_error: IntegrationError | None = None
+    """Why the CRM could not be synced first, if so: tiers then count the deals synced before
+    (or none)."""
 
 
 def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
@@ -53,7 +57,7 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     spend from, synced along with Zendesk."""
     started, calls = time.monotonic(), client.transport.total_calls
     report = BackfillReport()
-    sync(client, store, clock=clock, crm=crm)
+    report.crm_error = sync(client, store, clock=clock, crm=crm).crm_error
     now = clock()
     cutoffs = account_cutoffs(store.histories(settings), settings, now)
     checkpoint = store.state(CHECKPOINT).cursor

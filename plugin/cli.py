@@ -409,6 +409,7 @@ def sync_command() -> None:
     finally:
         client.close()
         crm.close()
+    crm_warning(report.crm_error, settings)
     for stream, done in report.streams.items():
         skipped = f", {done.skipped:,} unreadable left out" if done.skipped else ""
         click.echo(f"{stream:<22} {done.records:>10,} records in {done.pages:,} pages{skipped}")
@@ -448,6 +449,7 @@ def backfill_command(dry_run: bool) -> None:
             bar.__exit__(None, None, None)
         client.close()
         crm.close()
+    crm_warning(report.crm_error, settings)
     tiers = ", ".join(f"{report.tiers[t]:,} {t}" for t in ("high", "medium", "low"))
     verb = "would tag" if dry_run else "tagged"
     resumed = f" (resumed after requester {report.resumed_after})" if report.resumed_after else ""
@@ -457,6 +459,13 @@ def backfill_command(dry_run: bool) -> None:
     if report.failed_tickets:
         click.echo(f"Zendesk refused {len(report.failed_tickets)} ticket(s): "
                    f"{', '.join(map(str, report.failed_tickets[:20]))}", err=True)
+
+
+def crm_warning(error: IntegrationError | None, settings: Settings) -> None:
+    """Say on stderr that the CRM could not be synced (the run itself went on)."""
+    if error is not None:
+        click.echo(f"warning: {CRM_NAMES[settings.spend_source]} could not be synced: {error}; "
+                   "scores use the CRM deals synced before, if any", err=True)
 
 
 def connect_zendesk(mode: str) -> tuple[ZendeskClient, HistoryStore]:

@@ -7,22 +7,28 @@ saved with its stream's new position in one transaction, and memory holds one pa
 Streams, in order: organizations and users (so tickets find their requesters), tickets with
 their metric sets, satisfaction ratings and CSAT survey responses by time window; then, when a
 CRM client is given (the account's spend comes from Sell or Bitrix24), the CRM's contacts and
-deals (`crm_sync`).
+deals (`crm_sync`). A CRM that fails (down, refusing the credentials, rate limiting past the
+wait budget) does not fail the run: the Zendesk streams are saved already, the error is kept in
+the report (`SyncReport.crm_error`) and logged, and the store's CRM copy stays as it was (the
+next run resumes it), so scoring falls back to the deals synced before, or to Zendesk alone.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from integrations.errors import IntegrationError
 from integrations.zendesk import Page, ZendeskClient
 
 from .crm_sync import CrmExport, sync_crm
 from .store import HistoryStore
 
+log = logging.getLogger(__name__)
 RATING_OVERLAP = timedelta(minutes=5)
 """Each ratings window starts a little before the last one ended, so a rating written while
 the previous window was read is not missed (re-reading one is harmless: writes are upserts)."""
@@ -46,6 +52,8 @@ class SyncReport:
     streams: dict[str, StreamReport] = field(default_factory=dict)
     api_calls: int = 0
     crm_calls: int = 0
+    crm_error: IntegrationError | None = None
+    """Why the CRM streams stopped short, when they did (the Zendesk streams are saved)."""
     seconds: float = 0.0
 
     @property
@@ -68,7 +76,11 @@ def sync(client: ZendeskClient, store: HistoryStore, *, clock: Callable[[], date
     report.api_calls = client.transport.total_calls - calls_before
     if crm is not None:
         crm_before = _calls(crm)
-        sync_crm(crm, store, clock=clock, pages=runner.pages)
+        try:
+            sync_crm(crm, store, clock=clock, pages=runner.pages)
+        except IntegrationError as error:
+            report.crm_error = error
+            log.warning("CRM sync stopped: %s", error)
         report.crm_calls = _calls(crm) - crm_before
     report.seconds = time.monotonic() - started
     return report

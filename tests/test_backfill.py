@@ -157,3 +157,20 @@ def test_backfill_ranks_customers_with_their_crm_deals_as_offline_scoring_does(d
     assert report.tiers == Counter(score(h, settings, NOW, cutoffs).tier
                                    for h in offline if h.tickets)
     assert store.crm_deals("sell") is not None and store.counts()["crm_deals"] > 0
+
+
+def test_a_crm_outage_leaves_backfill_tagging_with_zendesk_data(dataset, tmp_path):
+    from integrations.sell import SellClient, SellConfig
+
+    settings = Settings.from_dict({"tagging_enabled": True, "spend_source": "sell"})
+    with running_sandbox(dataset, now=NOW, export_rate_limit=0, rate_limit=0,
+                         job_seconds=0.02, crm_down=True) as base_url:
+        crm = SellClient.connect(SellConfig(token="any", base_url=base_url), mode="background",
+                                 sleep=lambda seconds: None)
+        try:
+            report, store = run(base_url, f"sqlite:///{tmp_path / 'a.db'}", settings, crm=crm)
+        finally:
+            crm.close()
+    assert report.crm_error is not None and report.crm_error.service == "Zendesk Sell"
+    assert report.tickets_tagged > 0 and sum(report.tiers.values()) > 0
+    assert store.counts()["tickets"] > 0 and store.crm_deals("sell") is None

@@ -326,3 +326,19 @@ def test_the_command_line_uses_the_accounts_saved_crm_credentials(dataset, sandb
     assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
     assert store.counts()["crm_deals"] == len(records(dataset, "sell_deals"))
     store.engine.dispose()
+
+
+def test_sync_saves_zendesk_and_warns_when_the_crm_is_down(env, sandbox, tmp_path):
+    store = account_store(env)
+    use_crm(store, "bitrix24")
+    requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": True}, timeout=10)
+    try:
+        done = cli("sync", env=env)
+    finally:
+        requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": False}, timeout=10)
+        use_crm(store, "fields")
+        store.engine.dispose()
+    assert done.returncode == 0, done.stderr
+    assert "warning: Bitrix24 could not be synced" in done.stderr
+    assert BITRIX_SECRET not in done.stderr + done.stdout
+    assert "tickets" in done.stdout
