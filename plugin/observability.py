@@ -57,6 +57,9 @@ bp = Blueprint("observability", __name__)
 disable_created_metrics()  # the *_created series say when a process started counting: noise
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+UNLOGGED = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes, every few seconds from load balancers and Prometheus: counted in the
+metrics, left out of the log."""
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUESTS = Counter("customer_value_http_requests_total", "HTTP requests answered.",
@@ -111,7 +114,7 @@ def _finish(response: Response) -> Response:
     REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
     LATENCY.labels(endpoint).observe(seconds)
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    if endpoint not in ("/healthz", "/metrics"):
+    if endpoint not in UNLOGGED:
         log.info("%s %s %s", request.method, request.path, response.status_code, extra={
             "method": request.method, "path": request.path, "status": response.status_code,
             "ms": round(seconds * 1000, 2)})

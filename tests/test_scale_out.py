@@ -182,6 +182,7 @@ def test_serve_adds_up_its_workers_metrics_and_stops_its_consumer(tmp_path):
                 answers = list(pool.map(lambda _: requests.get(f"{url}/healthz", timeout=10),
                                         range(200)))
             assert {a.status_code for a in answers} == {200}
+            assert requests.get(f"{url}/api/customers/1/value", timeout=10).status_code == 401
             assert len({a.headers["X-Request-Id"] for a in answers}) == 200
             scrape = requests.get(f"{url}/metrics", timeout=10, headers={
                 "Authorization": "Bearer scrape-token-0123456789"})
@@ -202,5 +203,7 @@ def test_serve_adds_up_its_workers_metrics_and_stops_its_consumer(tmp_path):
         os.kill(consumer, 0)  # stopped and reaped with the server
     lines = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines()
              if line.startswith("{")]
-    assert any(line.get("path") == "/readyz" and line.get("request_id") for line in lines)
+    assert any(line.get("path") == "/api/customers/1/value" and line.get("status") == 401
+               and line.get("request_id") for line in lines)
+    assert not any(line.get("path") in ("/healthz", "/readyz", "/metrics") for line in lines)
     assert "scrape-token-0123456789" not in (tmp_path / "serve.log").read_text()
