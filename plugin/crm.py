@@ -23,7 +23,11 @@ The rules, decided here once:
   no lookup of that account asks it again for FAILURE_SECONDS (whatever the customer), so an
   outage costs one slow request per half minute, not one per customer. Background work (the
   tagging jobs, `sync`, `backfill`, the command line) uses patient clients that wait out rate
-  limits.
+  limits; failures and outages are remembered per mode, so what a web lookup met never stands
+  in for a patient lookup's answer.
+- **Degraded values.** A value computed without the CRM spend it should have (the CRM failed
+  and no synced deals stood in) carries `crm_degraded`; the tagger retries later rather than
+  tag on it.
 - **Stored deals.** After `customer-value sync` the history store holds the CRM's contacts and
   decided deals (`HistoryStore.history(user_id, settings)` attaches them by the same rules).
   A live lookup that answers replaces them (it is fresher); one that fails falls back to them,
@@ -126,10 +130,11 @@ class StoredDeals(Protocol):
 
 def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Settings, *,
              cache: CrmCache | None = None, account: object = "",
-             stored: StoredDeals | None = None) -> CustomerHistory:
+             stored: StoredDeals | None = None, mode: str = "web") -> CustomerHistory:
     """The history with its CRM purchases (or a notice); unchanged when spend comes from
-    fields. When `source` fails, the `stored` deals (if any) are used, with a notice. Never
-    raises an integration error."""
+    fields. When `source` fails, the `stored` deals (if any) are used, with a notice; without
+    them the history is marked `crm_degraded`. A failure is cached for lookups of the same
+    `mode` only. Never raises an integration error."""
     if source is None or settings.spend_source not in CRM_NAMES:
         return history
     email = lookup_email(history.profile, settings)
@@ -139,10 +144,12 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
         if cache is None:
             contacts = source.contacts(email)
         else:
-            contacts = cache.get((account, source.name, email), lambda: source.contacts(email))
+            contacts = cache.get((account, source.name, email), lambda: source.contacts(email),
+                                 mode=mode)
     except IntegrationError as error:
         if stored is None:
-            return _noticed(history, failure_notice(source.name, error))
+            return replace(_noticed(history, failure_notice(source.name, error)),
+                           crm_degraded=True)
         return attach(_noticed(history, failure_notice(source.name, error, stored.synced_at)),
                       stored.contacts(email), source.name, email)
     return attach(history, contacts, source.name, email)
@@ -154,7 +161,10 @@ def _noticed(history: CustomerHistory, notice: str) -> CustomerHistory:
 
 class CrmCache:
     """CRM answers by key, each kept for `answer_seconds` (a failure for `failure_seconds`);
-    the least recently used go first beyond `max_entries`. Thread-safe."""
+    the least recently used go first beyond `max_entries`. Thread-safe.
+
+    An answer serves every mode; a failure only lookups of the mode that met it: a web
+    lookup's instant "rate limiting" must not stand for a patient job's answer."""
 
     def __init__(self, *, answer_seconds: float = ANSWER_SECONDS,
                  failure_seconds: float = FAILURE_SECONDS, max_entries: int = MAX_ANSWERS,
@@ -166,24 +176,31 @@ class CrmCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple, tuple[object, float]] = OrderedDict()
 
-    def get(self, key: tuple, fetch: Callable[[], list[CrmContact]]) -> list[CrmContact]:
-        """The cached answer, else `fetch()`'s (an IntegrationError is kept and raised)."""
+    def get(self, key: tuple, fetch: Callable[[], list[CrmContact]], *,
+            mode: str = "web") -> list[CrmContact]:
+        """The cached answer, else `fetch()`'s (an IntegrationError is kept, for `mode`, and
+        raised)."""
+        failed = (*key, "failed", mode)
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and self.clock() < entry[1]:
-                self._entries.move_to_end(key)
-                answer = entry[0]
-            else:
-                answer = None
+            answer = None
+            for where in (key, failed):
+                entry = self._entries.get(where)
+                if entry is not None and self.clock() < entry[1]:
+                    self._entries.move_to_end(where)
+                    answer = entry[0]
+                    break
         if answer is None:
             try:
                 answer = fetch()
-                expires = self.clock() + self.answer_seconds
+                where, expires = key, self.clock() + self.answer_seconds
             except IntegrationError as error:
-                answer, expires = error, self.clock() + self.failure_seconds
+                answer, where = error, failed
+                expires = self.clock() + self.failure_seconds
             with self._lock:
-                self._entries[key] = (answer, expires)
-                self._entries.move_to_end(key)
+                self._entries[where] = (answer, expires)
+                self._entries.move_to_end(where)
+                if where == key:
+                    self._entries.pop(failed, None)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
         if isinstance(answer, IntegrationError):
@@ -280,10 +297,10 @@ class CrmConnector:
         """`with_crm` through this connector's clients (of `mode`), cache and outages."""
         if settings.spend_source not in CRM_NAMES:
             return history
-        source = self.outages.guard((account, settings.spend_source),
+        source = self.outages.guard((account, settings.spend_source, mode),
                                     self.source(settings.spend_source, secrets, mode=mode))
         return with_crm(history, source, settings, cache=self.cache, account=account,
-                        stored=stored)
+                        stored=stored, mode=mode)
 
     def source(self, kind: str, secrets: SecretReader, *, mode: str = "web") -> CrmSource:
         """The client of the CRM `kind` with the account's credentials, else the env's: one

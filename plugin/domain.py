@@ -153,3 +153,6 @@ class CustomerHistory:
     purchases: tuple[Purchase, ...] = ()
     notices: tuple[str, ...] = ()
     """Facts about the data itself the agent should see ("2 CRM contacts match")."""
+    crm_degraded: bool = False
+    """The spend source is a CRM that could not be asked, and no synced deals stood in: the
+    value lacks the customer's CRM spend (the tagger waits rather than act on it)."""

@@ -21,9 +21,9 @@ from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
-from integrations.errors import IntegrationError, RateLimited
+from integrations.errors import IntegrationError, RateLimited, Unavailable
 
-from .model import Cutoffs
+from .model import CRM_NAMES, Cutoffs
 from .observability import JOBS
 from .tagging import decide
 
@@ -142,14 +142,26 @@ def requeue_failed(app: Flask) -> int:
 def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
                task: Task | None) -> None:
     """Score the requester (through the cache), decide the ticket's tier tag with hysteresis,
-    and write only the change, adding and removing in one update."""
+    and write only the change, adding and removing in one update.
+
+    A value computed without the CRM spend the settings ask for (`crm_degraded`: the CRM
+    failed and no synced deals stood in) is computed once more, then, if still degraded, the
+    job is retried later like an outage, within the same bounded retries: tagging on it could
+    take `cv_high` from a valuable customer."""
     services = app.extensions["customer_value"]
     config = services.config_for(account_key)
     try:
-        value = services.value(config, requester_id, ticket_id, mode="background").body
         settings = services.settings_for(services.store(config.base_url))
         if not settings.tagging_enabled and not app.config.get("TAG_ALWAYS"):
             return
+        value = services.value(config, requester_id, ticket_id, mode="background").body
+        if value.get("crm_degraded"):
+            value = services.value(config, requester_id, ticket_id, refresh=True,
+                                   mode="background").body
+        if value.get("crm_degraded"):
+            crm = CRM_NAMES.get(settings.spend_source, "CRM")
+            raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
+                              "tags wait for it", service=crm)
         client = services.client(config)
         decision = decide(value["value"], client.ticket_tags(ticket_id), settings,
                           _cutoffs(services, config, settings))

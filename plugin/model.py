@@ -118,6 +118,8 @@ class CustomerValue:
     notices: tuple[str, ...]
     measures: Measures
     spend: Spend | None = None
+    crm_degraded: bool = False
+    """Computed without the CRM spend the settings ask for (see `CustomerHistory`)."""
 
     @property
     def total_benefits(self) -> float:
@@ -191,6 +193,7 @@ def score(
         lifetime_spend=round(spend, 2),
         cost_to_serve=round(m.tickets * settings.cost_per_ticket, 2),
         notices=tuple(notices), measures=m, spend=_spend(m, spend, settings),
+        crm_degraded=history.crm_degraded,
     )
 
 

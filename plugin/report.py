@@ -60,6 +60,7 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
         "cost_to_serve": v.cost_to_serve,
         "spend": _spend(v),
         "notices": list(v.notices),
+        "crm_degraded": v.crm_degraded,
         "suggestions": [
             {"id": s.id, "title": s.title, "reason": s.reason,
              "action": {"type": s.action.type, "value": s.action.value}}

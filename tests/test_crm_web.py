@@ -145,3 +145,34 @@ def test_a_failing_live_lookup_falls_back_to_the_stored_deals(http, sleep):
     assert [p.amount for p in history.purchases] == [100.0]
     assert history.notices == ("Zendesk Sell is unavailable; spend from Zendesk Sell as "
                                "synced at 2025-05-31T23:00:00Z",)
+
+
+def test_a_web_lookups_failure_never_stands_in_for_a_patient_lookup(http, sleep):
+    crm = connector(sleep)
+    http.post(f"{HOOK}crm.contact.list.json", status=503, json=BUSY)
+    web = crm.history(customer(), BITRIX, account=1)
+    assert "Bitrix24 is rate limiting" in web.notices[0] and web.crm_degraded
+    http.replace(responses.POST, f"{HOOK}crm.contact.list.json",
+                 json={"result": [{"ID": "7"}], "total": 1})
+    http.post(f"{HOOK}crm.deal.list.json", json={"result": [
+        {"ID": "1", "CONTACT_ID": "7", "OPPORTUNITY": "250.00", "CURRENCY_ID": "USD",
+         "STAGE_SEMANTIC_ID": "S", "CLOSEDATE": "2025-05-01T10:00:00+00:00",
+         "DATE_MODIFY": "2025-05-01T10:00:00+00:00"}], "total": 1})
+    patient = crm.history(customer(), BITRIX, account=1, mode="background")
+    assert [p.amount for p in patient.purchases] == [250.0] and patient.notices == ()
+    assert not patient.crm_degraded
+    again = crm.history(customer(), BITRIX, account=1)
+    assert [p.amount for p in again.purchases] == [250.0], "an answer serves both modes"
+
+
+def test_a_value_is_marked_degraded_only_when_no_synced_deals_stand_in(http, sleep):
+    from plugin.domain import Purchase
+    from plugin.report import assess, to_json
+
+    http.get(f"{SELL_URL}/v2/stages", status=503)
+    bare = connector(sleep).history(customer(), SELL, account=1)
+    stored = FakeStored([CrmContact("7", (Purchase(100.0, "USD", True, NOW),))])
+    backed = connector(sleep).history(customer(), SELL, account=1, stored=stored)
+    assert to_json(assess(bare, SELL, NOW))["crm_degraded"] is True
+    assert to_json(assess(backed, SELL, NOW))["crm_degraded"] is False
+    assert to_json(assess(customer(), Settings(), NOW))["crm_degraded"] is False

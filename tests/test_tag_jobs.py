@@ -1,0 +1,89 @@
+"""The tagging job on a value computed without the CRM spend it should have: it is computed
+once more, then the job is retried later (within its bounded retries); a tier tag is never
+removed on such a value. Checked with hand-written fakes of the app's services and Zendesk."""
+
+from types import SimpleNamespace
+
+import pytest
+from huey.exceptions import RetryTask
+
+from integrations.errors import Unavailable
+from plugin.jobs import RETRIES, apply_tags
+from plugin.model import absolute_cutoffs
+from plugin.settings import Settings
+
+ACCOUNT = "https://acme.zendesk.com"
+
+
+class FakeZendesk:
+    def __init__(self, tags):
+        self.tags = tags
+        self.updates: list[tuple[list[int], list[str], list[str]]] = []
+
+    def ticket_tags(self, ticket_id):
+        return self.tags
+
+    def update_tags(self, ids, *, add, remove):
+        self.updates.append((ids, add, remove))
+        return "job"
+
+    def wait_for(self, job):
+        return SimpleNamespace(failed=[])
+
+
+class FakeServices:
+    def __init__(self, bodies, tags=("cv_high",)):
+        self.bodies = list(bodies)
+        self.asked: list[bool] = []
+        self.zendesk = FakeZendesk(list(tags))
+        self.settings = Settings(spend_source="sell", tagging_enabled=True)
+
+    def config_for(self, account_key):
+        return SimpleNamespace(base_url=account_key)
+
+    def store(self, base_url):
+        return base_url
+
+    def settings_for(self, store):
+        return self.settings
+
+    def value(self, config, user_id, ticket_id=None, *, refresh=False, mode="web"):
+        assert mode == "background"
+        self.asked.append(refresh)
+        return SimpleNamespace(body=self.bodies.pop(0))
+
+    def client(self, config):
+        return self.zendesk
+
+    def cutoffs(self, store, settings, now):
+        return absolute_cutoffs(settings)
+
+
+def app_with(services):
+    return SimpleNamespace(extensions={"customer_value": services}, config={})
+
+
+DEGRADED = {"value": -40.0, "crm_degraded": True}
+
+
+def test_a_degraded_value_is_computed_again_then_the_job_waits_without_tagging():
+    services = FakeServices([DEGRADED, DEGRADED])
+    task = SimpleNamespace(retries=RETRIES)
+    with pytest.raises(RetryTask) as retried:
+        apply_tags(app_with(services), ACCOUNT, 10, 1, task)
+    assert services.asked == [False, True], "the second look skips the cached value"
+    assert services.zendesk.updates == [], "cv_high stays on a degraded value"
+    assert retried.value.delay > 0 and task.retries == RETRIES - 1
+
+
+def test_a_degraded_value_out_of_retries_fails_the_job_visibly():
+    services = FakeServices([DEGRADED, DEGRADED])
+    with pytest.raises(Unavailable, match="CRM spend of requester 1"):
+        apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=0))
+    assert services.zendesk.updates == []
+
+
+def test_a_value_with_its_crm_spend_again_tags_as_usual():
+    services = FakeServices([DEGRADED, {"value": -40.0, "crm_degraded": False}])
+    apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=RETRIES))
+    assert services.zendesk.updates == [([10], ["cv_low"], ["cv_high"])]
