@@ -53,7 +53,8 @@ THROTTLE_BUDGET = 5.0
 MAX_PAGES = 1_000
 CONTACT_FIELDS = ("ID", "NAME", "LAST_NAME", "EMAIL")
 DEAL_FIELDS = ("ID", "CONTACT_ID", "OPPORTUNITY", "CURRENCY_ID", "STAGE_SEMANTIC_ID", "CLOSED",
-               "CLOSEDATE")
+               "CLOSEDATE", "DATE_MODIFY")
+"""DATE_MODIFY dates a decided deal with CLOSEDATE (`crm_records.parse_bitrix_deal`)."""
 AUTH_ERRORS = frozenset({"INVALID_CREDENTIALS", "NO_AUTH_FOUND", "expired_token",
                          "invalid_token", "insufficient_scope", "ACCESS_DENIED",
                          "WRONG_AUTH_TYPE", "PAYMENT_REQUIRED"})
@@ -137,7 +138,7 @@ class Bitrix24Client:
                  start: int, since: datetime | None) -> Iterator[CrmPage]:
         query: dict[str, Any] = {"filter": {} if since is None else {
             ">DATE_MODIFY": since.astimezone(UTC).isoformat()},
-            "select": [*fields, "DATE_MODIFY"], "order": {"ID": "ASC"}}
+            "select": list(dict.fromkeys([*fields, "DATE_MODIFY"])), "order": {"ID": "ASC"}}
         for _ in range(MAX_PAGES):
             body = self.call(method, {**query, "start": start})
             records = body.get("result")

@@ -174,7 +174,12 @@ def bitrix_deal_fact(record: Mapping[str, Any]) -> DealFact:
 
 def parse_bitrix_deal(record: Mapping[str, Any]) -> Purchase | None:
     """A Bitrix24 deal (crm.deal.list) as a purchase, or None while in progress. OPPORTUNITY
-    is a decimal string; CLOSEDATE an ISO 8601 time with its offset."""
+    is a decimal string; CLOSEDATE and DATE_MODIFY ISO 8601 times with their offsets.
+
+    CLOSEDATE is the *planned* close date a person typed, often still in the future when the
+    deal is won early; a purchase dated after `now` would be left out of the measures. So a
+    decided deal is dated by the earlier of CLOSEDATE and DATE_MODIFY (its last change, which
+    the stage change that decided it is among): never later than it really closed."""
     semantic = record.get("STAGE_SEMANTIC_ID")
     if semantic not in (BITRIX_WON, BITRIX_LOST):
         return None
@@ -182,8 +187,14 @@ def parse_bitrix_deal(record: Mapping[str, Any]) -> Purchase | None:
     return Purchase(
         amount=_amount(0 if value in (None, "") else value, "OPPORTUNITY"),
         currency=_currency(record.get("CURRENCY_ID"), "CURRENCY_ID"),
-        won=semantic == BITRIX_WON, closed_at=_when(record, "CLOSEDATE"),
+        won=semantic == BITRIX_WON, closed_at=_bitrix_decided_at(record),
         id=_record_id(record.get("ID"), "ID"))
+
+
+def _bitrix_decided_at(record: Mapping[str, Any]) -> datetime | None:
+    dates = [d for d in (_when(record, "CLOSEDATE"), _when(record, "DATE_MODIFY"))
+             if d is not None]
+    return min(dates) if dates else None
 
 
 # --- shared ---------------------------------------------------------------------------------

@@ -172,3 +172,23 @@ def test_the_dataset_folders_bitrix_files_read_as_a_crm_and_bad_records_are_name
         {"ID": "2", "CONTACT_ID": "3", "OPPORTUNITY": "-5", "STAGE_SEMANTIC_ID": "S"}]})
     with pytest.raises(DatasetError, match="bitrix_deals.json: record 2: OPPORTUNITY"):
         load_crm(tmp_path, "bitrix24")
+
+
+@pytest.mark.parametrize(("close_date", "modified", "expected"), [
+    ("2025-09-30T00:00:00+00:00", "2025-05-20T08:00:00+00:00", "2025-05-20T08:00:00+00:00"),
+    ("2025-03-01T00:00:00+00:00", "2025-05-20T08:00:00+00:00", "2025-03-01T00:00:00+00:00"),
+    ("", "2025-05-20T08:00:00+00:00", "2025-05-20T08:00:00+00:00"),
+])
+def test_a_won_bitrix_deal_with_a_planned_close_date_ahead_still_counts(
+        close_date, modified, expected):
+    from plugin.crm_records import parse_bitrix_deal
+    from plugin.measures import measure
+
+    deal = {"ID": "1", "CONTACT_ID": "3", "OPPORTUNITY": "250.00", "CURRENCY_ID": "USD",
+            "STAGE_SEMANTIC_ID": "S", "CLOSEDATE": close_date, "DATE_MODIFY": modified}
+    purchase = parse_bitrix_deal(deal)
+    assert purchase.closed_at == datetime.fromisoformat(expected)
+    history = CustomerHistory(profile=Profile(id=1, name="Ann", email="ann@example.com",
+                                              created_at=NOW - timedelta(days=400)),
+                              purchases=(purchase,))
+    assert measure(history, NOW, 180.0, "USD", {}).won == 1
