@@ -43,7 +43,10 @@ DEFAULT_BASE_URL = "https://api.getbase.com"
 PER_PAGE = 100
 """Sell's largest page."""
 MAX_PAGES = 1_000
-"""A guard: one contact with 100,000 deals is a broken server, not a customer."""
+"""A guard on one customer's listings: one contact with 100,000 deals is a broken server, not a
+customer. Whole-account listings (`contact_pages`, `deal_pages`) have no page cap: they stop at
+the last page, or with BadResponse when a page repeats the one before (a server that ignores
+`page`)."""
 STAGES_SECONDS = 600.0
 """How long the account's stages are reused: they change when an admin edits a pipeline."""
 NEWEST_FIRST = "updated_at:desc"
@@ -122,7 +125,7 @@ class SellClient:
     def _changes(self, path: str, kind: str, parse: Callable[[Any], Any], position: int,
                  since: datetime | None) -> Iterator[CrmPage]:
         for number, records, more in self._pages(path, {"sort_by": NEWEST_FIRST}, kind,
-                                                 position):
+                                                 position, limit=None):
             facts, skipped = [], 0
             for record in records:
                 try:
@@ -141,17 +144,25 @@ class SellClient:
         for _, records, _ in self._pages(path, params, kind):
             yield from records
 
-    def _pages(self, path: str, params: dict[str, Any], kind: str, first: int = 1
+    def _pages(self, path: str, params: dict[str, Any], kind: str, first: int = 1, *,
+               limit: int | None = MAX_PAGES
                ) -> Iterator[tuple[int, list[dict[str, Any]], bool]]:
-        """Each page's number, records and whether another follows (a `next_page` link)."""
-        for page in range(first, first + MAX_PAGES):
+        """Each page's number, records and whether another follows (a `next_page` link); at
+        most `limit` pages (None: no cap)."""
+        page, previous = first, None
+        while limit is None or page < first + limit:
             body = self.transport.get(path, {**params, "page": page, "per_page": PER_PAGE})
             records = self._read(lambda b: sell_items(b, kind), body)
+            ids = [r.get("id") for r in records]
+            if ids and ids == previous:
+                raise BadResponse(f"{SERVICE} answered page {page} of {path} as the page "
+                                  "before", service=SERVICE)
             links = (body.get("meta") or {}).get("links") or {}
             more = bool(links.get("next_page")) and bool(body.get("items"))
             yield page, records, more
             if not more:
                 return
+            page, previous = page + 1, ids
         raise BadResponse(f"{SERVICE} kept paging {path} past {MAX_PAGES} pages",
                           service=SERVICE)
 

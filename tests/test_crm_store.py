@@ -243,3 +243,35 @@ def test_the_settings_preview_samples_customers_with_their_stored_deals(engine):
     assert [p.amount for p in ann.purchases] == [4000.0]
     [plain] = [h for h in _sample(store, Settings()) if h.profile.id == 1]
     assert plain.purchases == ()
+
+
+def test_whole_account_listings_have_no_page_cap(http, monkeypatch):
+    import integrations.bitrix24
+    import integrations.sell
+
+    monkeypatch.setattr(integrations.sell, "MAX_PAGES", 2)
+    monkeypatch.setattr(integrations.bitrix24, "MAX_PAGES", 2)
+    for page in (1, 2, 3):
+        http.get(f"{SELL_URL}/v2/contacts", json=sell_body("contact", [
+            sell_contact(10 - page, NOW)], page < 3), match=[
+            matchers.query_param_matcher({"sort_by": "updated_at:desc", "page": str(page),
+                                          "per_page": "100"})])
+    sell = SellClient.connect(SellConfig(token="t"), rng=random.Random(1))
+    assert [p.items[0].id for p in sell.contact_pages()] == ["9", "8", "7"]
+    for start in (0, 50, 100):
+        http.post(f"{HOOK}crm.contact.list.json", json={
+            "result": [{"ID": str(start + 1), "EMAIL": []}], "total": 101,
+            **({"next": start + 50} if start < 100 else {})}, match=[
+            matchers.json_params_matcher({"start": start}, strict_match=False)])
+    bitrix = Bitrix24Client.connect(Bitrix24Config(HOOK), rng=random.Random(1))
+    assert [p.items[0].id for p in bitrix.contact_pages()] == ["1", "51", "101"]
+
+
+def test_a_sell_listing_that_repeats_its_page_stops_with_an_error(http):
+    from integrations.errors import BadResponse
+
+    http.get(f"{SELL_URL}/v2/contacts", json=sell_body("contact", [sell_contact(5, NOW)], True))
+    sell = SellClient.connect(SellConfig(token="t"), rng=random.Random(1))
+    with pytest.raises(BadResponse, match="as the page before"):
+        list(sell.contact_pages())
+    assert len(http.calls) == 2
