@@ -210,8 +210,10 @@ class CrmCache:
 
 @dataclass(frozen=True)
 class CrmEnv:
-    """CRM credentials for a single-account set-up, from the environment: used when the
-    account has none saved in the settings page. `repr` never shows them."""
+    """CRM credentials for a single-account set-up, from the environment: used for that one
+    account (the one the ZENDESK_* variables name) when it has none saved in the settings
+    page, never for installations registered with `customer-value install`: another account
+    must not see this account's deals. `repr` never shows them."""
 
     sell_base_url: str = DEFAULT_BASE_URL
     sell_token: str = field(default="", repr=False)
@@ -293,31 +295,37 @@ class CrmConnector:
 
     def history(self, history: CustomerHistory, settings: Settings, *, account: object = "",
                 secrets: SecretReader = lambda name: None, mode: str = "web",
-                stored: StoredDeals | None = None) -> CustomerHistory:
-        """`with_crm` through this connector's clients (of `mode`), cache and outages."""
+                stored: StoredDeals | None = None,
+                env_credentials: bool = True) -> CustomerHistory:
+        """`with_crm` through this connector's clients (of `mode`), cache and outages.
+        `env_credentials`: whether `account` is the single-account set-up's own account (the
+        environment's CRM credentials may stand in for saved ones)."""
         if settings.spend_source not in CRM_NAMES:
             return history
-        source = self.outages.guard((account, settings.spend_source, mode),
-                                    self.source(settings.spend_source, secrets, mode=mode))
+        source = self.outages.guard((account, settings.spend_source, mode), self.source(
+            settings.spend_source, secrets, mode=mode, env_credentials=env_credentials))
         return with_crm(history, source, settings, cache=self.cache, account=account,
                         stored=stored, mode=mode)
 
-    def source(self, kind: str, secrets: SecretReader, *, mode: str = "web") -> CrmSource:
-        """The client of the CRM `kind` with the account's credentials, else the env's: one
+    def source(self, kind: str, secrets: SecretReader, *, mode: str = "web",
+               env_credentials: bool = True) -> CrmSource:
+        """The client of the CRM `kind` with the account's credentials, else (with
+        `env_credentials`, for the single-account set-up's own account only) the env's: one
         failing fast (`web`, for requests an agent waits on) or a patient one (`background`:
         jobs, sync, backfill, the command line)."""
+        env = self.env if env_credentials else CrmEnv(sell_base_url=self.env.sell_base_url)
         if mode not in MODES:
             raise ValueError(f"unknown CRM client mode {mode!r}")
         options: dict = ({"mode": "web", "timeout": self.web_timeout, "policy": WEB_RETRY}
                          if mode == "web" else {"mode": "background", "timeout": self.timeout})
         options["sleep"] = self.sleep
         if kind == "sell":
-            token = secrets("sell_token") or self.env.sell_token
+            token = secrets("sell_token") or env.sell_token
             if not token:
                 return _Unconfigured(CRM_NAMES[kind], "Zendesk Sell access token")
             return self._client(kind, token, mode, lambda: SellClient.connect(
                 SellConfig(token=token, base_url=self.env.sell_base_url), **options))
-        url = secrets("bitrix24_webhook_url") or self.env.bitrix24_webhook_url
+        url = secrets("bitrix24_webhook_url") or env.bitrix24_webhook_url
         if not url:
             return _Unconfigured(CRM_NAMES["bitrix24"], "Bitrix24 inbound webhook URL")
         try:

@@ -83,7 +83,7 @@ class Services:
             history = self.crm.history(
                 current_history(store, self.client(config), user_id, fallback=True), settings,
                 account=store.account, secrets=lambda name: self.secret(store, name), mode=mode,
-                stored=stored)
+                stored=stored, env_credentials=self.is_env_account(config))
             now = self.clock()
             result = assess(history, settings, now, ticket_id=ticket_id,
                             cutoffs=self.cutoffs(store, settings, now))
@@ -141,6 +141,11 @@ class Services:
         with self._lock:
             self._cutoffs[key] = (cutoffs, now)
         return cutoffs
+
+    def is_env_account(self, config: ZendeskConfig) -> bool:
+        """Whether `config` is the single-account set-up's own account (the ZENDESK_*
+        environment's): the only one the environment's CRM credentials may serve."""
+        return self.zendesk is not None and config.base_url == self.zendesk.base_url
 
     def config_for(self, account_key: str) -> ZendeskConfig:
         """The Zendesk account known by its base URL (the single account, or an installation)."""

@@ -182,3 +182,26 @@ def test_each_session_sees_only_its_own_accounts_data(app, fake):
     assert globex.get_json()["name"] == "Globex Gina"
     assert acme.get_json()["name"] == "<b>Zoë</b>"
     assert globex.get_json()["notices"] == [] and acme.get_json()["notices"]
+
+
+def test_the_environments_crm_credentials_serve_only_the_single_account(app):
+    import responses
+
+    from plugin.crm import CrmConnector, CrmEnv
+
+    services = app.extensions["customer_value"]
+    services.registry.save(Installation(
+        subdomain="globex", base_url="https://globex.zendesk.com", app_id=56,
+        installation_id=67, email="g@globex.com", token="globex-token"), NOW)
+    services.settings = Settings(spend_source="sell")
+    services.crm = CrmConnector(env=CrmEnv(sell_token="acme-sell-token"))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as sell:
+        sell.get("https://api.getbase.com/v2/stages", json={"items": [], "meta": {}})
+        sell.get("https://api.getbase.com/v2/contacts", json={"items": [], "meta": {}})
+        globex = app.test_client().get("/api/customers/7/value", headers=session("globex"))
+        assert len(sell.calls) == 0, "another account never uses the environment's token"
+        assert any("Zendesk Sell" in n for n in globex.get_json()["notices"])
+        acme = app.test_client().get("/api/customers/7/value", headers=session("acme"))
+        assert len(sell.calls) > 0
+        assert sell.calls[0].request.headers["Authorization"] == "Bearer acme-sell-token"
+    assert not any("Zendesk Sell" in n for n in acme.get_json()["notices"])
