@@ -123,6 +123,9 @@ class Transport:
     redact: str = ""
     """A secret inside the base URL (a webhook's key), masked in logs, call counts and errors."""
     policy: RetryPolicy = PATIENT
+    check_url: Callable[[str], None] | None = None
+    """Called with every URL before it is requested (a typed-in address must stay public:
+    `integrations.hosts`); a ValueError it raises refuses the request as AuthFailed."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("web", "background"):
@@ -143,6 +146,12 @@ class Transport:
                 json: Any = None) -> dict[str, Any]:
         """Send one request, retrying as `retry_delay` decides; the decoded JSON body."""
         url = self.url(path)
+        if self.check_url is not None:
+            try:
+                self.check_url(url)
+            except ValueError as error:
+                raise AuthFailed(f"{self.service} address refused: {error}",
+                                 service=self.service) from None
         attempt, waited = 0, 0.0
         while True:
             attempt += 1

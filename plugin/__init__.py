@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None):
         ZENDESK_READ_TIMEOUT=30.0,
         METRICS_TOKEN=None,
         TRUSTED_PROXIES=0,
+        CRM_ALLOW_PRIVATE_HOSTS=False,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, delete, select
 
+from integrations.hosts import UnsafeUrl, check_public_url
+
 from .settings import SettingsError
 from .store import _upsert_rows, _utc, account_secrets
 from .vault import Vault
@@ -21,7 +23,8 @@ SECRETS: Mapping[str, str] = {
 WEBHOOK_SECRET = "webhook_signing_secret"
 """Zendesk's signing secret of the app's webhook: set by provisioning, never by a person."""
 MAX_SECRET = 1024
-BITRIX_WEBHOOK = re.compile(r"^https://[^\s/]+/rest/\d+/[A-Za-z0-9]+/?$")
+BITRIX_WEBHOOK = re.compile(r"^https?://[^\s/]+/rest/\d+/[A-Za-z0-9]+/?$")
+"""The shape of an inbound webhook URL; where it may point is `integrations.hosts`' rule."""
 
 
 class AccountSecrets:
@@ -44,9 +47,11 @@ class AccountSecrets:
         return self.vault.open(sealed) if sealed is not None else None
 
     def update(self, values: Mapping[str, object], now: datetime, *,
-               internal: bool = False) -> None:
+               internal: bool = False, allow_private_hosts: bool = False) -> None:
         """Set each given secret; an empty string clears it. Invalid input changes nothing.
-        Only the app itself (`internal`) may set the webhook's signing secret."""
+        Only the app itself (`internal`) may set the webhook's signing secret. A Bitrix24
+        webhook URL must point at a public https host (`integrations.hosts`) unless
+        `allow_private_hosts` (the app's CRM_ALLOW_PRIVATE_HOSTS)."""
         errors = {}
         for name, value in values.items():
             if name not in SECRETS and not (internal and name == WEBHOOK_SECRET):
@@ -56,6 +61,11 @@ class AccountSecrets:
             elif name == "bitrix24_webhook_url" and value and not BITRIX_WEBHOOK.match(value):
                 errors[f"secrets.{name}"] = ("must be a Bitrix24 inbound webhook URL: "
                                              "https://your.bitrix24.com/rest/1/secret/")
+            elif name == "bitrix24_webhook_url" and value:
+                try:
+                    check_public_url(value, allow_private=allow_private_hosts)
+                except UnsafeUrl as error:
+                    errors[f"secrets.{name}"] = f"not allowed: {error}"
         if errors:
             raise SettingsError(errors)
         with self.engine.begin() as conn:

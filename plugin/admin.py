@@ -152,7 +152,8 @@ def save_secrets():
     secrets = _secrets(store)
     body = _body()
     try:
-        secrets.update(body, services().clock())
+        secrets.update(body, services().clock(),
+                       allow_private_hosts=services().crm.allow_private_hosts)
     except SettingsError as error:
         return _invalid(error)
     return jsonify({"secrets": secrets.which_are_set()})

@@ -13,6 +13,7 @@ from integrations.zendesk import ZendeskClient, ZendeskConfig
 
 from .auth import AppSession
 from .config import database_url
+from .crm import CrmConnector
 from .installations import Installation, Registry
 from .migrations import upgrade
 from .services import Services
@@ -44,7 +45,9 @@ def init_app(app: Flask) -> None:
         engine=engine, zendesk=single, registry=registry,
         client_factory=lambda config: ZendeskClient.connect(
             config, mode="web", timeout=(CONNECT_TIMEOUT, read_timeout)),
-        cache=ValueCache(fresh_for=float(app.config["VALUE_FRESH_SECONDS"])))
+        cache=ValueCache(fresh_for=float(app.config["VALUE_FRESH_SECONDS"])),
+        crm=CrmConnector(allow_private_hosts=bool(
+            app.config["CRM_ALLOW_PRIVATE_HOSTS"] or app.config["DEMO_MODE"])))
     app.register_blueprint(bp)
 
 

@@ -8,6 +8,7 @@ non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import tempfile
@@ -493,7 +494,7 @@ def online_history(user_id: int, settings: Settings | None
     if settings is None:
         settings = SettingsVersions(store.engine, store.account).current()
     client.spend_field = settings.spend_field
-    crm = CrmConnector()
+    crm = cli_connector()
     stored = store.crm_deals(settings.spend_source) if settings.spend_source in CRM_NAMES \
         else None
     try:
@@ -513,7 +514,7 @@ def online_history(user_id: int, settings: Settings | None
 def crm_export(store: HistoryStore, settings: Settings) -> tuple[CrmConnector, Any]:
     """A connector and the patient client of the CRM the settings take spend from (None for
     fields, or when no credentials are set: then a warning says so)."""
-    crm = CrmConnector()
+    crm = cli_connector()
     if settings.spend_source not in CRM_NAMES:
         return crm, None
     client = crm.source(settings.spend_source, saved_secrets(store), mode="background")
@@ -523,6 +524,13 @@ def crm_export(store: HistoryStore, settings: Settings) -> tuple[CrmConnector, A
                    "BITRIX24_WEBHOOK_URL); its deals are not synced", err=True)
         return crm, None
     return crm, client
+
+
+def cli_connector() -> CrmConnector:
+    """The command line's CRM connector: a saved webhook URL may name a private host only with
+    CUSTOMER_VALUE_CRM_ALLOW_PRIVATE_HOSTS=true, as in the app."""
+    allow = os.environ.get("CUSTOMER_VALUE_CRM_ALLOW_PRIVATE_HOSTS", "").strip().lower()
+    return CrmConnector(allow_private_hosts=allow in ("1", "true", "yes"))
 
 
 def saved_secrets(store: HistoryStore) -> SecretReader:

@@ -43,10 +43,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Protocol
 
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
 from integrations.errors import AuthFailed, IntegrationError, RateLimited, Unavailable
+from integrations.hosts import check_public_url
 from integrations.http import CONNECT_TIMEOUT, RetryPolicy
 from integrations.sell import DEFAULT_BASE_URL, SellClient, SellConfig
 
@@ -287,6 +289,11 @@ class CrmConnector:
     env: CrmEnv = field(default_factory=CrmEnv.from_env)
     cache: CrmCache = field(default_factory=CrmCache)
     outages: Outages = field(default_factory=Outages)
+    allow_private_hosts: bool = False
+    """Let a webhook URL saved in the settings page name a private host or use http (the
+    app's CRM_ALLOW_PRIVATE_HOSTS: the sandbox, tests). Without it such a URL is checked by
+    `integrations.hosts` before every request. The environment's URL, set by the operator,
+    is trusted as it is."""
     web_timeout: tuple[float, float] = WEB_TIMEOUT
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
     sleep: Callable[[float], None] = time.sleep
@@ -325,7 +332,11 @@ class CrmConnector:
                 return _Unconfigured(CRM_NAMES[kind], "Zendesk Sell access token")
             return self._client(kind, token, mode, lambda: SellClient.connect(
                 SellConfig(token=token, base_url=self.env.sell_base_url), **options))
-        url = secrets("bitrix24_webhook_url") or env.bitrix24_webhook_url
+        saved = secrets("bitrix24_webhook_url")
+        url = saved or env.bitrix24_webhook_url
+        if saved:
+            options["check_url"] = partial(check_public_url,
+                                           allow_private=self.allow_private_hosts)
         if not url:
             return _Unconfigured(CRM_NAMES["bitrix24"], "Bitrix24 inbound webhook URL")
         try:
@@ -333,11 +344,12 @@ class CrmConnector:
             config.secret  # noqa: B018 - checks the URL's shape before any request
         except ValueError:
             return _Unconfigured(CRM_NAMES["bitrix24"], "valid Bitrix24 inbound webhook URL")
-        return self._client(kind, url, mode, lambda: Bitrix24Client.connect(config, **options))
+        return self._client(kind, url, mode, lambda: Bitrix24Client.connect(config, **options),
+                            checked=bool(saved))
 
     def _client(self, kind: str, credential: str, mode: str,
-                build: Callable[[], CrmSource]) -> CrmSource:
-        key = (kind, hashlib.sha256(credential.encode()).hexdigest(), mode)
+                build: Callable[[], CrmSource], *, checked: bool = False) -> CrmSource:
+        key = (kind, hashlib.sha256(credential.encode()).hexdigest(), mode, checked)
         with self._lock:
             if key not in self._clients:
                 self._clients[key] = build()

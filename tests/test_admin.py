@@ -180,3 +180,19 @@ def test_crm_credentials_are_write_only_and_sealed(app, tmp_path):
     assert cleared.get_json()["secrets"]["sell_token"] is False
     assert client.put("/api/settings/secrets", headers=session("acme", 123),
                       json={"sell_token": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/rest/1/abc/",
+                                 "https://169.254.169.254/rest/1/abc/",
+                                 "https://user@10.0.0.8/rest/1/abc/",
+                                 "http://127.0.0.1:8765/rest/1/abc/"])
+def test_a_webhook_url_to_a_private_host_is_not_saved(app, url):
+    bad = app.test_client().put("/api/settings/secrets", headers=admin_session(),
+                                json={"bitrix24_webhook_url": url})
+    assert bad.status_code == 422
+    assert "not allowed" in bad.get_json()["error"]["fields"]["secrets.bitrix24_webhook_url"]
+    app.extensions["customer_value"].crm.allow_private_hosts = True
+    if "@" not in url:
+        saved = app.test_client().put("/api/settings/secrets", headers=admin_session(),
+                                      json={"bitrix24_webhook_url": url})
+        assert saved.get_json()["secrets"]["bitrix24_webhook_url"] is True
