@@ -11,10 +11,16 @@ For the history store, `contact_pages` and `deal_pages` list every contact and d
 change first (`sort_by=updated_at:desc`: Sell lists have no "changed since" filter, but
 `updated_at` is one of their sort keys), and stop after the page that reaches back past
 `since`: a later sync reads only the pages with what changed.
+
+A deal in a stage the cached stages do not list (an admin added it since they were read) has
+the stages read again, once per such stage; a deal whose stage is still unknown is left out and
+counted (`unknown_stage_deals`, a listing page's `skipped`), in live lookups and bulk listings
+alike, rather than failing the customer's lookup.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +31,7 @@ import requests
 
 from plugin.crm_records import (
     CrmPage,
+    UnknownStage,
     parse_sell_deal,
     sell_contact_fact,
     sell_contact_id,
@@ -37,6 +44,8 @@ from plugin.records import Invalid
 
 from .errors import BadResponse
 from .http import Transport
+
+log = logging.getLogger(__name__)
 
 SERVICE = "Zendesk Sell"
 DEFAULT_BASE_URL = "https://api.getbase.com"
@@ -68,6 +77,10 @@ class SellClient:
         self.transport = transport
         self.clock = clock
         self._stages: tuple[dict[int, bool | None], float] | None = None
+        self._unknown: set[int] = set()
+        """Stages still unknown after reading the stages again (until they are next read)."""
+        self.unknown_stage_deals = 0
+        """Deals left out of live lookups because their stage is unknown."""
 
     @classmethod
     def connect(cls, config: SellConfig, *, session: requests.Session | None = None,
@@ -83,31 +96,54 @@ class SellClient:
 
     def contacts(self, email: str) -> list[CrmContact]:
         """Every contact whose email is `email`, each with its decided deals."""
-        outcomes = self.stage_outcomes()
-        return [CrmContact(contact_id, tuple(self.deals(contact_id, outcomes)))
+        self.stage_outcomes()
+        return [CrmContact(contact_id, tuple(self.deals(contact_id)))
                 for contact_id in self.contact_ids(email)]
 
     def contact_ids(self, email: str) -> list[str]:
         return [self._read(sell_contact_id, record) for record in
                 self._collection("/v2/contacts", {"email": email}, "contact")]
 
-    def deals(self, contact_id: str, outcomes: dict[int, bool | None]) -> list[Purchase]:
-        """The contact's won and lost deals (open ones are left out)."""
+    def deals(self, contact_id: str) -> list[Purchase]:
+        """The contact's won and lost deals (open ones, and those in an unknown stage, are
+        left out)."""
         found = []
         for record in self._collection("/v2/deals", {"contact_id": contact_id}, "deal"):
-            purchase = self._read(lambda r: parse_sell_deal(r, outcomes), record)
+            try:
+                purchase = self._read(lambda r: self._staged(r, parse_sell_deal), record)
+            except UnknownStage as error:
+                self.unknown_stage_deals += 1
+                log.warning("%s deal left out: %s", SERVICE, error)
+                continue
             if purchase is not None:
                 found.append(purchase)
         return found
 
-    def stage_outcomes(self) -> dict[int, bool | None]:
-        """Each stage's outcome (won, lost or open), kept for STAGES_SECONDS."""
-        if self._stages is not None and self.clock() - self._stages[1] < STAGES_SECONDS:
+    def stage_outcomes(self, *, refresh: bool = False) -> dict[int, bool | None]:
+        """Each stage's outcome (won, lost or open), kept for STAGES_SECONDS (`refresh`:
+        read them again now)."""
+        if not refresh and self._stages is not None and \
+                self.clock() - self._stages[1] < STAGES_SECONDS:
             return self._stages[0]
         stages = list(self._collection("/v2/stages", {}, "stage"))
         outcomes = self._read(sell_outcomes, stages)
-        self._stages = (outcomes, self.clock())
+        self._stages, self._unknown = (outcomes, self.clock()), set()
         return outcomes
+
+    def _staged(self, record: Any, parse: Callable[[Any, dict[int, bool | None]], Any]) -> Any:
+        """`parse(record, outcomes)`; a deal in a stage not listed has the stages read again
+        once (per such stage), then raises UnknownStage if it is still not listed."""
+        try:
+            return parse(record, self.stage_outcomes())
+        except UnknownStage as error:
+            if error.stage in self._unknown:
+                raise
+            outcomes = self.stage_outcomes(refresh=True)
+            try:
+                return parse(record, outcomes)
+            except UnknownStage:
+                self._unknown.add(error.stage)
+                raise
 
     def contact_pages(self, position: int = 1, since: datetime | None = None
                       ) -> Iterator[CrmPage]:
@@ -118,8 +154,8 @@ class SellClient:
     def deal_pages(self, position: int = 1, since: datetime | None = None
                    ) -> Iterator[CrmPage]:
         """Every deal (as `DealFact`s, open ones too), like `contact_pages`."""
-        outcomes = self.stage_outcomes()
-        return self._changes("/v2/deals", "deal", lambda r: sell_deal_fact(r, outcomes),
+        self.stage_outcomes()
+        return self._changes("/v2/deals", "deal", lambda r: self._staged(r, sell_deal_fact),
                              position, since)
 
     def _changes(self, path: str, kind: str, parse: Callable[[Any], Any], position: int,
@@ -169,6 +205,8 @@ class SellClient:
     def _read(self, parse: Callable[[Any], Any], value: Any) -> Any:
         try:
             return parse(value)
+        except UnknownStage:
+            raise
         except (Invalid, AttributeError, TypeError) as error:
             raise BadResponse(f"{SERVICE} sent something unreadable: {error}",
                               service=SERVICE) from error

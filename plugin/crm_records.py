@@ -27,6 +27,14 @@ BITRIX_WON, BITRIX_LOST = "S", "F"
 apidocs.bitrix24.com/api-reference/crm/deals/"""
 
 
+class UnknownStage(Invalid):
+    """A Sell deal in a stage the account's stages (as last read) do not list."""
+
+    def __init__(self, stage: int):
+        self.stage = stage
+        super().__init__(f"stage_id: unknown stage {stage}")
+
+
 @dataclass(frozen=True, slots=True)
 class ContactFact:
     """A CRM contact as the history store keeps it: its id, its addresses, when it changed."""
@@ -128,7 +136,7 @@ def parse_sell_deal(record: Mapping[str, Any], outcomes: Mapping[int, bool | Non
     if isinstance(stage, bool) or not isinstance(stage, int):
         raise Invalid(f"stage_id: expected a number, not {stage!r}")
     if stage not in outcomes:
-        raise Invalid(f"stage_id: unknown stage {stage}")
+        raise UnknownStage(stage)
     won = outcomes[stage]
     if won is None:
         return None

@@ -107,7 +107,7 @@ def test_deals_are_read_page_after_page_until_no_next_page(http):
     http.get(f"{BASE}/v2/deals", match=[page(2, contact_id="7")],
              json=envelope("deal", [deal(PER_PAGE + 1, 7, "0.25", 3)]))
     sell = client()
-    purchases = sell.deals("7", sell.stage_outcomes())
+    purchases = sell.deals("7")
     assert len(purchases) == PER_PAGE + 1
     assert sum(p.amount for p in purchases) == pytest.approx(10 * PER_PAGE + 0.25)
 
@@ -164,12 +164,29 @@ def test_a_failing_sell_is_retried_then_unavailable(http):
         client().stage_outcomes()
 
 
-def test_a_deal_in_an_unknown_stage_is_a_bad_response(http):
+def test_a_deal_in_a_new_stage_has_the_stages_read_again(http):
     add_stages(http)
-    http.get(f"{BASE}/v2/deals", json=envelope("deal", [deal(1, 7, 10, 99)]))
+    http.get(f"{BASE}/v2/stages", match=[bearer(), page(1)], json=envelope(
+        "stage", [stage(*s) for s in STAGES] + [stage(99, "Won again", "won")]))
+    http.get(f"{BASE}/v2/deals", json=envelope("deal", [deal(1, 7, 10, 99), deal(2, 7, 5, 3)]))
     sell = client()
-    with pytest.raises(BadResponse, match="unknown stage 99"):
-        sell.deals("7", sell.stage_outcomes())
+    sell.stage_outcomes()
+    assert [(p.amount, p.won) for p in sell.deals("7")] == [(10.0, True), (5.0, True)]
+    assert sell.transport.calls["GET /v2/stages"] == 2 and sell.unknown_stage_deals == 0
+
+
+def test_a_deal_in_a_stage_still_unknown_is_left_out_and_counted_live_and_in_bulk(http):
+    add_stages(http)
+    add_stages(http)
+    deals = envelope("deal", [deal(1, 7, 10, 99), deal(2, 7, 5, 3), deal(3, 7, 8, 99)])
+    http.get(f"{BASE}/v2/deals", json=deals)
+    sell = client()
+    assert [p.amount for p in sell.deals("7")] == [5.0]
+    assert sell.unknown_stage_deals == 2
+    assert sell.transport.calls["GET /v2/stages"] == 2, "read again once for stage 99"
+    (listed,) = sell.deal_pages()
+    assert [d.id for d in listed.items] == ["2"] and listed.skipped == 2
+    assert sell.transport.calls["GET /v2/stages"] == 2
 
 
 def test_a_negative_or_unreadable_value_is_a_bad_response(http):
@@ -177,7 +194,7 @@ def test_a_negative_or_unreadable_value_is_a_bad_response(http):
     http.get(f"{BASE}/v2/deals", json=envelope("deal", [deal(1, 7, "lots", 3)]))
     sell = client()
     with pytest.raises(BadResponse, match="value"):
-        sell.deals("7", sell.stage_outcomes())
+        sell.deals("7")
 
 
 def test_the_config_never_shows_its_token():
