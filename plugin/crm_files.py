@@ -3,7 +3,9 @@
 Zendesk Sell's files hold Sell's collection envelope (`{"items": [{"data": ..., "meta":
 ...}]}`): `sell_contacts.json`, `sell_deals.json` and `sell_stages.json`. Bitrix24's hold its
 list answer (`{"result": [...]}`): `bitrix_contacts.json` and `bitrix_deals.json`. A missing
-file means no such records. The sandbox serves the same files (`read_records`).
+file means no such records. The sandbox serves the same files (`read_records`). A deal
+without a primary contact (Sell's `contact_id` null, Bitrix24's CONTACT_ID null, empty or "0":
+a deal of a company only) is no customer's purchase and is left out, as the sync does.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def _sell(folder: Path) -> FolderCrm:
     for record in read_records(folder, "sell_deals"):
         found = _one(problems, "sell_deals", record,
                      lambda r: (sell_deal_contact(r), parse_sell_deal(r, outcomes)))
-        if found and found[1] is not None:
+        if found and found[0] is not None and found[1] is not None:
             deals[found[0]].append(found[1])
     if problems:
         raise DatasetError(problems)
@@ -113,7 +115,7 @@ def _bitrix(folder: Path) -> FolderCrm:
     for record in read_records(folder, "bitrix_deals"):
         found = _one(problems, "bitrix_deals", record,
                      lambda r: (bitrix_deal_contact(r), parse_bitrix_deal(r)))
-        if found and found[1] is not None:
+        if found and found[0] is not None and found[1] is not None:
             deals[found[0]].append(found[1])
     if problems:
         raise DatasetError(problems)

@@ -110,8 +110,10 @@ def sell_email(record: Mapping[str, Any]) -> str:
     return normal_email(record.get("email"))
 
 
-def sell_deal_contact(record: Mapping[str, Any]) -> str:
-    return _record_id(record.get("contact_id"), "contact_id")
+def sell_deal_contact(record: Mapping[str, Any]) -> str | None:
+    """The deal's primary contact (None when it has none: a deal of an organization)."""
+    contact = record.get("contact_id")
+    return None if contact is None else _record_id(contact, "contact_id")
 
 
 def sell_contact_fact(record: Mapping[str, Any]) -> ContactFact:
@@ -121,9 +123,7 @@ def sell_contact_fact(record: Mapping[str, Any]) -> ContactFact:
 
 
 def sell_deal_fact(record: Mapping[str, Any], outcomes: Mapping[int, bool | None]) -> DealFact:
-    contact = record.get("contact_id")
-    return DealFact(_record_id(record.get("id"), "id"),
-                    None if contact is None else _record_id(contact, "contact_id"),
+    return DealFact(_record_id(record.get("id"), "id"), sell_deal_contact(record),
                     parse_sell_deal(record, outcomes), _when(record, "updated_at"))
 
 
@@ -164,8 +164,14 @@ def bitrix_emails(record: Mapping[str, Any]) -> list[str]:
             and normal_email(v.get("VALUE"))]
 
 
-def bitrix_deal_contact(record: Mapping[str, Any]) -> str:
-    return _record_id(record.get("CONTACT_ID"), "CONTACT_ID")
+NO_CONTACT = (None, "", "0", 0)
+"""How Bitrix24 says a deal has no primary contact (a deal of a company only)."""
+
+
+def bitrix_deal_contact(record: Mapping[str, Any]) -> str | None:
+    """The deal's primary contact, CONTACT_ID (None when it has none)."""
+    contact = record.get("CONTACT_ID")
+    return None if contact in NO_CONTACT else _record_id(contact, "CONTACT_ID")
 
 
 def bitrix_contact_fact(record: Mapping[str, Any]) -> ContactFact:
@@ -174,9 +180,7 @@ def bitrix_contact_fact(record: Mapping[str, Any]) -> ContactFact:
 
 
 def bitrix_deal_fact(record: Mapping[str, Any]) -> DealFact:
-    contact = record.get("CONTACT_ID")
-    return DealFact(_record_id(record.get("ID"), "ID"),
-                    None if contact in (None, "", "0", 0) else _record_id(contact, "CONTACT_ID"),
+    return DealFact(_record_id(record.get("ID"), "ID"), bitrix_deal_contact(record),
                     parse_bitrix_deal(record), _when(record, "DATE_MODIFY"))
 
 

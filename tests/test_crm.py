@@ -192,3 +192,27 @@ def test_a_won_bitrix_deal_with_a_planned_close_date_ahead_still_counts(
                                               created_at=NOW - timedelta(days=400)),
                               purchases=(purchase,))
     assert measure(history, NOW, 180.0, "USD", {}).won == 1
+
+
+def test_deals_without_a_primary_contact_are_left_out_of_a_dataset_and_the_sandbox(tmp_path):
+    from integrations.sandbox.crm_data import CrmData
+
+    write(tmp_path, "bitrix_contacts", {"result": [
+        {"ID": "3", "EMAIL": [{"VALUE": "ann@example.com", "VALUE_TYPE": "WORK"}]}]})
+    won = {"OPPORTUNITY": "10.00", "CURRENCY_ID": "USD", "STAGE_SEMANTIC_ID": "S",
+           "CLOSEDATE": "2025-02-01T03:00:00+03:00"}
+    write(tmp_path, "bitrix_deals", {"result": [
+        {"ID": "1", "CONTACT_ID": "3", **won}, {"ID": "2", "CONTACT_ID": None, **won},
+        {"ID": "3", "CONTACT_ID": "", **won}, {"ID": "4", "CONTACT_ID": "0", **won},
+        {"ID": "5", **won}]})
+    write(tmp_path, "sell_stages", sell_items("stage", [{"id": 1, "category": "won"}]))
+    write(tmp_path, "sell_contacts", sell_items("contact", [{"id": 5, "email": "ann@example.com"}]))
+    write(tmp_path, "sell_deals", sell_items("deal", [
+        {"id": 1, "contact_id": 5, "value": 10, "currency": "USD", "stage_id": 1},
+        {"id": 2, "contact_id": None, "value": 10, "currency": "USD", "stage_id": 1}]))
+    for kind in ("bitrix24", "sell"):
+        (ann,) = load_crm(tmp_path, kind).contacts("ann@example.com")
+        assert [p.id for p in ann.purchases] == ["1"]
+    sandbox = CrmData.load(tmp_path)
+    assert list(sandbox.bitrix_deals) == ["3"] and list(sandbox.sell_deals) == ["5"]
+    assert len(sandbox.all_bitrix_deals) == 5 and len(sandbox.all_sell_deals) == 2

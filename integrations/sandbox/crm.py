@@ -147,8 +147,7 @@ def sell_contacts() -> Response:
 def sell_deals() -> Response:
     crm = services().store.crm
     contact = request.args.get("contact_id")
-    found = crm.sell_deals.get(contact, []) if contact else [
-        d for group in crm.sell_deals.values() for d in group]
+    found = crm.sell_deals.get(contact, []) if contact else crm.all_sell_deals
     return _sell_page("deal", found)
 
 
@@ -214,8 +213,8 @@ def _bitrix_call(method: str, params: dict[str, Any]) -> dict[str, Any]:
         records = list({id(r): r for r in records}.values())
     elif method == "crm.deal.list":
         contact = where.get("CONTACT_ID")
-        records = crm.bitrix_deals.get(str(contact), []) if contact is not None else [
-            d for group in crm.bitrix_deals.values() for d in group]
+        records = crm.bitrix_deals.get(str(contact), []) if contact is not None else \
+            crm.all_bitrix_deals
     else:
         return {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}
     records = _changed(records, where)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from plugin.crm_files import read_records
-from plugin.crm_records import bitrix_emails, normal_email
+from plugin.crm_records import bitrix_deal_contact, bitrix_emails, normal_email, sell_deal_contact
 from plugin.dataset import DatasetError
+from plugin.records import Invalid
 
 from .loader import SandboxDataError
 
@@ -24,6 +25,9 @@ class CrmData:
     sell_deals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     bitrix_contacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     bitrix_deals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    all_sell_deals: list[dict[str, Any]] = field(default_factory=list)
+    all_bitrix_deals: list[dict[str, Any]] = field(default_factory=list)
+    """Every deal, those without a contact too (not found by any contact, still listed)."""
 
     @classmethod
     def load(cls, folder: Path) -> CrmData:
@@ -37,9 +41,21 @@ class CrmData:
         return cls(
             sell_stages=read["sell_stages"],
             sell_contacts=_index(read["sell_contacts"], lambda r: [normal_email(r.get("email"))]),
-            sell_deals=_index(read["sell_deals"], lambda r: [str(r.get("contact_id"))]),
+            sell_deals=_index(read["sell_deals"], _contact(sell_deal_contact)),
             bitrix_contacts=_index(read["bitrix_contacts"], _bitrix_emails),
-            bitrix_deals=_index(read["bitrix_deals"], lambda r: [str(r.get("CONTACT_ID"))]))
+            bitrix_deals=_index(read["bitrix_deals"], _contact(bitrix_deal_contact)),
+            all_sell_deals=read["sell_deals"], all_bitrix_deals=read["bitrix_deals"])
+
+
+def _contact(read_contact):
+    """A deal's index keys: its primary contact, by the rule the app reads it with."""
+    def keys(record: dict[str, Any]) -> list[str]:
+        try:
+            contact = read_contact(record)
+        except Invalid:
+            return []
+        return [contact] if contact else []
+    return keys
 
 
 def _index(records: list[dict[str, Any]], keys) -> dict[str, list[dict[str, Any]]]:
