@@ -47,7 +47,14 @@ from functools import partial
 from typing import Protocol
 
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
-from integrations.errors import AuthFailed, IntegrationError, RateLimited, Unavailable
+from integrations.errors import (
+    AuthFailed,
+    BadResponse,
+    IntegrationError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 from integrations.hosts import check_public_url
 from integrations.http import CONNECT_TIMEOUT, RetryPolicy
 from integrations.sell import DEFAULT_BASE_URL, SellClient, SellConfig
@@ -69,8 +76,9 @@ WEB_RETRY = RetryPolicy(attempts=2, backoff_base=0.05, retry_timeouts=False)
 """One more try, within a tenth of a second, of a request that failed fast (a 5xx, a dropped
 connection); none after a timeout."""
 MODES = ("web", "background")
-OUTAGES = (Unavailable, RateLimited, AuthFailed)
-"""Failures that concern the whole CRM account, not one customer: remembered per account."""
+OUTAGES = (Unavailable, RateLimited, AuthFailed, NotFound, BadResponse)
+"""Failures that concern the whole CRM account, not one customer: remembered per account (a
+wrong base URL answers "not found" or something unreadable to every lookup alike)."""
 ENV_VARIABLES = ("SELL_BASE_URL", "SELL_ACCESS_TOKEN", "BITRIX24_WEBHOOK_URL")
 
 SecretReader = Callable[[str], "str | None"]
@@ -108,11 +116,20 @@ def failure_notice(source: str, error: IntegrationError, stored: str | None = No
     """What the agent reads when the CRM could not be asked (never the error's own text,
     which may name a URL with a secret in it). `stored`: when the deals used instead were
     synced, if there are any."""
-    if isinstance(error, AuthFailed):
+    if isinstance(error, NotConfigured):
+        problem = f"{source} is not configured"
+        left_out = "left out until an admin sets its credentials"
+    elif isinstance(error, AuthFailed):
         problem = f"{source} refused the app's credentials"
         left_out = "left out until an admin updates them"
     elif isinstance(error, RateLimited):
         problem, left_out = f"{source} is rate limiting", "left out for now"
+    elif isinstance(error, BadResponse):
+        problem = f"{source} sent an answer the app cannot read"
+        left_out = "left out for now"
+    elif isinstance(error, NotFound):
+        problem = f"{source} answered \"not found\" (check its address)"
+        left_out = "left out until an admin corrects it"
     else:
         problem, left_out = f"{source} is unavailable", "left out for now"
     if stored is not None:
@@ -229,6 +246,10 @@ class CrmEnv:
                    bitrix24_webhook_url=env.get("BITRIX24_WEBHOOK_URL", "").strip())
 
 
+class NotConfigured(AuthFailed):
+    """The settings name a CRM but no (valid) credentials for it are set."""
+
+
 class _Unconfigured:
     """The CRM the settings name, without credentials: every lookup says so."""
 
@@ -237,7 +258,7 @@ class _Unconfigured:
         self.missing = missing
 
     def contacts(self, email: str) -> list[CrmContact]:
-        raise AuthFailed(f"no {self.missing} is set", service=self.name)
+        raise NotConfigured(f"no {self.missing} is set", service=self.name)
 
 
 class Outages:

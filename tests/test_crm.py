@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations.errors import AuthFailed, RateLimited, Unavailable
+from integrations.errors import AuthFailed, BadResponse, NotFound, RateLimited, Unavailable
 from plugin.crm import CrmCache, CrmConnector, CrmEnv, attach, with_crm
 from plugin.crm_files import load_crm
 from plugin.dataset import DatasetError
@@ -72,6 +72,8 @@ def test_the_match_field_setting_picks_the_email_to_look_up():
     (Unavailable("down", service="Zendesk Sell"), "unavailable"),
     (AuthFailed("401", service="Zendesk Sell"), "refused the app's credentials"),
     (RateLimited(30, service="Zendesk Sell"), "rate limiting"),
+    (BadResponse("?", service="Zendesk Sell"), "sent an answer the app cannot read"),
+    (NotFound("404", service="Zendesk Sell"), "answered \"not found\""),
 ])
 def test_a_failing_crm_leaves_a_zendesk_only_value_with_a_notice(error, words):
     history = with_crm(customer(), FakeCrm(error=error), SELL)
@@ -127,7 +129,8 @@ def test_answers_are_cached_and_failures_retried_after_a_while():
 def test_missing_credentials_are_a_notice_not_a_failure():
     connector = CrmConnector(env=CrmEnv())
     history = connector.history(customer(), Settings(spend_source="bitrix24"))
-    assert "Bitrix24 refused the app's credentials" in history.notices[0]
+    assert history.notices[0] == ("Bitrix24 is not configured; spend from Bitrix24 is left out "
+                                  "until an admin sets its credentials")
     saved = connector.source("bitrix24", lambda name: "https://x.example/not-a-webhook")
     with pytest.raises(AuthFailed):
         saved.contacts("ann@example.com")

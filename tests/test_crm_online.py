@@ -313,7 +313,7 @@ def test_the_command_line_uses_the_accounts_saved_crm_credentials(dataset, sandb
            "SELL_ACCESS_TOKEN": "", "BITRIX24_WEBHOOK_URL": ""}
     user = customers_by_kind(dataset)["won"][0]
     without = score(user, settings_files["sell"], env)
-    assert any("refused the app's credentials" in n for n in without["notices"])
+    assert any("Zendesk Sell is not configured" in n for n in without["notices"])
     store = account_store(env)
     AccountSecrets(store.engine, store.account, Vault.from_secret(SECRET)).update(
         {"sell_token": SELL_TOKEN}, NOW)

@@ -176,3 +176,18 @@ def test_a_value_is_marked_degraded_only_when_no_synced_deals_stand_in(http, sle
     assert to_json(assess(bare, SELL, NOW))["crm_degraded"] is True
     assert to_json(assess(backed, SELL, NOW))["crm_degraded"] is False
     assert to_json(assess(customer(), Settings(), NOW))["crm_degraded"] is False
+
+
+def test_a_wrong_base_url_is_not_asked_again_for_other_customers_for_a_while(http, sleep):
+    http.get(f"{SELL_URL}/v2/stages", status=404, json={"errors": []})
+    crm = connector(sleep)
+    for user in range(1, 4):
+        history = crm.history(customer(user, f"c{user}@example.com"), SELL, account=1)
+        assert 'Zendesk Sell answered "not found"' in history.notices[0]
+    assert sell_calls(http) == 1
+    http.replace(responses.GET, f"{SELL_URL}/v2/stages", body="<html>proxy</html>")
+    other = connector(sleep)
+    for user in range(1, 4):
+        history = other.history(customer(user, f"c{user}@example.com"), SELL, account=1)
+        assert "Zendesk Sell sent an answer the app cannot read" in history.notices[0]
+    assert sell_calls(http) == 2
