@@ -37,7 +37,7 @@ from plugin.crm_records import (
 from plugin.domain import CrmContact, Purchase
 from plugin.records import Invalid
 
-from .errors import AuthFailed, BadResponse, IntegrationError, NotFound, RateLimited
+from .errors import AuthFailed, BadResponse, IntegrationError, NotFound, RateLimited, Unavailable
 from .http import Transport
 
 SERVICE = "Bitrix24"
@@ -48,6 +48,9 @@ BATCH_LIMIT = 50
 THROTTLE_WAIT = 0.5
 """After QUERY_LIMIT_EXCEEDED: the bucket drains two requests a second, so one slot is free
 again within half a second."""
+OPERATION_WAIT = 600.0
+"""After OPERATION_TIME_LIMIT: Bitrix24 blocks a method whose requests ran more than 480 s in
+10 minutes, for up to 10 minutes (helpdesk.bitrix24.com, "Changes in REST 22.0.0")."""
 THROTTLE_BUDGET = 5.0
 """Seconds of QUERY_LIMIT_EXCEEDED waits one call may spend before giving up (RateLimited)."""
 MAX_PAGES = 1_000
@@ -61,6 +64,11 @@ DEAL_FIELDS = ("ID", "CONTACT_ID", "OPPORTUNITY", "CURRENCY_ID", "STAGE_SEMANTIC
 AUTH_ERRORS = frozenset({"INVALID_CREDENTIALS", "NO_AUTH_FOUND", "expired_token",
                          "invalid_token", "insufficient_scope", "ACCESS_DENIED",
                          "WRONG_AUTH_TYPE", "PAYMENT_REQUIRED"})
+UNAVAILABLE_ERRORS = frozenset({"OVERLOAD_LIMIT", "INTERNAL_SERVER_ERROR",
+                                "ERROR_UNEXPECTED_ANSWER"})
+"""OVERLOAD_LIMIT: REST blocked for this portal until Bitrix24's support lifts it."""
+KNOWN_ERRORS = AUTH_ERRORS | UNAVAILABLE_ERRORS | {
+    "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "ERROR_METHOD_NOT_FOUND", "NOT_FOUND"}
 WEBHOOK = re.compile(r"^(https?://[^\s/]+/rest/\d+/)([A-Za-z0-9]+)/?$")
 
 
@@ -95,7 +103,7 @@ class Bitrix24Client:
         options.setdefault("wait_budget", THROTTLE_BUDGET)
         return cls(Transport(base_url=config.webhook_url.strip().rstrip("/") + "/",
                              session=session or requests.Session(), throttled=throttled,
-                             redact=config.secret, **options))
+                             error_of=error_of, redact=config.secret, **options))
 
     def close(self) -> None:
         self.transport.session.close()
@@ -248,13 +256,32 @@ def throttled(response: requests.Response) -> float | None:
         body.get("error") == "QUERY_LIMIT_EXCEEDED" else None
 
 
+def error_of(response: requests.Response) -> IntegrationError | None:
+    """A failed answer's own error (`{"error": CODE, "error_description": ...}`, sent with a
+    4xx or 5xx status: apidocs.bitrix24.com/error-codes.html) as the project's error; None
+    when the body names no code this client knows (the status decides)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    if code not in KNOWN_ERRORS:
+        return None
+    return _error(code, body.get("error_description"))
+
+
 def _error(code: Any, description: Any) -> IntegrationError:
-    """Bitrix24's error codes as the project's errors (apidocs.bitrix24.com, "Errors")."""
+    """Bitrix24's error codes as the project's errors (apidocs.bitrix24.com/error-codes.html).
+    """
     text = f"{SERVICE} refused the call: {code}" + (f" ({description})" if description else "")
     if code in AUTH_ERRORS:
         return AuthFailed(text, service=SERVICE)
     if code == "QUERY_LIMIT_EXCEEDED":
         return RateLimited(THROTTLE_WAIT, service=SERVICE)
+    if code == "OPERATION_TIME_LIMIT":
+        return RateLimited(OPERATION_WAIT, service=SERVICE)
+    if code in UNAVAILABLE_ERRORS:
+        return Unavailable(text, service=SERVICE)
     if code in ("ERROR_METHOD_NOT_FOUND", "NOT_FOUND"):
         return NotFound(text, service=SERVICE)
     return BadResponse(text, service=SERVICE)

@@ -123,6 +123,9 @@ class Transport:
     redact: str = ""
     """A secret inside the base URL (a webhook's key), masked in logs, call counts and errors."""
     policy: RetryPolicy = PATIENT
+    error_of: Callable[[requests.Response], IntegrationError | None] | None = None
+    """A service's own reading of a failed answer (Bitrix24 names its errors in the body
+    whatever the status): the error to raise, or None for the generic one by status."""
     check_url: Callable[[str], None] | None = None
     """Called with every URL before it is requested (a typed-in address must stay public:
     `integrations.hosts`); a ValueError it raises refuses the request as AuthFailed."""
@@ -201,6 +204,10 @@ class Transport:
     def _failure(self, status: int | None, retry_after: float | None,
                  response: requests.Response | None, url: str) -> IntegrationError:
         service, where = self.service, self._where(url)
+        if response is not None and self.error_of is not None:
+            own = self.error_of(response)
+            if own is not None:
+                return own
         if status is None:
             return Unavailable(f"{service} did not answer ({where})", service=service)
         if status == 429:
@@ -256,7 +263,8 @@ def _error_detail(response: requests.Response | None) -> str:
     except ValueError:
         return response.text[:200]
     if isinstance(body, dict):
-        parts = [str(body.get(k)) for k in ("error", "description", "details") if body.get(k)]
+        parts = [str(body.get(k)) for k in ("error", "description", "error_description",
+                                            "details") if body.get(k)]
         return "; ".join(parts)[:300]
     return str(body)[:200]
 

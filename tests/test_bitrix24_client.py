@@ -19,7 +19,8 @@ from integrations.bitrix24 import (
     Bitrix24Client,
     Bitrix24Config,
 )
-from integrations.errors import AuthFailed, BadResponse, NotFound, RateLimited
+from integrations.errors import AuthFailed, BadResponse, NotFound, RateLimited, Unavailable
+from integrations.http import MAX_ATTEMPTS
 from plugin.domain import Purchase
 
 SECRET = "abcd1234efgh5678"
@@ -47,8 +48,9 @@ def sleep():
     return FakeSleep()
 
 
-def client(sleep) -> Bitrix24Client:
-    return Bitrix24Client.connect(Bitrix24Config(HOOK), sleep=sleep, rng=random.Random(1))
+def client(sleep, **options) -> Bitrix24Client:
+    return Bitrix24Client.connect(Bitrix24Config(HOOK), sleep=sleep, rng=random.Random(1),
+                                  **options)
 
 
 def listed(records, total=None, following=None):
@@ -190,3 +192,27 @@ def test_a_url_that_is_no_webhook_is_refused_before_any_request():
         Bitrix24Client.connect(Bitrix24Config("https://acme.bitrix24.com/crm/"),
                                session=requests.Session())
     assert SECRET not in repr(Bitrix24Config(HOOK))
+
+
+@pytest.mark.parametrize("status, code, error, words", [
+    (401, "ACCESS_DENIED", AuthFailed, "ACCESS_DENIED"),
+    (403, "OVERLOAD_LIMIT", Unavailable, "OVERLOAD_LIMIT"),
+    (429, "OPERATION_TIME_LIMIT", RateLimited, "retry after 600 s"),
+    (500, "INTERNAL_SERVER_ERROR", Unavailable, "INTERNAL_SERVER_ERROR"),
+    (400, "ERROR_METHOD_NOT_FOUND", NotFound, "ERROR_METHOD_NOT_FOUND"),
+])
+def test_errors_sent_with_an_http_status_are_read_from_the_body(http, sleep, status, code,
+                                                                error, words):
+    for _ in range(MAX_ATTEMPTS if status >= 500 else 1):
+        http.post(**call("crm.deal.list"), status=status,
+                  json={"error": code, "error_description": "described"})
+    with pytest.raises(error, match=words) as caught:
+        client(sleep, mode="web").deals("11")
+    assert caught.value.service == "Bitrix24" and SECRET not in str(caught.value)
+
+
+def test_an_unknown_error_code_with_a_4xx_is_a_bad_response_naming_it(http, sleep):
+    http.post(**call("crm.deal.list"), status=400,
+              json={"error": "INVALID_ARG_VALUE", "error_description": "bad filter"})
+    with pytest.raises(BadResponse, match="INVALID_ARG_VALUE; bad filter"):
+        client(sleep).deals("11")
