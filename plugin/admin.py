@@ -147,15 +147,19 @@ def save_settings():
 
 @bp.put("/api/settings/secrets")
 def save_secrets():
-    """Set or clear CRM credentials. The answer says which are set, never what they are."""
+    """Set or clear CRM credentials. The answer says which are set, never what they are. The
+    account's CRM answers, failures and outages are forgotten, and clients built for the old
+    credentials closed: the next lookup uses the new ones."""
     store, _ = _admin()
     secrets = _secrets(store)
     body = _body()
+    old = [secrets.get(name) or "" for name in SECRETS if name in body]
     try:
         secrets.update(body, services().clock(),
                        allow_private_hosts=services().crm.allow_private_hosts)
     except SettingsError as error:
         return _invalid(error)
+    services().crm.forget(store.account, old)
     return jsonify({"secrets": secrets.which_are_set()})
 
 

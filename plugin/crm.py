@@ -149,11 +149,13 @@ class StoredDeals(Protocol):
 
 def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Settings, *,
              cache: CrmCache | None = None, account: object = "",
-             stored: StoredDeals | None = None, mode: str = "web") -> CustomerHistory:
+             stored: StoredDeals | None = None, mode: str = "web",
+             credential: str = "") -> CustomerHistory:
     """The history with its CRM purchases (or a notice); unchanged when spend comes from
     fields. When `source` fails, the `stored` deals (if any) are used, with a notice; without
     them the history is marked `crm_degraded`. A failure is cached for lookups of the same
-    `mode` only. Never raises an integration error."""
+    `mode` only; answers are cached by `credential` (a fingerprint) too, so new credentials
+    never see the old ones' answers. Never raises an integration error."""
     if source is None or settings.spend_source not in CRM_NAMES:
         return history
     email = lookup_email(history.profile, settings)
@@ -163,8 +165,8 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
         if cache is None:
             contacts = source.contacts(email)
         else:
-            contacts = cache.get((account, source.name, email), lambda: source.contacts(email),
-                                 mode=mode)
+            contacts = cache.get((account, source.name, credential, email),
+                                 lambda: source.contacts(email), mode=mode)
     except IntegrationError as error:
         if stored is None:
             return replace(_noticed(history, failure_notice(source.name, error)),
@@ -172,6 +174,11 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
         return attach(_noticed(history, failure_notice(source.name, error, stored.synced_at)),
                       stored.contacts(email), source.name, email)
     return attach(history, contacts, source.name, email)
+
+
+def fingerprint(credential: str) -> str:
+    """A short digest naming a credential in cache keys (never the credential itself)."""
+    return hashlib.sha256(credential.encode()).hexdigest()[:16] if credential else ""
 
 
 def _noticed(history: CustomerHistory, notice: str) -> CustomerHistory:
@@ -225,6 +232,12 @@ class CrmCache:
         if isinstance(answer, IntegrationError):
             raise answer
         return answer  # type: ignore[return-value]
+
+    def forget(self, account: object) -> None:
+        """Drop every entry of `account` (keys start with it)."""
+        with self._lock:
+            for key in [k for k in self._entries if k and k[0] == account]:
+                del self._entries[key]
 
 
 @dataclass(frozen=True)
@@ -282,6 +295,12 @@ class Outages:
         if found is not None and self.clock() < found[1]:
             raise found[0]
 
+    def forget(self, account: object) -> None:
+        """Drop every outage of `account` (keys start with it)."""
+        with self._lock:
+            for key in [k for k in self._until if k and k[0] == account]:
+                del self._until[key]
+
     def failed(self, key: tuple, error: IntegrationError) -> None:
         if isinstance(error, OUTAGES):
             with self._lock:
@@ -328,12 +347,39 @@ class CrmConnector:
         """`with_crm` through this connector's clients (of `mode`), cache and outages.
         `env_credentials`: whether `account` is the single-account set-up's own account (the
         environment's CRM credentials may stand in for saved ones)."""
-        if settings.spend_source not in CRM_NAMES:
+        kind = settings.spend_source
+        if kind not in CRM_NAMES:
             return history
-        source = self.outages.guard((account, settings.spend_source, mode), self.source(
-            settings.spend_source, secrets, mode=mode, env_credentials=env_credentials))
+        credential, saved = self.credential(kind, secrets, env_credentials=env_credentials)
+        digest = fingerprint(credential)
+        source = self.outages.guard((account, kind, mode, digest),
+                                    self._source(kind, credential, saved, mode))
         return with_crm(history, source, settings, cache=self.cache, account=account,
-                        stored=stored, mode=mode)
+                        stored=stored, mode=mode, credential=digest)
+
+    def credential(self, kind: str, secrets: SecretReader, *,
+                   env_credentials: bool = True) -> tuple[str, bool]:
+        """The credential of the CRM `kind` ("" for none) and whether it is the account's
+        saved one (else the env's, only with `env_credentials`: for the single-account
+        set-up's own account)."""
+        saved = secrets("sell_token" if kind == "sell" else "bitrix24_webhook_url") or ""
+        if saved or not env_credentials:
+            return saved, bool(saved)
+        return (self.env.sell_token if kind == "sell" else self.env.bitrix24_webhook_url), False
+
+    def forget(self, account: object, credentials: list[str] = ()) -> None:
+        """After the account's CRM credentials changed: drop its cached answers, failures and
+        outages, and close the clients built for the old `credentials`."""
+        self.cache.forget(account)
+        self.outages.forget(account)
+        prints = {hashlib.sha256(c.encode()).hexdigest() for c in credentials if c}
+        with self._lock:
+            stale = [key for key in self._clients if key[1] in prints]
+            clients = [self._clients.pop(key) for key in stale]
+        for client in clients:
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
 
     def source(self, kind: str, secrets: SecretReader, *, mode: str = "web",
                env_credentials: bool = True) -> CrmSource:
@@ -341,20 +387,22 @@ class CrmConnector:
         `env_credentials`, for the single-account set-up's own account only) the env's: one
         failing fast (`web`, for requests an agent waits on) or a patient one (`background`:
         jobs, sync, backfill, the command line)."""
-        env = self.env if env_credentials else CrmEnv(sell_base_url=self.env.sell_base_url)
+        return self._source(kind, *self.credential(kind, secrets,
+                                                   env_credentials=env_credentials), mode)
+
+    def _source(self, kind: str, credential: str, saved: bool, mode: str) -> CrmSource:
         if mode not in MODES:
             raise ValueError(f"unknown CRM client mode {mode!r}")
         options: dict = ({"mode": "web", "timeout": self.web_timeout, "policy": WEB_RETRY}
                          if mode == "web" else {"mode": "background", "timeout": self.timeout})
         options["sleep"] = self.sleep
         if kind == "sell":
-            token = secrets("sell_token") or env.sell_token
+            token = credential
             if not token:
                 return _Unconfigured(CRM_NAMES[kind], "Zendesk Sell access token")
             return self._client(kind, token, mode, lambda: SellClient.connect(
                 SellConfig(token=token, base_url=self.env.sell_base_url), **options))
-        saved = secrets("bitrix24_webhook_url")
-        url = saved or env.bitrix24_webhook_url
+        url = credential
         if saved:
             options["check_url"] = partial(check_public_url,
                                            allow_private=self.allow_private_hosts)
@@ -366,7 +414,7 @@ class CrmConnector:
         except ValueError:
             return _Unconfigured(CRM_NAMES["bitrix24"], "valid Bitrix24 inbound webhook URL")
         return self._client(kind, url, mode, lambda: Bitrix24Client.connect(config, **options),
-                            checked=bool(saved))
+                            checked=saved)
 
     def _client(self, kind: str, credential: str, mode: str,
                 build: Callable[[], CrmSource], *, checked: bool = False) -> CrmSource:

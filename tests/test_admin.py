@@ -196,3 +196,15 @@ def test_a_webhook_url_to_a_private_host_is_not_saved(app, url):
         saved = app.test_client().put("/api/settings/secrets", headers=admin_session(),
                                       json={"bitrix24_webhook_url": url})
         assert saved.get_json()["secrets"]["bitrix24_webhook_url"] is True
+
+
+def test_saving_crm_credentials_forgets_the_accounts_crm_answers_and_outages(app):
+    services = app.extensions["customer_value"]
+    forgotten = []
+    services.crm.forget = lambda account, old: forgotten.append((account, old))
+    app.test_client().put("/api/settings/secrets", headers=admin_session(),
+                          json={"sell_token": "first-token"})
+    app.test_client().put("/api/settings/secrets", headers=admin_session(),
+                          json={"sell_token": "second-token"})
+    account = services.store("https://acme.zendesk.com").account
+    assert forgotten == [(account, [""]), (account, ["first-token"])]

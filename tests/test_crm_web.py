@@ -191,3 +191,25 @@ def test_a_wrong_base_url_is_not_asked_again_for_other_customers_for_a_while(htt
         history = other.history(customer(user, f"c{user}@example.com"), SELL, account=1)
         assert "Zendesk Sell sent an answer the app cannot read" in history.notices[0]
     assert sell_calls(http) == 2
+
+
+def test_new_credentials_are_asked_at_once_and_old_clients_closed(http, sleep):
+    saved = {"sell_token": "old-token"}
+    crm = connector(sleep)
+    http.get(f"{SELL_URL}/v2/stages", status=401, json={"errors": []})
+    refused = crm.history(customer(), SELL, account=1, secrets=saved.get)
+    assert "refused the app's credentials" in refused.notices[0]
+    old = crm.source("sell", saved.get)
+    saved["sell_token"] = "new-token"
+    http.replace(responses.GET, f"{SELL_URL}/v2/stages", json={"items": [], "meta": {}})
+    http.get(f"{SELL_URL}/v2/contacts", json={"items": [], "meta": {}})
+    fresh = crm.history(customer(), SELL, account=1, secrets=saved.get)
+    assert fresh.notices == () and not fresh.crm_degraded, \
+        "another credential is never answered from the old one's cache or outage"
+    closed = []
+    old.close = lambda: closed.append(True)
+    saved["sell_token"] = "old-token"
+    crm.forget(1, ["old-token"])
+    assert closed == [True] and crm.source("sell", saved.get) is not old
+    again = crm.history(customer(), SELL, account=1, secrets=saved.get)
+    assert again.notices == (), "the account's failures and outages were forgotten"
