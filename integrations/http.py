@@ -106,9 +106,10 @@ def retry_delay(attempt: int, status: int | None, retry_after: float | None, *,
 class Transport:
     """JSON over HTTP to one base URL with one set of credentials."""
 
-    base_url: str
+    base_url: str = field(repr=False)
+    """May hold a secret (a Bitrix24 webhook's key): never shown by `repr`."""
     session: requests.Session
-    auth: tuple[str, str] | None = None
+    auth: tuple[str, str] | None = field(default=None, repr=False)
     mode: str = "web"
     wait_budget: float = 300.0
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
@@ -120,7 +121,7 @@ class Transport:
     throttled: Callable[[requests.Response], float | None] | None = None
     """A service's own way of saying "slow down" other than a 429 (Bitrix24 answers 503 with
     QUERY_LIMIT_EXCEEDED): seconds to wait, or None. Such answers are handled as 429s."""
-    redact: str = ""
+    redact: str = field(default="", repr=False)
     """A secret inside the base URL (a webhook's key), masked in logs, call counts and errors."""
     policy: RetryPolicy = PATIENT
     error_of: Callable[[requests.Response], IntegrationError | None] | None = None
@@ -191,8 +192,9 @@ class Transport:
             return None, None, None, isinstance(error, requests.Timeout)
         except requests.RequestException as error:
             self._tell(method, None, started)
+            # `from None`: requests' own error names the full URL, secret included.
             raise Unavailable(f"{self.service} request failed: {type(error).__name__}",
-                              service=self.service) from error
+                              service=self.service) from None
         self._tell(method, response.status_code, started)
         return response.status_code, _retry_after(response), response, False
 

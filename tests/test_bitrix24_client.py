@@ -216,3 +216,16 @@ def test_an_unknown_error_code_with_a_4xx_is_a_bad_response_naming_it(http, slee
               json={"error": "INVALID_ARG_VALUE", "error_description": "bad filter"})
     with pytest.raises(BadResponse, match="INVALID_ARG_VALUE; bad filter"):
         client(sleep).deals("11")
+
+
+def test_no_repr_and_no_traceback_ever_shows_the_webhook_secret(http, sleep):
+    import traceback
+
+    bitrix = client(sleep)
+    assert SECRET not in repr(bitrix.transport)
+    http.post(f"{HOOK}crm.deal.list.json",
+              body=requests.exceptions.TooManyRedirects(f"Exceeded 30 redirects: {HOOK}"))
+    with pytest.raises(Unavailable) as caught:
+        bitrix.deals("11")
+    text = "".join(traceback.format_exception(caught.value))
+    assert "TooManyRedirects" in text and SECRET not in text
