@@ -108,13 +108,12 @@ def test_online_and_offline_scoring_agree_with_crm_spend(dataset, env, settings_
         assert online == offline
     first = score(chosen["won"][0], settings_files[kind], env)
     assert first["spend"]["source"] == kind and first["spend"]["purchases"] >= 1
-    if chosen["chf"]:
-        flagged = score(chosen["chf"][0], settings_files[kind], env)
-        assert flagged["spend"]["skipped_currencies"].get("CHF", 0) >= 1
-        assert any("CHF" in n for n in flagged["notices"])
-    if chosen["duplicate"]:
-        doubled = score(chosen["duplicate"][0], settings_files[kind], env)
-        assert any(n.startswith("2 CRM contacts match") for n in doubled["notices"])
+    assert chosen["chf"] and chosen["duplicate"], "the dataset has both cases"
+    flagged = score(chosen["chf"][0], settings_files[kind], env)
+    assert flagged["spend"]["skipped_currencies"].get("CHF", 0) >= 1
+    assert any("CHF" in n for n in flagged["notices"])
+    doubled = score(chosen["duplicate"][0], settings_files[kind], env)
+    assert any(n.startswith("2 CRM contacts match") for n in doubled["notices"])
 
 
 def test_a_won_deal_raises_the_same_customers_value(dataset, env, settings_files,
@@ -143,7 +142,25 @@ def test_refused_crm_credentials_leave_a_zendesk_only_value_with_a_notice(datase
         result = score(user, settings_files[kind], {**env, **wrong})
         assert result["spend"]["purchases"] == 0
         assert any("refused the app's credentials" in n for n in result["notices"])
-        assert "wrongsecret" not in json.dumps(result)
+
+
+def test_retry_logs_name_the_webhook_path_without_its_secret(sandbox, caplog):
+    from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
+    from integrations.errors import Unavailable
+
+    bitrix = Bitrix24Client.connect(Bitrix24Config(f"{sandbox}/rest/1/wrongsecret/"),
+                                    sleep=lambda seconds: None)
+    requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": True}, timeout=10)
+    try:
+        with caplog.at_level("INFO", logger="integrations.http"), \
+                pytest.raises(Unavailable) as caught:
+            bitrix.contact_ids("ann@example.com")
+    finally:
+        requests.post(f"{sandbox}/_sandbox/config", json={"crm_down": False}, timeout=10)
+        bitrix.close()
+    assert "/rest/1/***/crm.contact.list.json answered 503; retrying" in caplog.text
+    assert "/rest/1/***/crm.contact.list.json" in str(caught.value)
+    assert "wrongsecret" not in caplog.text + str(caught.value)
 
 
 def test_query_limit_exceeded_is_waited_out(dataset, env, sandbox, settings_files):

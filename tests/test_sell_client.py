@@ -189,9 +189,10 @@ def test_a_deal_in_a_stage_still_unknown_is_left_out_and_counted_live_and_in_bul
     assert sell.transport.calls["GET /v2/stages"] == 2
 
 
-def test_a_negative_or_unreadable_value_is_a_bad_response(http):
+@pytest.mark.parametrize("value", ["lots", -5, "-12.50"])
+def test_a_negative_or_unreadable_value_is_a_bad_response(http, value):
     add_stages(http)
-    http.get(f"{BASE}/v2/deals", json=envelope("deal", [deal(1, 7, "lots", 3)]))
+    http.get(f"{BASE}/v2/deals", json=envelope("deal", [deal(1, 7, value, 3)]))
     sell = client()
     with pytest.raises(BadResponse, match="value"):
         sell.deals("7")
