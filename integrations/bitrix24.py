@@ -4,7 +4,8 @@ domain values out, project errors on failure.
 Bitrix24's REST API (apidocs.bitrix24.com): an inbound webhook's URL carries the user and the
 secret (`https://portal.bitrix24.com/rest/1/secret/`) and a method is called by appending its
 name (`crm.deal.list.json`). List methods answer `{"result": [...], "total": N, "next": 50}`
-in pages of 50, the next page asked with `start`; `batch` runs up to 50 calls in one request.
+in pages of 50, the next page asked with `start`. A customer's deals are those whose primary
+contact (CONTACT_ID, the `filter` of crm.deal.list) is the customer's contact.
 Requests are limited by a leaky bucket per portal (a counter that drains two requests a second);
 over it, Bitrix24 answers 503 with the error QUERY_LIMIT_EXCEEDED, which this client waits out
 within a small budget (apidocs.bitrix24.com/limits.html).
@@ -22,7 +23,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
 
@@ -31,7 +31,6 @@ from plugin.crm_records import (
     bitrix_contact_fact,
     bitrix_contact_id,
     bitrix_deal_fact,
-    normal_email,
     parse_bitrix_deal,
 )
 from plugin.domain import CrmContact, Purchase
@@ -43,8 +42,6 @@ from .http import Transport
 SERVICE = "Bitrix24"
 PAGE_SIZE = 50
 """Records per page of every list method, fixed by Bitrix24."""
-BATCH_LIMIT = 50
-"""Calls per `batch` request, Bitrix24's limit."""
 THROTTLE_WAIT = 0.5
 """After QUERY_LIMIT_EXCEEDED: the bucket drains two requests a second, so one slot is free
 again within half a second."""
@@ -58,7 +55,7 @@ MAX_PAGES = 1_000
 there is a broken server. Whole-account listings (`contact_pages`, `deal_pages`) have no page
 cap: they stop when `next` no longer moves forward."""
 CONTACT_FIELDS = ("ID", "NAME", "LAST_NAME", "EMAIL")
-DEAL_FIELDS = ("ID", "CONTACT_ID", "OPPORTUNITY", "CURRENCY_ID", "STAGE_SEMANTIC_ID", "CLOSED",
+DEAL_FIELDS = ("ID", "CONTACT_ID", "OPPORTUNITY", "CURRENCY_ID", "STAGE_SEMANTIC_ID",
                "CLOSEDATE", "DATE_MODIFY")
 """DATE_MODIFY dates a decided deal with CLOSEDATE (`crm_records.parse_bitrix_deal`)."""
 AUTH_ERRORS = frozenset({"INVALID_CREDENTIALS", "NO_AUTH_FOUND", "expired_token",
@@ -175,73 +172,13 @@ class Bitrix24Client:
                 for contact_id in self.contact_ids(email)]
 
     def contact_ids(self, email: str) -> list[str]:
-        return [_read(bitrix_contact_id, r) for r in
-                self.listing("crm.contact.list", _contact_query(email))]
+        """The ids of the contacts with `email`, each once."""
+        return list(dict.fromkeys(_read(bitrix_contact_id, r) for r in
+                                  self.listing("crm.contact.list", _contact_query(email))))
 
     def deals(self, contact_id: str) -> list[Purchase]:
         """The contact's won and lost deals (those in progress are left out)."""
         return _purchases(self.listing("crm.deal.list", _deal_query(contact_id)))
-
-    def contacts_many(self, emails: Iterable[str]) -> dict[str, list[CrmContact]]:
-        """Contacts and deals of many customers in few requests: one `batch` of contact
-        searches per 50 emails, one of deal lists per 50 contacts (a contact with more than
-        50 deals has the rest fetched page by page)."""
-        wanted = list(dict.fromkeys(normal_email(e) for e in emails if normal_email(e)))
-        ids_by_email: dict[str, list[str]] = {}
-        for chunk in _chunks(wanted, BATCH_LIMIT):
-            found = self.batch({f"c{i}": ("crm.contact.list", _contact_query(email))
-                                for i, email in enumerate(chunk)})
-            for i, email in enumerate(chunk):
-                ids_by_email[email] = [_read(bitrix_contact_id, r) for r in found[f"c{i}"][0]]
-        contact_ids = list(dict.fromkeys(c for ids in ids_by_email.values() for c in ids))
-        deals: dict[str, list[Purchase]] = {}
-        for chunk in _chunks(contact_ids, BATCH_LIMIT):
-            found = self.batch({f"d{i}": ("crm.deal.list", _deal_query(contact_id))
-                                for i, contact_id in enumerate(chunk)})
-            for i, contact_id in enumerate(chunk):
-                records, following = found[f"d{i}"]
-                if following:
-                    records = records + list(self._rest("crm.deal.list",
-                                                        _deal_query(contact_id), following))
-                deals[contact_id] = _purchases(records)
-        return {email: [CrmContact(c, tuple(deals[c])) for c in ids]
-                for email, ids in ids_by_email.items()}
-
-    def batch(self, calls: dict[str, tuple[str, dict[str, Any]]]
-              ) -> dict[str, tuple[list[dict[str, Any]], int | None]]:
-        """Up to 50 list calls in one request: each key's records and its `next` (if more)."""
-        if not 0 < len(calls) <= BATCH_LIMIT:
-            raise ValueError(f"a batch takes 1 to {BATCH_LIMIT} calls, not {len(calls)}")
-        body = self.call("batch", {"halt": 0, "cmd": {
-            key: f"{method}?{_query_string(params)}" for key, (method, params) in calls.items()}})
-        outer = body.get("result")
-        if not isinstance(outer, dict):
-            raise BadResponse(f"{SERVICE} answered a batch without results", service=SERVICE)
-        results, errors = outer.get("result") or {}, outer.get("result_error") or {}
-        following = outer.get("result_next") or {}
-        answers = {}
-        for key in calls:
-            if isinstance(errors, dict) and key in errors:
-                error = errors[key] if isinstance(errors[key], dict) else {}
-                raise _error(error.get("error"), error.get("error_description"))
-            records = results.get(key) if isinstance(results, dict) else None
-            if not isinstance(records, list):
-                raise BadResponse(f"{SERVICE} left call {key} of a batch unanswered",
-                                  service=SERVICE)
-            nxt = following.get(key) if isinstance(following, dict) else None
-            answers[key] = (records, nxt if isinstance(nxt, int) else None)
-        return answers
-
-    def _rest(self, method: str, params: dict[str, Any], start: int
-              ) -> Iterator[dict[str, Any]]:
-        for _ in range(MAX_PAGES):
-            body = self.call(method, {**params, "start": start})
-            records = body.get("result") or []
-            yield from records
-            following = body.get("next")
-            if not isinstance(following, int) or following <= start or not records:
-                return
-            start = following
 
 
 def throttled(response: requests.Response) -> float | None:
@@ -296,25 +233,6 @@ def _deal_query(contact_id: str) -> dict[str, Any]:
             "order": {"ID": "ASC"}}
 
 
-def _query_string(params: dict[str, Any]) -> str:
-    """Parameters in the nested form a batch command takes: `filter[EMAIL]=...&select[0]=ID`."""
-    pairs: list[tuple[str, str]] = []
-
-    def add(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                add(f"{prefix}[{key}]", inner)
-        elif isinstance(value, list | tuple):
-            for index, inner in enumerate(value):
-                add(f"{prefix}[{index}]", inner)
-        else:
-            pairs.append((prefix, str(value)))
-
-    for key, value in params.items():
-        add(key, value)
-    return urlencode(pairs)
-
-
 def _purchases(records: Iterable[Any]) -> list[Purchase]:
     found = []
     for record in records:
@@ -332,8 +250,3 @@ def _read(parse, record: Any) -> Any:
     except Invalid as error:
         raise BadResponse(f"{SERVICE} sent an unreadable record: {error}",
                           service=SERVICE) from error
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

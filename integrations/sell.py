@@ -101,8 +101,9 @@ class SellClient:
                 for contact_id in self.contact_ids(email)]
 
     def contact_ids(self, email: str) -> list[str]:
-        return [self._read(sell_contact_id, record) for record in
-                self._collection("/v2/contacts", {"email": email}, "contact")]
+        """The ids of the contacts with `email`, each once."""
+        return list(dict.fromkeys(self._read(sell_contact_id, record) for record in
+                                  self._collection("/v2/contacts", {"email": email}, "contact")))
 
     def deals(self, contact_id: str) -> list[Purchase]:
         """The contact's won and lost deals (open ones, and those in an unknown stage, are

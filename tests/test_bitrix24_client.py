@@ -3,7 +3,6 @@ answers in the shapes of Bitrix24's REST documentation (apidocs.bitrix24.com: li
 `result`/`total`/`next`, `batch`, errors and the QUERY_LIMIT_EXCEEDED limit), domain values out,
 every failure a typed error."""
 
-import json
 import random
 from datetime import datetime, timedelta, timezone
 
@@ -148,41 +147,6 @@ def test_an_unknown_method_is_not_found_without_the_secret(http, sleep):
     assert all(SECRET not in key for key in bitrix.transport.calls)
 
 
-def test_batch_fetches_many_customers_in_two_requests(http, sleep):
-    def answer(request):
-        body = json.loads(request.body)
-        commands = body["cmd"]
-        if all(c.startswith("crm.contact.list?") for c in commands.values()):
-            results = {key: ([contact(100 + int(key[1:]), "x@example.com")]
-                             if key != "c2" else []) for key in commands}
-        else:
-            results = {key: [bitrix_deal(int(key[1:]), 0, "20.00", "S")] for key in commands}
-        return 200, {}, json.dumps({"result": {
-            "result": results, "result_error": [], "result_total": {k: 1 for k in results},
-            "result_next": [], "result_time": {}}, "time": {}})
-
-    http.add_callback(responses.POST, f"{HOOK}batch.json", callback=answer)
-    http.add_callback(responses.POST, f"{HOOK}batch.json", callback=answer)
-    emails = [f"C{n}@Example.com" for n in range(3)]
-    found = client(sleep).contacts_many(emails)
-    assert sorted(found) == ["c0@example.com", "c1@example.com", "c2@example.com"]
-    assert found["c2@example.com"] == []
-    assert [c.id for c in found["c0@example.com"]] == ["100"]
-    assert found["c1@example.com"][0].purchases[0].amount == 20.0
-    assert len(http.calls) == 2
-    first = json.loads(http.calls[0].request.body)["cmd"]["c0"]
-    assert first.startswith("crm.contact.list?filter%5BEMAIL%5D=c0%40example.com")
-
-
-def test_an_error_inside_a_batch_is_raised(http, sleep):
-    http.post(f"{HOOK}batch.json", json={"result": {
-        "result": {}, "result_error": {"c0": {"error": "INVALID_CREDENTIALS",
-                                              "error_description": "bad"}},
-        "result_total": [], "result_next": [], "result_time": []}})
-    with pytest.raises(AuthFailed):
-        client(sleep).contacts_many(["a@example.com"])
-
-
 def test_an_unreadable_amount_is_a_bad_response(http, sleep):
     http.post(**call("crm.deal.list"), json=listed([bitrix_deal(1, 11, "a lot", "S")]))
     with pytest.raises(BadResponse, match="OPPORTUNITY"):
@@ -231,3 +195,9 @@ def test_no_repr_and_no_traceback_ever_shows_the_webhook_secret(http, sleep):
         bitrix.deals("11")
     text = "".join(traceback.format_exception(caught.value))
     assert "TooManyRedirects" in text and SECRET not in text
+
+
+def test_a_contact_listed_twice_comes_back_once(http, sleep):
+    http.post(**call("crm.contact.list", filter={"EMAIL": "anna@example.com"}, start=0),
+              json=listed([contact(11, "anna@example.com")] * 2))
+    assert client(sleep).contact_ids("anna@example.com") == ["11"]

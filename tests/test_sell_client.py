@@ -200,3 +200,8 @@ def test_a_negative_or_unreadable_value_is_a_bad_response(http, value):
 
 def test_the_config_never_shows_its_token():
     assert TOKEN not in repr(SellConfig(token=TOKEN))
+
+
+def test_a_contact_listed_twice_comes_back_once(http):
+    http.get(f"{BASE}/v2/contacts", json=envelope("contact", [contact(7, "m@example.com")] * 2))
+    assert client().contact_ids("m@example.com") == ["7"]
