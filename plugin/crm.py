@@ -153,7 +153,8 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
              credential: str = "") -> CustomerHistory:
     """The history with its CRM purchases (or a notice); unchanged when spend comes from
     fields. When `source` fails, the `stored` deals (if any) are used, with a notice; without
-    them the history is marked `crm_degraded`. A failure is cached for lookups of the same
+    them the history is marked `crm_degraded` (unless the CRM is simply not configured: then
+    the Zendesk-only value stands, with its notice). A failure is cached for lookups of the same
     `mode` only; answers are cached by `credential` (a fingerprint) too, so new credentials
     never see the old ones' answers. Never raises an integration error."""
     if source is None or settings.spend_source not in CRM_NAMES:
@@ -169,8 +170,10 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
                                  lambda: source.contacts(email), mode=mode)
     except IntegrationError as error:
         if stored is None:
+            # Not configured is a standing choice, not an outage: waiting would not change
+            # the answer, so the Zendesk-only value (with its notice) is the value.
             return replace(_noticed(history, failure_notice(source.name, error)),
-                           crm_degraded=True)
+                           crm_degraded=not isinstance(error, NotConfigured))
         return attach(_noticed(history, failure_notice(source.name, error, stored.synced_at)),
                       stored.contacts(email), source.name, email)
     return attach(history, contacts, source.name, email)

@@ -131,6 +131,7 @@ def test_missing_credentials_are_a_notice_not_a_failure():
     history = connector.history(customer(), Settings(spend_source="bitrix24"))
     assert history.notices[0] == ("Bitrix24 is not configured; spend from Bitrix24 is left out "
                                   "until an admin sets its credentials")
+    assert not history.crm_degraded, "a standing choice: the tagger tags on this value"
     saved = connector.source("bitrix24", lambda name: "https://x.example/not-a-webhook")
     with pytest.raises(AuthFailed):
         saved.contacts("ann@example.com")
