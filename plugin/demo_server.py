@@ -3,10 +3,17 @@
 It generates a sample account, serves it from the built-in Zendesk sandbox, syncs the history
 store from it, and runs the app on http://127.0.0.1:5000 in demo mode, where an index page lists
 tickets and shows the sidebar beside each inside a harness that plays Zendesk's part.
+
+When the account has Zendesk Sell files (the generator writes them), the demo takes spend from
+the sandbox's Sell, as an admin would choose on the settings page: its settings say
+`spend_source: sell` with exchange rates for EUR and GBP (CHF deals stay out, with a notice),
+the sync copies Sell's contacts and deals into the store, and the app is pointed at the
+sandbox's Sell through SELL_BASE_URL and SELL_ACCESS_TOKEN of this process.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -21,14 +28,20 @@ from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 
 from . import create_app
+from .crm import CrmConnector, CrmEnv
 from .generator import generate
 from .migrations import upgrade
 from .store import HistoryStore, account_id, connect
 from .sync import sync
+from .versions import SettingsVersions
 
 HOST = "127.0.0.1"
 DEMO_EMAIL = "demo@example.com"
 DEMO_TOKEN = "demo-token"
+DEMO_SELL_TOKEN = "demo-sell-token"
+DEMO_RATES = {"EUR": 1.08, "GBP": 1.27}
+"""Exchange rates the demo's settings give (units of USD); CHF is left without one on purpose,
+to show how a currency without a rate is named, not guessed."""
 
 
 def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
@@ -45,7 +58,11 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
         with running_sandbox(account, now=now, export_rate_limit=10_000) as base:
             echo(f"Zendesk sandbox on {base}")
             database = f"sqlite:///{folder / 'demo.db'}"
-            _sync(base, database, echo)
+            sell = (account / "sell_contacts.json").exists()
+            if sell:
+                os.environ["SELL_BASE_URL"] = base
+                os.environ["SELL_ACCESS_TOKEN"] = DEMO_SELL_TOKEN
+            _sync(base, database, echo, sell=sell, now=now)
             app = create_app({
                 "DEMO_MODE": True, "DATABASE_URL": database, "ZENDESK_BASE_URL": base,
                 "ZENDESK_EMAIL": DEMO_EMAIL, "ZENDESK_API_TOKEN": DEMO_TOKEN,
@@ -63,19 +80,30 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
                 app.extensions["customer_value"].close()
 
 
-def _sync(base_url: str, database: str, echo: Callable[[str], None]) -> None:
+def _sync(base_url: str, database: str, echo: Callable[[str], None], *, sell: bool,
+          now: datetime) -> None:
+    """Sync the store from the sandbox (and its Sell, with settings that take spend from it)."""
     upgrade(database)
     engine = connect(database)
     store = HistoryStore(engine, account_id(engine, base_url, datetime.now(UTC)))
     client = ZendeskClient(Transport(base_url=base_url, session=requests.Session(),
                                      auth=(f"{DEMO_EMAIL}/token", DEMO_TOKEN),
                                      mode="background"))
+    crm = CrmConnector(env=CrmEnv.from_env(), allow_private_hosts=True)
     try:
-        report = sync(client, store, clock=lambda: datetime.now(UTC))
+        if sell:
+            SettingsVersions(engine, store.account).save(
+                {"spend_source": "sell", "exchange_rates": DEMO_RATES}, author_id=0, now=now,
+                note="demo: spend from the sandbox's Zendesk Sell")
+        report = sync(client, store, clock=lambda: datetime.now(UTC),
+                      crm=crm.source("sell", lambda name: None, mode="background")
+                      if sell else None)
     finally:
         client.close()
+        crm.close()
         engine.dispose()
-    echo(f"History store synced: {report.records:,} records in {report.api_calls} API calls")
+    echo(f"History store synced: {report.records:,} records in {report.api_calls} API calls"
+         + (", and Zendesk Sell's contacts and deals" if sell else ""))
 
 
 def _secret() -> str:

@@ -141,8 +141,9 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
     assert browser.find_element(By.ID, "cv-histogram").get_attribute("src").startswith("blob:")
     browser.save_screenshot(str(ARTIFACTS / "settings.png"))
     browser.find_element(By.ID, "cv-save").click()
+    # Version 2 is the demo's own: spend from its Zendesk Sell.
     WebDriverWait(browser, 20).until(
-        lambda d: "Saved as version 2" in d.find_element(By.ID, "cv-status").text)
+        lambda d: "Saved as version 3" in d.find_element(By.ID, "cv-status").text)
 
     open_sidebar(browser, url, ticket_path)
     after = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
@@ -160,3 +161,5 @@ def test_the_sidebar_shows_purchases_lifetime_spend_frequency_recency_and_averag
                       "Average deal"]
     values = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-spend dd")]
     assert len(values) == 5 and all(values)
+    source = browser.find_element(By.CSS_SELECTOR, "[data-field='spend-source']").text
+    assert "Zendesk Sell" in source, "the demo takes spend from its sandbox's Sell"
