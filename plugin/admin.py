@@ -124,12 +124,15 @@ def preview_settings():
 def save_settings():
     store, session = _admin()
     body = _body()
-    data = _settings_data(body)
+    before = services().settings_for(store)
+    # What the request leaves out keeps its saved value: a page that does not show a setting
+    # must not reset it.
+    data = {key: value for key, value in {**before.to_dict(), **_settings_data(body)}.items()
+            if key != "version"}
     try:
         Settings.from_dict({**data, "version": 1})
     except SettingsError as error:
         return _invalid(error)
-    before = services().settings_for(store)
     wanted = bool(data.get("tagging_enabled", before.tagging_enabled))
     if wanted != before.tagging_enabled:
         _switch_tagging(store, wanted)
@@ -221,9 +224,10 @@ def _settings_data(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _draft(store) -> Settings:
-    data = _settings_data(_body())
+    current = services().settings_for(store)
+    data = {**current.to_dict(), **_settings_data(_body())}
     try:
-        return Settings.from_dict({**data, "version": services().settings_for(store).version})
+        return Settings.from_dict({**data, "version": current.version})
     except SettingsError as error:
         abort(_invalid(error))
 

@@ -106,6 +106,21 @@ def test_save_versions_diff_and_rollback(app):
     assert listing["versions"][-1]["author_id"] == 124
 
 
+def test_a_save_keeps_what_it_leaves_out(app):
+    client = app.test_client()
+    rates = {"EUR": 1.08, "GBP": 1.27}
+    client.put("/api/settings", headers=admin_session(),
+               json={"settings": {"spend_source": "sell", "exchange_rates": rates}})
+    again = client.put("/api/settings", headers=admin_session(),
+                       json={"settings": {"half_life_days": 90}})
+    kept = again.get_json()["settings"]
+    assert (kept["exchange_rates"], kept["spend_source"], kept["half_life_days"]) == (
+        rates, "sell", 90)
+    cleared = client.put("/api/settings", headers=admin_session(),
+                         json={"settings": {"exchange_rates": {}}})
+    assert cleared.get_json()["settings"]["exchange_rates"] == {}
+
+
 def test_scores_record_the_settings_version_they_used(app):
     client = app.test_client()
     before = client.get("/api/customers/2/value", headers=session("acme")).get_json()

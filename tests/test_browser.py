@@ -134,10 +134,16 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
     weight = WebDriverWait(browser, 20).until(
         lambda d: d.find_element(By.ID, "f-weights.ticket_volume"))
     WebDriverWait(browser, 10).until(lambda d: weight.get_attribute("value") == "25")
+    rates = json.loads(browser.find_element(By.ID, "f-exchange_rates").get_attribute("value"))
+    assert rates == {"EUR": 1.08, "GBP": 1.27}, "the demo's saved rates are shown"
     weight.clear()
     weight.send_keys("0")
     WebDriverWait(browser, 20).until(
         lambda d: "would change tier" in d.find_element(By.ID, "cv-preview-summary").text)
+    for example in browser.find_elements(By.CSS_SELECTOR, "#cv-examples li"):
+        before_after = re.search(r": (-?[\d.]+) → (-?[\d.]+)", example.text)
+        assert float(before_after[2]) >= float(before_after[1]), \
+            f"a cost weighed at 0 lowers no value: {example.text}"
     assert browser.find_element(By.ID, "cv-histogram").get_attribute("src").startswith("blob:")
     browser.save_screenshot(str(ARTIFACTS / "settings.png"))
     browser.find_element(By.ID, "cv-save").click()

@@ -29,12 +29,19 @@
     at[keys[keys.length - 1]] = value;
   }
 
+  function emptyJson(input) {
+    // What an emptied JSON field means: `data-json="{}"` for objects, else a list.
+    return input.getAttribute("data-json") || "[]";
+  }
+
   function fill(settings) {
     Array.prototype.forEach.call(form.elements, function (input) {
       if (!input.name) { return; }
       var value = get(settings, input.name);
       if (input.type === "checkbox") { input.checked = Boolean(value); }
-      else if (input.hasAttribute("data-json")) { input.value = JSON.stringify(value || []); }
+      else if (input.hasAttribute("data-json")) {
+        input.value = JSON.stringify(value || JSON.parse(emptyJson(input)));
+      }
       else { input.value = value == null ? "" : value; }
     });
   }
@@ -46,7 +53,8 @@
       var value;
       if (input.type === "checkbox") { value = input.checked; }
       else if (input.hasAttribute("data-json")) {
-        try { value = JSON.parse(input.value || "[]"); } catch (error) { value = input.value; }
+        try { value = JSON.parse(input.value || emptyJson(input)); }
+        catch (error) { value = input.value; }
       } else if (input.type === "number") {
         if (input.value === "") { value = /macro_id$/.test(input.name) ? null : input.value; }
         else { value = Number(input.value); }
