@@ -57,6 +57,9 @@ bp = Blueprint("observability", __name__)
 disable_created_metrics()  # the *_created series say when a process started counting: noise
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods counted by name; any other a client makes up is counted as `other`, so labels stay
+few (route patterns, not paths, for the same reason)."""
 UNLOGGED = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, every few seconds from load balancers and Prometheus: counted in the
 metrics, left out of the log."""
@@ -111,7 +114,8 @@ def _start() -> None:
 def _finish(response: Response) -> Response:
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+    method = request.method if request.method in METHODS else "other"
+    REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
     LATENCY.labels(endpoint).observe(seconds)
     response.headers["X-Request-Id"] = g.get("request_id", "")
     if endpoint not in UNLOGGED:

@@ -180,3 +180,15 @@ def test_behind_a_trusted_proxy_the_app_sees_the_clients_scheme_and_host(tmp_pat
                                               "X-Forwarded-For": "203.0.113.9"})
     assert seen["url"] == "https://value.example.com/webhooks/zendesk"
     app.extensions["customer_value"].close()
+
+
+def test_made_up_methods_and_paths_do_not_multiply_the_metrics(app):
+    client = app.test_client()
+    for n in range(3):
+        client.open(f"/no/such/page/{n}", method=f"BREW{n}")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "BREW" not in text and "/no/such" not in text
+    assert sample(text, "customer_value_http_requests_total", method="other",
+                  endpoint="unmatched", status="405") + sample(
+        text, "customer_value_http_requests_total", method="other", endpoint="unmatched",
+        status="404") >= 3
