@@ -1,7 +1,8 @@
 """Shared fixtures: the databases and queues the storage and queue tests run against.
 
-Storage tests take `database_url` and run twice: on a SQLite file and on PostgreSQL. Queue
-tests take `queue_config` and run on the embedded SQLite queue and on Redis. The servers come
+Storage tests take `database_url` and run twice: on a SQLite file and on PostgreSQL. Tests of
+the store and the queue together take `backend` and run on the embedded set-up (SQLite files)
+and on the scale-out one (PostgreSQL and Redis). The servers come
 from `TEST_DATABASE_URL` and `TEST_REDIS_URL` (`.ci/services` starts both and prints them).
 Without them those runs are skipped, except where `CUSTOMER_VALUE_TEST_SERVERS=required` (as in
 `.ci/run`): there a missing server fails the run.
@@ -54,14 +55,6 @@ def database_url(request, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
         yield empty_postgresql()
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def queue_config(request, tmp_path: Path) -> dict[str, str]:
-    """App configuration for a fresh queue: the embedded SQLite one, then Redis."""
-    if request.param == "sqlite":
-        return {"QUEUE_PATH": str(tmp_path / "queue.db")}
-    return {"REDIS_URL": empty_redis(), "QUEUE_PATH": str(tmp_path / "unused-queue.db")}
 
 
 @pytest.fixture(params=["embedded", "servers"])
