@@ -151,8 +151,8 @@ def save_settings():
 @bp.put("/api/settings/secrets")
 def save_secrets():
     """Set or clear CRM credentials. The answer says which are set, never what they are. The
-    account's CRM answers, failures and outages are forgotten, and clients built for the old
-    credentials closed: the next lookup uses the new ones."""
+    account's CRM answers, failures, outages and computed values are forgotten, and clients
+    built for the old credentials closed: the next lookup uses the new ones."""
     store, _ = _admin()
     secrets = _secrets(store)
     body = _body()
@@ -163,6 +163,7 @@ def save_secrets():
     except SettingsError as error:
         return _invalid(error)
     services().crm.forget(store.account, old)
+    services().cache.forget(account()[0].base_url)  # values computed with the old ones
     return jsonify({"secrets": secrets.which_are_set()})
 
 

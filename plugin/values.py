@@ -91,6 +91,14 @@ class ValueCache:
         with self._lock:
             self._entries.pop(key, None)
 
+    def forget(self, first: object) -> int:
+        """Drop every value whose key starts with `first` (an account); how many."""
+        with self._lock:
+            stale = [key for key in self._entries if key and key[0] == first]
+            for key in stale:
+                del self._entries[key]
+        return len(stale)
+
     def _run(self, key: tuple, compute: Compute, flight: Future) -> None:
         try:
             value = CachedValue(compute(), self.clock())

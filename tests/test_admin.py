@@ -223,3 +223,21 @@ def test_saving_crm_credentials_forgets_the_accounts_crm_answers_and_outages(app
                           json={"sell_token": "second-token"})
     account = services.store("https://acme.zendesk.com").account
     assert forgotten == [(account, [""]), (account, ["first-token"])]
+
+
+def test_saving_crm_credentials_forgets_the_accounts_computed_values(app):
+    from plugin.values import CachedValue
+
+    cache = app.extensions["customer_value"].cache
+    mine, theirs = ("https://acme.zendesk.com", 7, None, 1), ("https://other.zendesk.com", 7,
+                                                               None, 1)
+    for key in (mine, theirs):
+        cache.get(key, lambda: {"value": 1.0})
+    app.test_client().put("/api/settings/secrets", headers=admin_session(),
+                          json={"sell_token": "new-token"})
+    computed = []
+    cache.get(mine, lambda: computed.append(1) or {"value": 2.0})
+    assert computed == [1], "the account's value is computed again with the new credentials"
+    assert isinstance(cache.get(theirs, lambda: {"value": 3.0}), CachedValue)
+    assert cache.get(theirs, lambda: {"value": 3.0}).body == {"value": 1.0}, \
+        "another account's values stay"
