@@ -83,11 +83,16 @@ def _page(session_token: str):
 
 
 def _admin():
+    store, session, _ = _admin_account()
+    return store, session
+
+
+def _admin_account():
+    """The admin's store, session and Zendesk account, or a 403 for anyone else."""
     config, session = account()
     if session.role != ADMIN:
         abort(403, "only Zendesk admins can change Customer Value settings")
-    store = services().store(config.base_url)
-    return store, session
+    return services().store(config.base_url), session, config
 
 
 @bp.get("/api/settings")
@@ -125,15 +130,12 @@ def save_settings():
     store, session = _admin()
     body = _body()
     before = services().settings_for(store)
-    # What the request leaves out keeps its saved value: a page that does not show a setting
-    # must not reset it.
-    data = {key: value for key, value in {**before.to_dict(), **_settings_data(body)}.items()
-            if key != "version"}
+    data = _settings_data(body, before)
     try:
         Settings.from_dict({**data, "version": 1})
     except SettingsError as error:
         return _invalid(error)
-    wanted = bool(data.get("tagging_enabled", before.tagging_enabled))
+    wanted = bool(data["tagging_enabled"])
     if wanted != before.tagging_enabled:
         _switch_tagging(store, wanted)
     try:
@@ -153,7 +155,7 @@ def save_secrets():
     """Set or clear CRM credentials. The answer says which are set, never what they are. The
     account's CRM answers, failures, outages and computed values are forgotten, and clients
     built for the old credentials closed: the next lookup uses the new ones."""
-    store, _ = _admin()
+    store, _, config = _admin_account()
     secrets = _secrets(store)
     body = _body()
     old = [secrets.get(name) or "" for name in SECRETS if name in body]
@@ -163,7 +165,7 @@ def save_secrets():
     except SettingsError as error:
         return _invalid(error)
     services().crm.forget(store.account, old)
-    services().cache.forget(account()[0].base_url)  # values computed with the old ones
+    services().cache.forget(config.base_url)  # values computed with the old credentials
     return jsonify({"secrets": secrets.which_are_set()})
 
 
@@ -217,16 +219,19 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _settings_data(body: dict[str, Any]) -> dict[str, Any]:
+def _settings_data(body: dict[str, Any], saved: Settings) -> dict[str, Any]:
+    """The request's settings over the `saved` ones (without the version): what a request
+    leaves out keeps its saved value, so a page that does not show a setting never resets it."""
     data = body.get("settings")
     if not isinstance(data, dict):
         abort(400, 'send the settings as an object under "settings"')
-    return {key: value for key, value in data.items() if key != "version"}
+    return {key: value for key, value in {**saved.to_dict(), **data}.items()
+            if key != "version"}
 
 
 def _draft(store) -> Settings:
     current = services().settings_for(store)
-    data = {**current.to_dict(), **_settings_data(_body())}
+    data = _settings_data(_body(), current)
     try:
         return Settings.from_dict({**data, "version": current.version})
     except SettingsError as error:

@@ -28,7 +28,7 @@ from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 
 from . import create_app
-from .crm import CrmConnector, CrmEnv
+from .crm import CrmConnector
 from .generator import generate
 from .migrations import upgrade
 from .store import HistoryStore, account_id, connect
@@ -89,7 +89,7 @@ def _sync(base_url: str, database: str, echo: Callable[[str], None], *, sell: bo
     client = ZendeskClient(Transport(base_url=base_url, session=requests.Session(),
                                      auth=(f"{DEMO_EMAIL}/token", DEMO_TOKEN),
                                      mode="background"))
-    crm = CrmConnector(env=CrmEnv.from_env(), allow_private_hosts=True)
+    crm = CrmConnector(allow_private_hosts=True)  # reads SELL_* as set above
     try:
         if sell:
             SettingsVersions(engine, store.account).save(

@@ -131,12 +131,11 @@ def requeue_failed(app: Flask) -> int:
                                    accounts.c.key).join(
             accounts, accounts.c.id == failed_jobs.c.account_id).order_by(
             failed_jobs.c.id)).all()
-        for row in rows:
-            if not row.job.endswith("tag_ticket"):
-                continue
+        tagging = [row for row in rows if row.job.endswith("tag_ticket")]
+        for row in tagging:
             queue.tag_ticket(row.key, *row.arguments)
             conn.execute(delete(failed_jobs).where(failed_jobs.c.id == row.id))
-    return sum(1 for row in rows if row.job.endswith("tag_ticket"))
+    return len(tagging)
 
 
 def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
