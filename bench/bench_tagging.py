@@ -45,7 +45,6 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from million import MILLION_CUSTOMERS, generate_account, scratch_folder, served_account
 from sqlalchemy import select
 
 from integrations.http import Transport
@@ -104,9 +104,6 @@ UPDATE_KEY = "PUT /api/v2/tickets/update_many"
 JOB_KEY = "GET /api/v2/job_statuses/{job_status_id}"
 PROGRESS_EVERY = 10_000
 """Requesters between two progress lines of the backfill child."""
-MILLION_CUSTOMERS = 100_000
-MILLION_FREE_BYTES = 8 * 1024**3
-"""Dataset (2.3 GB), the sandbox's database (3 GB) and the history store, with room to spare."""
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -621,18 +618,6 @@ def backfill_section(folder: Path, summary: GenerationSummary, scratch: Path) ->
 
 # --- 4. a million tickets ------------------------------------------------------------------
 
-def scratch_folder(asked: Path | None) -> Path:
-    """Where the million-ticket account fits: `asked`, else the temp folder if roomy enough."""
-    for folder in ([asked] if asked else [Path(tempfile.gettempdir()), Path.cwd()]):
-        folder.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(folder).free
-        print(f"Free space in {folder}: {free / 1024**3:,.1f} GiB")
-        if free >= MILLION_FREE_BYTES:
-            return folder
-    sys.exit(f"need {MILLION_FREE_BYTES / 1024**3:.0f} GiB free for --million; "
-             "pass --scratch DIR")
-
-
 def backfill_child() -> None:
     """Child mode: what `customer-value backfill` runs, with the dataset's clock; prints the
     report (and when the first requester was done, i.e. the sync's end) as JSON."""
@@ -687,19 +672,11 @@ def million_benchmark(args: argparse.Namespace) -> None:
     root = scratch_folder(args.scratch)
     with tempfile.TemporaryDirectory(prefix="bench-tagging-million-", dir=root) as scratch:
         work = Path(scratch)
-        began = time.perf_counter()
-        summary = generate(work / "account", args.million_customers, seed=SEED, now=NOW)
-        generated = time.perf_counter() - began
-        size = sum(p.stat().st_size for p in (work / "account").iterdir())
+        summary, generated = generate_account(work, args.million_customers, seed=SEED,
+                                              now=NOW)
         heading(f"Backfill of a {summary.tickets:,}-ticket account")
-        print(f"Generated {summary.users:,} customers, {summary.tickets:,} tickets, "
-              f"{summary.ratings:,} ratings, {summary.survey_responses:,} survey responses "
-              f"({size / 1024**3:.1f} GiB) in {generated:.0f} s.")
-        began = time.perf_counter()
-        with running_sandbox(work / "account", now=NOW, export_rate_limit=0, rate_limit=0,
-                             db_path=work / "sandbox.db") as base:
-            print(f"Sandbox loaded in {time.perf_counter() - began:.0f} s; no latency, both "
-                  "rate limits lifted, bulk jobs done after 0.3 s.")
+        print(generated)
+        with served_account(work, NOW, jobs_note=", bulk jobs done after 0.3 s") as base:
             sandbox = Sandbox(base)
             sandbox.reset()
             env = dict(os.environ, ZENDESK_BASE_URL=base, ZENDESK_EMAIL=EMAIL,

@@ -39,7 +39,6 @@ import json
 import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import requests
+from million import MILLION_CUSTOMERS, generate_account, scratch_folder, served_account
 
 from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
@@ -75,9 +75,6 @@ EXPORT_STREAMS = ("organizations", "users", "tickets")
 ZENDESK_EXPORT_LIMIT, ZENDESK_ACCOUNT_LIMIT = 10, 700
 """Requests a minute: incremental exports (without the high-volume add-on), and the account
 (Enterprise plan)."""
-MILLION_CUSTOMERS = 100_000
-MILLION_FREE_BYTES = 8 * 1024**3
-"""Dataset (2.2 GB), the sandbox's database and the store, with room to spare."""
 STREAM_LINE = re.compile(r"^(\w+)\s+([\d,]+) records in ([\d,]+) pages", re.MULTILINE)
 
 
@@ -294,18 +291,6 @@ def history_benchmark(args: argparse.Namespace) -> None:
 
 # --- a million tickets ---------------------------------------------------------------------
 
-def scratch_folder(asked: Path | None) -> Path:
-    """Where the million-ticket account fits: `asked`, else the temp folder if roomy enough."""
-    for folder in ([asked] if asked else [Path(tempfile.gettempdir()), Path.cwd()]):
-        folder.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(folder).free
-        print(f"Free space in {folder}: {free / 1024**3:,.1f} GiB")
-        if free >= MILLION_FREE_BYTES:
-            return folder
-    sys.exit(f"need {MILLION_FREE_BYTES / 1024**3:.0f} GiB free for --million; "
-             "pass --scratch DIR")
-
-
 SYNC_CHILD = """\
 import atexit
 import sys
@@ -352,19 +337,10 @@ def million_benchmark(args: argparse.Namespace) -> None:
     root = scratch_folder(args.scratch)
     with tempfile.TemporaryDirectory(prefix="bench-million-", dir=root) as scratch:
         work = Path(scratch)
-        started = time.perf_counter()
-        summary = generate(work / "account", MILLION_CUSTOMERS, seed=args.seed, now=NOW)
-        generated = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in (work / "account").iterdir())
+        summary, generated = generate_account(work, MILLION_CUSTOMERS, seed=args.seed, now=NOW)
         print(f"\n### Sync of a {summary.tickets:,}-ticket account\n")
-        print(f"Generated {summary.users:,} customers, {summary.tickets:,} tickets, "
-              f"{summary.ratings:,} ratings, {summary.survey_responses:,} survey responses "
-              f"({size / 1024**3:.1f} GiB) in {generated:.0f} s.")
-        started = time.perf_counter()
-        with running_sandbox(work / "account", now=NOW, export_rate_limit=0, rate_limit=0,
-                             db_path=work / "sandbox.db") as base:
-            print(f"Sandbox loaded in {time.perf_counter() - started:.0f} s; no latency, "
-                  "both rate limits lifted.")
+        print(generated)
+        with served_account(work, NOW) as base:
             sandbox = Sandbox(base)
             sandbox.reset()
             store = work / "store.db"
