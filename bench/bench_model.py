@@ -21,11 +21,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from plugin.dataset import load
-from plugin.generator import generate
-from plugin.model import score
-from plugin.report import assess
-from plugin.settings import Settings
+from integrations.files.dataset import load
+from plugin.core.assessment import assess
+from plugin.core.model import score
+from plugin.core.settings import Settings
+from plugin.demo.generator import generate
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SIZES = (10, 100, 1000, 2000)

@@ -55,11 +55,11 @@ from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin import create_app
-from plugin.auth import issue_app_token
-from plugin.generator import generate
-from plugin.migrations import upgrade
-from plugin.store import HistoryStore, account_id, connect
-from plugin.sync import sync
+from plugin.demo.generator import generate
+from plugin.service_layer.sync import sync
+from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.migrations import upgrade
+from plugin.web.auth import issue_app_token
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 HOST = "127.0.0.1"

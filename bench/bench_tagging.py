@@ -23,8 +23,8 @@ lifted.
    value is clearly high or low (so a tag is expected); each ticket is polled every 20 ms until
    the tag shows. Then `--idle-probes` single webhooks, each after `--idle` seconds of quiet,
    show what an idle consumer adds (its polling of the SQLite queue backs off to at most 1 s,
-   `plugin.jobs.POLLING`, as in `customer-value worker`).
-3. Backfill API calls: `plugin.backfill.backfill` (background mode, a fresh SQLite store, the
+   `plugin.service_layer.jobs.POLLING`, as in `customer-value worker`).
+3. Backfill API calls: `plugin.service_layer.backfill.backfill` (background mode, a fresh SQLite store, the
    dataset's clock, default settings) against a fresh sandbox; requests counted by the sandbox
    (`/_sandbox/stats`) against the minimum: the sync's pages at the largest page sizes plus
    ceil(tickets tagged / 100) bulk updates. Job-status polls are listed apart.
@@ -67,15 +67,15 @@ from sqlalchemy import select
 from integrations.http import Transport
 from integrations.sandbox.server import QuietRequestHandler, running_sandbox
 from integrations.zendesk import BULK_LIMIT, ZendeskClient
-from plugin.backfill import BackfillReport, backfill
-from plugin.generator import GenerationSummary, generate
-from plugin.jobs import POLLING
-from plugin.migrations import upgrade
-from plugin.model import absolute_cutoffs, score
-from plugin.settings import Settings
-from plugin.store import HistoryStore, account_id, connect, webhook_deliveries
-from plugin.sync import sync
-from plugin.webhooks import TEST_SECRET, sign, verify
+from plugin.core.model import absolute_cutoffs, score
+from plugin.core.settings import Settings
+from plugin.demo.generator import GenerationSummary, generate
+from plugin.service_layer.backfill import BackfillReport, backfill
+from plugin.service_layer.jobs import POLLING
+from plugin.service_layer.sync import sync
+from plugin.storage.history import HistoryStore, account_id, connect, webhook_deliveries
+from plugin.storage.migrations import upgrade
+from plugin.web.signature import TEST_SECRET, sign, verify
 
 NOW = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 """The account's present: midnight (UTC) of the day of the run, so the worker, which scores

@@ -10,8 +10,8 @@ the sandbox with 50 ms of latency on every request. Both of Zendesk's rate limit
 that the times measure requests and latency, not waiting; the floors the real limits set are
 printed beside them.
 
-- Ours: `plugin.sync.sync` (what `customer-value sync` runs) loads the whole account from the
-  incremental exports into a temporary SQLite store; then `plugin.live.current_history` tops up
+- Ours: `plugin.service_layer.sync.sync` (what `customer-value sync` runs) loads the whole account from the
+  incremental exports into a temporary SQLite store; then `plugin.service_layer.live.current_history` tops up
   one customer's stored history with what changed since (one request).
 - Naive: a zenpy script as a typical user writes it: for each customer, the requested tickets
   (`zenpy.users.requested`), then `zenpy.tickets.metrics` ticket by ticket, the rating read from
@@ -57,11 +57,11 @@ from million import MILLION_CUSTOMERS, generate_account, scratch_folder, served_
 from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
-from plugin.generator import generate
-from plugin.live import current_history
-from plugin.migrations import upgrade
-from plugin.store import HistoryStore, account_id, connect
-from plugin.sync import SyncReport, sync
+from plugin.demo.generator import generate
+from plugin.service_layer.live import current_history
+from plugin.service_layer.sync import SyncReport, sync
+from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.migrations import upgrade
 
 if TYPE_CHECKING:
     from zenpy import Zenpy

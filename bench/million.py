@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from integrations.sandbox.server import running_sandbox
-from plugin.generator import GenerationSummary, generate
+from plugin.demo.generator import GenerationSummary, generate
 
 MILLION_CUSTOMERS = 100_000
 """About 1,000,000 tickets."""

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import NotFound
-from .zendesk import ZendeskClient
+from integrations.errors import NotFound
+from integrations.zendesk import ZendeskClient
 
 WEBHOOK_NAME = "Customer Value: score and tag"
 TRIGGER_TITLE = "Customer Value: tag tickets by customer value"

@@ -26,18 +26,24 @@ from typing import Any
 
 import requests
 
-from plugin.crm_records import (
+from integrations.errors import (
+    AuthFailed,
+    BadResponse,
+    IntegrationError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from integrations.http import Transport
+from integrations.records.crm import (
     CrmPage,
     bitrix_contact_fact,
     bitrix_contact_id,
     bitrix_deal_fact,
     parse_bitrix_deal,
 )
-from plugin.domain import CrmContact, Purchase
-from plugin.records import Invalid
-
-from .errors import AuthFailed, BadResponse, IntegrationError, NotFound, RateLimited, Unavailable
-from .http import Transport
+from integrations.records.zendesk import Invalid
+from plugin.core.domain import CrmContact, Purchase
 
 SERVICE = "Bitrix24"
 PAGE_SIZE = 50

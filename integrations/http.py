@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from .errors import (
+from integrations.errors import (
     AuthFailed,
     BadResponse,
     Conflict,

@@ -29,7 +29,9 @@ from typing import Any
 
 import requests
 
-from plugin.crm_records import (
+from integrations.errors import BadResponse
+from integrations.http import Transport
+from integrations.records.crm import (
     CrmPage,
     UnknownStage,
     parse_sell_deal,
@@ -39,11 +41,8 @@ from plugin.crm_records import (
     sell_items,
     sell_outcomes,
 )
-from plugin.domain import CrmContact, Purchase
-from plugin.records import Invalid
-
-from .errors import BadResponse
-from .http import Transport
+from integrations.records.zendesk import Invalid
+from plugin.core.domain import CrmContact, Purchase
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ HTTP goes through `Transport` (requests) rather than zenpy's own calls: zenpy sl
 request on a 429 (a web worker must not), hides pages inside lazy generators (a resumable sync
 must checkpoint each page's cursor), builds URLs only for *.zendesk.com (the sandbox is a plain
 base URL) and has no CSAT survey responses. The record shapes are Zendesk's, read by
-`plugin.records`.
+`integrations.records.zendesk`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Any
 
 import requests
 
-from plugin.domain import Organization, Profile, Satisfaction, Ticket
-from plugin.records import (
+from integrations.errors import BadResponse, IntegrationError, NotFound, Unavailable
+from integrations.http import Transport
+from integrations.records.zendesk import (
     DEFAULT_SPEND_FIELD,
     Invalid,
     parse_metric,
@@ -32,9 +33,7 @@ from plugin.records import (
     parse_user,
     with_metrics,
 )
-
-from .errors import BadResponse, IntegrationError, NotFound, Unavailable
-from .http import Transport
+from plugin.core.domain import Organization, Profile, Satisfaction, Ticket
 
 log = logging.getLogger(__name__)
 

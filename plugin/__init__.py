@@ -15,10 +15,12 @@ def create_app(test_config: dict[str, Any] | None = None):
     `test_config`); then its services and blueprints."""
     from flask import Flask
 
-    from . import admin, api, demo, hooks, observability, security, sidebar
-    from .config import instance_folder
-    from .jobs import make_queue
-    from .resources import resource_dir
+    from plugin import observability
+    from plugin.config import instance_folder
+    from plugin.resources import resource_dir
+    from plugin.service_layer.jobs import make_queue
+    from plugin.web import admin, api, demo, security, sidebar
+    from plugin.web import webhook as hooks
 
     app = Flask(__name__, instance_path=str(instance_folder()), instance_relative_config=True,
                 template_folder=str(resource_dir("templates")))

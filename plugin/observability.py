@@ -48,8 +48,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
 from integrations import http
-
-from .store import failed_jobs
+from plugin.storage.history import failed_jobs
 
 log = logging.getLogger("customer_value.requests")
 bp = Blueprint("observability", __name__)
@@ -138,7 +137,7 @@ def readyz():
 
 
 def _database_ready() -> str:
-    from .migrations import current_revision, head_revision
+    from plugin.storage.migrations import current_revision, head_revision
 
     try:
         with current_app.extensions["customer_value"].engine.connect() as connection:

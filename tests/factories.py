@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from plugin.domain import CustomerHistory, Organization, Profile, Purchase, Satisfaction, Ticket
+from plugin.core.domain import (
+    CustomerHistory,
+    Organization,
+    Profile,
+    Purchase,
+    Satisfaction,
+    Ticket,
+)
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

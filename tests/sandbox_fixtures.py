@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from integrations.sandbox import running_sandbox
-from plugin.generator import generate
+from plugin.demo.generator import generate
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 CUSTOMERS = 300

@@ -7,8 +7,8 @@ from sqlalchemy import text
 
 from integrations.zendesk import TicketFact, UserFact
 from plugin import create_app
-from plugin.preview import preview
-from plugin.settings import Settings
+from plugin.core.preview import preview
+from plugin.core.settings import Settings
 from tests.factories import NOW, profile, rating, ticket
 from tests.test_api import SECRET, TOKEN, FakeZendesk, session
 from tests.test_sidebar import INSTALLATION, keys, zendesk_token  # noqa: F401 - fixture
@@ -226,7 +226,7 @@ def test_saving_crm_credentials_forgets_the_accounts_crm_answers_and_outages(app
 
 
 def test_saving_crm_credentials_forgets_the_accounts_computed_values(app):
-    from plugin.values import CachedValue
+    from plugin.service_layer.values import CachedValue
 
     cache = app.extensions["customer_value"].cache
     mine, theirs = ("https://acme.zendesk.com", 7, None, 1), ("https://other.zendesk.com", 7,

@@ -8,9 +8,9 @@ from sqlalchemy import text
 from integrations.errors import NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
 from plugin import create_app
-from plugin.auth import issue_app_token
-from plugin.installations import Installation
-from plugin.settings import Settings
+from plugin.core.settings import Settings
+from plugin.storage.installations import Installation
+from plugin.web.auth import issue_app_token
 from tests.factories import NOW, profile, rating, ticket
 
 SECRET = "x" * 40
@@ -187,7 +187,7 @@ def test_each_session_sees_only_its_own_accounts_data(app, fake):
 def test_the_environments_crm_credentials_serve_only_the_single_account(app):
     import responses
 
-    from plugin.crm import CrmConnector, CrmEnv
+    from plugin.service_layer.crm import CrmConnector, CrmEnv
 
     services = app.extensions["customer_value"]
     services.registry.save(Installation(

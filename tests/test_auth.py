@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from plugin.auth import (
+from plugin.web.auth import (
     BadSignature,
     MalformedToken,
     MissingClaims,
@@ -321,7 +321,7 @@ def test_the_session_cache_lets_only_the_verified_string_through_until_it_expire
     token = app_token(ttl=timedelta(minutes=15))
     assert cache.read(token, NOW).user_id == 42
     verified = []
-    monkeypatch.setattr("plugin.auth.read_app_token",
+    monkeypatch.setattr("plugin.web.auth.read_app_token",
                         lambda *args: verified.append(args) or read_app_token(*args))
     assert cache.read(token, NOW + timedelta(minutes=5)).user_id == 42
     assert verified == [], "a verified token is not checked again"

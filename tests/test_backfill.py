@@ -10,12 +10,12 @@ import requests
 from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
-from plugin.backfill import backfill
-from plugin.generator import generate
-from plugin.migrations import upgrade
-from plugin.model import absolute_cutoffs, score
-from plugin.settings import Settings
-from plugin.store import HistoryStore, account_id, connect
+from plugin.core.model import absolute_cutoffs, score
+from plugin.core.settings import Settings
+from plugin.demo.generator import generate
+from plugin.service_layer.backfill import backfill
+from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.migrations import upgrade
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 AUTH = ("agent@example.com/token", "t")
@@ -135,11 +135,11 @@ def test_backfill_ranks_customers_with_their_crm_deals_as_offline_scoring_does(d
                                                                                tmp_path):
     from collections import Counter
 
+    from integrations.files.crm import load_crm
+    from integrations.files.dataset import load
     from integrations.sell import SellClient, SellConfig
-    from plugin.crm import with_crm
-    from plugin.crm_files import load_crm
-    from plugin.dataset import load
-    from plugin.model import account_cutoffs
+    from plugin.core.model import account_cutoffs
+    from plugin.service_layer.crm import with_crm
 
     settings = Settings.from_dict({
         "tagging_enabled": True, "spend_source": "sell",

@@ -20,7 +20,7 @@ from integrations.bitrix24 import (
 )
 from integrations.errors import AuthFailed, BadResponse, NotFound, RateLimited, Unavailable
 from integrations.http import MAX_ATTEMPTS
-from plugin.domain import Purchase
+from plugin.core.domain import Purchase
 
 SECRET = "abcd1234efgh5678"
 HOOK = f"https://acme.bitrix24.com/rest/1/{SECRET}/"

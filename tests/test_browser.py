@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from plugin.generator import generate
+from plugin.demo.generator import generate
 from tests.test_cli import SCRIPT
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

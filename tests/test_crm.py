@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from integrations.errors import AuthFailed, BadResponse, NotFound, RateLimited, Unavailable
-from plugin.crm import CrmCache, CrmConnector, CrmEnv, attach, with_crm
-from plugin.crm_files import load_crm
-from plugin.dataset import DatasetError
-from plugin.domain import CrmContact, CustomerHistory, Profile, Purchase
-from plugin.model import score
-from plugin.report import assess, to_json
-from plugin.settings import Settings
+from integrations.files.crm import load_crm
+from integrations.files.dataset import DatasetError
+from plugin.core.assessment import assess, to_json
+from plugin.core.domain import CrmContact, CustomerHistory, Profile, Purchase
+from plugin.core.model import score
+from plugin.core.settings import Settings
+from plugin.service_layer.crm import CrmCache, CrmConnector, CrmEnv, attach, with_crm
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SELL = Settings(spend_source="sell")
@@ -185,8 +185,8 @@ def test_the_dataset_folders_bitrix_files_read_as_a_crm_and_bad_records_are_name
 ])
 def test_a_won_bitrix_deal_with_a_planned_close_date_ahead_still_counts(
         close_date, modified, expected):
-    from plugin.crm_records import parse_bitrix_deal
-    from plugin.measures import measure
+    from integrations.records.crm import parse_bitrix_deal
+    from plugin.core.measures import measure
 
     deal = {"ID": "1", "CONTACT_ID": "3", "OPPORTUNITY": "250.00", "CURRENCY_ID": "USD",
             "STAGE_SEMANTIC_ID": "S", "CLOSEDATE": close_date, "DATE_MODIFY": modified}

@@ -15,16 +15,16 @@ import requests
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskConfig
 from plugin import create_app
-from plugin.account_secrets import AccountSecrets
-from plugin.auth import issue_app_token
-from plugin.crm import CrmConnector, CrmEnv
-from plugin.generator import generate
-from plugin.migrations import upgrade
-from plugin.report import assess, to_json
-from plugin.settings import Settings
-from plugin.store import HistoryStore, account_id, connect
-from plugin.vault import Vault
-from plugin.versions import SettingsVersions
+from plugin.core.assessment import assess, to_json
+from plugin.core.settings import Settings
+from plugin.demo.generator import generate
+from plugin.service_layer.crm import CrmConnector, CrmEnv
+from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.migrations import upgrade
+from plugin.storage.secrets import AccountSecrets
+from plugin.storage.vault import Vault
+from plugin.storage.versions import SettingsVersions
+from plugin.web.auth import issue_app_token
 from tests.test_online import AUTH, cli, stats
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

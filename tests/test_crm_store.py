@@ -13,15 +13,15 @@ import responses
 from responses import matchers
 
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
+from integrations.records.crm import ContactFact, CrmPage, DealFact
 from integrations.sell import SellClient, SellConfig
 from integrations.zendesk import TicketFact, UserFact
-from plugin.crm_records import ContactFact, CrmPage, DealFact
-from plugin.crm_sync import OVERLAP, sync_crm
-from plugin.domain import Purchase
-from plugin.migrations import upgrade
-from plugin.model import account_cutoffs, score
-from plugin.settings import Settings
-from plugin.store import HistoryStore, account_id, connect, crm_stream
+from plugin.core.domain import Purchase
+from plugin.core.model import account_cutoffs, score
+from plugin.core.settings import Settings
+from plugin.service_layer.crm_sync import OVERLAP, sync_crm
+from plugin.storage.history import HistoryStore, account_id, connect, crm_stream
+from plugin.storage.migrations import upgrade
 from tests.factories import NOW, profile, ticket
 
 SELL = Settings(spend_source="sell")
@@ -231,7 +231,7 @@ def test_bitrix_lists_what_changed_since_in_id_order_from_an_offset(http):
 
 
 def test_the_settings_preview_samples_customers_with_their_stored_deals(engine):
-    from plugin.admin import _sample
+    from plugin.web.admin import _sample
 
     store = store_for(engine)
     store.save_crm_page("sell_contacts", "sell", contacts=[

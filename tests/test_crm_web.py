@@ -11,9 +11,9 @@ import responses
 
 from integrations.bitrix24 import THROTTLE_WAIT
 from integrations.http import MAX_ATTEMPTS
-from plugin.crm import WEB_RETRY, WEB_TIMEOUT, CrmCache, CrmConnector, CrmEnv, Outages
-from plugin.domain import CrmContact, CustomerHistory, Profile
-from plugin.settings import Settings
+from plugin.core.domain import CrmContact, CustomerHistory, Profile
+from plugin.core.settings import Settings
+from plugin.service_layer.crm import WEB_RETRY, WEB_TIMEOUT, CrmCache, CrmConnector, CrmEnv, Outages
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SELL_URL = "https://api.getbase.com"
@@ -137,7 +137,7 @@ def test_a_crm_found_down_is_not_asked_again_for_other_customers_for_a_while(htt
 
 
 def test_a_failing_live_lookup_falls_back_to_the_stored_deals(http, sleep):
-    from plugin.domain import Purchase
+    from plugin.core.domain import Purchase
 
     http.get(f"{SELL_URL}/v2/stages", status=503)
     stored = FakeStored([CrmContact("7", (Purchase(100.0, "USD", True, NOW),))])
@@ -166,8 +166,8 @@ def test_a_web_lookups_failure_never_stands_in_for_a_patient_lookup(http, sleep)
 
 
 def test_a_value_is_marked_degraded_only_when_no_synced_deals_stand_in(http, sleep):
-    from plugin.domain import Purchase
-    from plugin.report import assess, to_json
+    from plugin.core.assessment import assess, to_json
+    from plugin.core.domain import Purchase
 
     http.get(f"{SELL_URL}/v2/stages", status=503)
     bare = connector(sleep).history(customer(), SELL, account=1)

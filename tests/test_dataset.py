@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.dataset import DatasetError, load
+from integrations.files.dataset import DatasetError, load
 
 USER = {"id": 1, "name": "Zoë Müller", "email": "zoe@example.com",
         "created_at": "2022-01-01T00:00:00Z", "tags": ["vip"], "organization_id": 7,
@@ -151,9 +151,9 @@ def test_not_a_folder(tmp_path):
 def test_every_generated_customer_scores(tmp_path):
     from datetime import UTC, datetime
 
-    from plugin.generator import generate
-    from plugin.report import assess, to_json
-    from plugin.settings import Settings
+    from plugin.core.assessment import assess, to_json
+    from plugin.core.settings import Settings
+    from plugin.demo.generator import generate
 
     now = datetime(2025, 6, 1, tzinfo=UTC)
     generate(tmp_path, 300, seed=11, now=now)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from integrations.sandbox.server import running_sandbox
-from plugin.generator import generate
-from plugin.store import webhook_deliveries
+from plugin.demo.generator import generate
+from plugin.storage.history import webhook_deliveries
 from tests.test_cli import SCRIPT
 from tests.test_hooks import AUTH, NOW, build_app, call, open_tickets, tags_of
 

@@ -14,14 +14,14 @@ def test_failed_jobs_are_listed_and_queued_again(tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path / "instance"))
     app = create_app()
     services = app.extensions["customer_value"]
-    services.record_failed_job(ACCOUNT, "plugin.jobs.tag_ticket", [41, 7, "inv-41"],
+    services.record_failed_job(ACCOUNT, "plugin.service_layer.jobs.tag_ticket", [41, 7, "inv-41"],
                                TimeoutError("Zendesk did not answer"))
     services.close()
 
     runner = CliRunner()
     listed = runner.invoke(main, ["failed-jobs"])
     assert listed.exit_code == 0, listed.output
-    assert f"{ACCOUNT} plugin.jobs.tag_ticket [41, 7, 'inv-41']: TimeoutError" in listed.output
+    assert f"{ACCOUNT} plugin.service_layer.jobs.tag_ticket [41, 7, 'inv-41']: TimeoutError" in listed.output
     assert "1 failed job(s). Queue them again with --requeue." in listed.output
 
     requeued = runner.invoke(main, ["failed-jobs", "--requeue"])

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from plugin.formulas import (
+from plugin.core.formulas import (
     decay_weight,
     log_scale,
     percentile,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from plugin.generator import FILES, GenerationSummary, generate
+from plugin.demo.generator import FILES, GenerationSummary, generate
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 CUSTOMERS = 2_000

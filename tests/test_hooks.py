@@ -14,12 +14,12 @@ from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin import create_app
-from plugin.generator import generate
-from plugin.jobs import consumer_threads
-from plugin.migrations import upgrade
-from plugin.store import HistoryStore, account_id, connect
-from plugin.sync import sync
-from plugin.webhooks import TEST_SECRET, sign
+from plugin.demo.generator import generate
+from plugin.service_layer.jobs import consumer_threads
+from plugin.service_layer.sync import sync
+from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.migrations import upgrade
+from plugin.web.signature import TEST_SECRET, sign
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 AUTH = ("agent@example.com/token", "sandbox-token")

@@ -10,7 +10,7 @@ import responses
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
 from integrations.errors import AuthFailed
 from integrations.hosts import UnsafeUrl, check_public_url
-from plugin.crm import CrmConnector, CrmEnv
+from plugin.service_layer.crm import CrmConnector, CrmEnv
 from tests.test_crm_web import BITRIX, customer
 
 HOOK = "https://acme.bitrix24.com/rest/1/hooksecret123/"

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from plugin.appkit import validate
 from plugin.appkit.commands import validate_command
 from plugin.appkit.folder import AppFolder
-from plugin.i18n import locales
 from plugin.resources import resource_dir
+from plugin.web.i18n import locales
 
 REAL = resource_dir("manifest")
 ASSETS_DOCS = "https://developer.zendesk.com/apps/docs/publish/create_assets"

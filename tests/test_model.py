@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from plugin.domain import Organization
-from plugin.model import Cutoffs, percentile_cutoffs, score
-from plugin.settings import COST_SIGNALS, Settings
+from plugin.core.domain import Organization
+from plugin.core.model import Cutoffs, percentile_cutoffs, score
+from plugin.core.settings import COST_SIGNALS, Settings
 from tests.factories import NOW, history, profile, purchase, rating, ticket
 
 

@@ -9,9 +9,9 @@ import responses
 
 from integrations.http import Transport
 from plugin import create_app
-from plugin.auth import issue_app_token
 from plugin.observability import JsonFormatter, redact
-from plugin.store import connect
+from plugin.storage.history import connect
+from plugin.web.auth import issue_app_token
 
 SECRET = "s" * 40
 

@@ -13,7 +13,7 @@ import requests
 from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
-from plugin.generator import generate
+from plugin.demo.generator import generate
 from tests.test_cli import SCRIPT
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -145,8 +145,8 @@ def test_bad_credentials_and_missing_settings_are_clear(sandbox, tmp_path):
 def test_online_scoring_uses_the_accounts_saved_settings(synced, dataset, sandbox, tmp_path):
     import shutil
 
-    from plugin.store import account_id, connect
-    from plugin.versions import SettingsVersions
+    from plugin.storage.history import account_id, connect
+    from plugin.storage.versions import SettingsVersions
 
     env, _, _ = synced
     copy = tmp_path / "store.db"

@@ -7,9 +7,9 @@ from hypothesis import assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from plugin.domain import CustomerHistory, Satisfaction, Ticket
-from plugin.model import score
-from plugin.settings import DEFAULT_WEIGHTS, SIGNALS, Settings
+from plugin.core.domain import CustomerHistory, Satisfaction, Ticket
+from plugin.core.model import score
+from plugin.core.settings import DEFAULT_WEIGHTS, SIGNALS, Settings
 from tests.factories import NOW, days_ago, profile
 
 hsettings.register_profile("project", deadline=None, max_examples=150)

@@ -9,9 +9,9 @@ import requests
 
 from integrations.automation import TRIGGER_TITLE, WEBHOOK_NAME, provision
 from integrations.sandbox.server import running_sandbox
-from plugin.auth import issue_app_token
-from plugin.generator import generate
-from plugin.webhooks import sign
+from plugin.demo.generator import generate
+from plugin.web.auth import issue_app_token
+from plugin.web.signature import sign
 from tests.test_hooks import AUTH, NOW, build_app
 
 

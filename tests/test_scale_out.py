@@ -19,9 +19,9 @@ import requests
 from sqlalchemy import func, select
 
 from integrations.sandbox.server import running_sandbox
-from plugin.generator import generate
-from plugin.store import webhook_deliveries
-from plugin.webhooks import TEST_SECRET, sign
+from plugin.demo.generator import generate
+from plugin.storage.history import webhook_deliveries
+from plugin.web.signature import TEST_SECRET, sign
 from tests.conftest import empty_postgresql, empty_redis
 from tests.test_cli import SCRIPT
 from tests.test_hooks import AUTH, NOW, build_app, tags_of

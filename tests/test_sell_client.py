@@ -11,7 +11,7 @@ from responses import matchers
 
 from integrations.errors import AuthFailed, BadResponse, RateLimited, Unavailable
 from integrations.sell import PER_PAGE, SellClient, SellConfig
-from plugin.domain import Purchase
+from plugin.core.domain import Purchase
 
 BASE = "https://api.getbase.com"
 TOKEN = "sell-personal-access-token"

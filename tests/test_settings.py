@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from plugin.settings import DEFAULT_SUGGESTIONS, DEFAULT_WEIGHTS, SIGNALS, Settings, SettingsError
+from plugin.core.settings import (
+    DEFAULT_SUGGESTIONS,
+    DEFAULT_WEIGHTS,
+    SIGNALS,
+    Settings,
+    SettingsError,
+)
 
 
 def test_defaults_are_valid_and_balanced():

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from plugin import create_app
-from plugin.auth import read_app_token
-from plugin.i18n import catalog, locales
 from plugin.resources import resource_dir
+from plugin.web.auth import read_app_token
+from plugin.web.i18n import catalog, locales
 
 SECRET = "s" * 40
 INSTALLATION = 4242

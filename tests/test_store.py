@@ -11,11 +11,11 @@ from alembic.migration import MigrationContext
 
 from integrations.zendesk import Page, RatingFact, TicketFact, UserFact
 from plugin import config
-from plugin.domain import Organization
-from plugin.live import HISTORY_LOADING, current_history, merge
-from plugin.migrations import upgrade
-from plugin.store import HistoryStore, account_id, connect, metadata
-from plugin.sync import sync
+from plugin.core.domain import Organization
+from plugin.service_layer.live import HISTORY_LOADING, current_history, merge
+from plugin.service_layer.sync import sync
+from plugin.storage.history import HistoryStore, account_id, connect, metadata
+from plugin.storage.migrations import upgrade
 from tests.factories import NOW, history, profile, rating, ticket
 
 
@@ -269,11 +269,11 @@ def test_processes_starting_together_migrate_one_after_the_other():
     import subprocess
     import sys
 
-    from plugin.migrations import current_revision, head_revision
+    from plugin.storage.migrations import current_revision, head_revision
     from tests.conftest import empty_postgresql
 
     url = empty_postgresql()
-    starting = [subprocess.Popen([sys.executable, "-c", "import sys; from plugin.migrations "
+    starting = [subprocess.Popen([sys.executable, "-c", "import sys; from plugin.storage.migrations "
                                   "import upgrade; upgrade(sys.argv[1])", url])
                 for _ in range(4)]
     try:

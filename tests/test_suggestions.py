@@ -2,10 +2,10 @@
 
 import pytest
 
-from plugin.domain import Organization
-from plugin.model import score
-from plugin.settings import DEFAULT_SUGGESTIONS, Settings
-from plugin.suggestions import RULES, render, suggest
+from plugin.core.domain import Organization
+from plugin.core.model import score
+from plugin.core.settings import DEFAULT_SUGGESTIONS, Settings
+from plugin.core.suggestions import RULES, render, suggest
 from tests.factories import NOW, history, purchase, rating, ticket
 
 

@@ -8,9 +8,9 @@ import pytest
 from huey.exceptions import RetryTask
 
 from integrations.errors import Unavailable
-from plugin.jobs import RETRIES, apply_tags
-from plugin.model import absolute_cutoffs
-from plugin.settings import Settings
+from plugin.core.model import absolute_cutoffs
+from plugin.core.settings import Settings
+from plugin.service_layer.jobs import RETRIES, apply_tags
 
 ACCOUNT = "https://acme.zendesk.com"
 

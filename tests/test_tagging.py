@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugin.model import Cutoffs
-from plugin.settings import Settings
-from plugin.tagging import decide, tier_with_hysteresis
+from plugin.core.model import Cutoffs
+from plugin.core.settings import Settings
+from plugin.core.tagging import decide, tier_with_hysteresis
 
 CUTOFFS = Cutoffs(high=20, low=-15)
 S = Settings()

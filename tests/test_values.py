@@ -6,7 +6,7 @@ import time
 import pytest
 
 from integrations.errors import RateLimited, Unavailable
-from plugin.values import ValueCache
+from plugin.service_layer.values import ValueCache
 
 
 class Clock:

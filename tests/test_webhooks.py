@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plugin.webhooks import (
+from plugin.web.signature import (
     TEST_SECRET,
     BadPayload,
     BadSignature,

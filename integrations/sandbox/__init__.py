@@ -5,9 +5,9 @@
 the Flask app over a loaded `Store`.
 """
 
-from .app import create_app
-from .config import SandboxConfig
-from .data import Store
-from .server import running_sandbox, sandbox_command, serve
+from integrations.sandbox.app import create_app
+from integrations.sandbox.config import SandboxConfig
+from integrations.sandbox.data import Store
+from integrations.sandbox.server import running_sandbox, sandbox_command, serve
 
 __all__ = ["SandboxConfig", "Store", "create_app", "running_sandbox", "sandbox_command", "serve"]

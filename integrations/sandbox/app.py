@@ -20,13 +20,13 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import automation, crm, exports, people, tickets
-from .clock import iso
-from .config import ConfigError, SandboxConfig
-from .context import API_PREFIX, Services, reply, services
-from .data import Store
-from .errors import ApiError, classic, invalid_endpoint
-from .faults import Admission, Traffic
+from integrations.sandbox import automation, crm, exports, people, tickets
+from integrations.sandbox.clock import iso
+from integrations.sandbox.config import ConfigError, SandboxConfig
+from integrations.sandbox.context import API_PREFIX, Services, reply, services
+from integrations.sandbox.data import Store
+from integrations.sandbox.errors import ApiError, classic, invalid_endpoint
+from integrations.sandbox.faults import Admission, Traffic
 
 CONTROL_PREFIX = "/_sandbox"
 UNAUTHORIZED = {"error": "Couldn't authenticate you"}

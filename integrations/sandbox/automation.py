@@ -15,12 +15,20 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from . import listings
-from .clock import iso
-from .context import PAGE_MAX, api_base, link, paged, reply, request_body, services
-from .errors import ApiError, listed, not_found, record_invalid
-from .paging import cursor_links, cursor_request
-from .people import ADMIN_ID
+from integrations.sandbox import listings
+from integrations.sandbox.clock import iso
+from integrations.sandbox.context import (
+    PAGE_MAX,
+    api_base,
+    link,
+    paged,
+    reply,
+    request_body,
+    services,
+)
+from integrations.sandbox.errors import ApiError, listed, not_found, record_invalid
+from integrations.sandbox.paging import cursor_links, cursor_request
+from integrations.sandbox.people import ADMIN_ID
 
 Record = dict[str, Any]
 WEBHOOK_REQUIRED = ("name", "endpoint", "http_method", "request_format", "status")

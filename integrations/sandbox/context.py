@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, request
 
-from .data import Store
-from .errors import bad_request
-from .faults import Traffic
-from .jobs import JobBoard
-from .paging import (
+from integrations.sandbox.data import Store
+from integrations.sandbox.errors import bad_request
+from integrations.sandbox.faults import Traffic
+from integrations.sandbox.jobs import JobBoard
+from integrations.sandbox.paging import (
     Listing,
     cursor_links,
     cursor_request,

@@ -8,12 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugin.crm_files import read_records
-from plugin.crm_records import bitrix_deal_contact, bitrix_emails, normal_email, sell_deal_contact
-from plugin.dataset import DatasetError
-from plugin.records import Invalid
-
-from .loader import SandboxDataError
+from integrations.files.crm import read_records
+from integrations.files.dataset import DatasetError
+from integrations.records.crm import (
+    bitrix_deal_contact,
+    bitrix_emails,
+    normal_email,
+    sell_deal_contact,
+)
+from integrations.records.zendesk import Invalid
+from integrations.sandbox.loader import SandboxDataError
 
 
 @dataclass

@@ -22,10 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .clock import DAY, Clock, iso
-from .crm_data import CrmData
-from .loader import create_indexes, create_schema, load_folder, seq_of
-from .paging import CursorRequest, Listing, OffsetRequest, Page
+from integrations.sandbox.clock import DAY, Clock, iso
+from integrations.sandbox.crm_data import CrmData
+from integrations.sandbox.loader import create_indexes, create_schema, load_folder, seq_of
+from integrations.sandbox.paging import CursorRequest, Listing, OffsetRequest, Page
 
 Record = dict[str, Any]
 ARCHIVE_DAYS = 120

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .clock import iso, parse_iso
-from .errors import ApiError, bad_request, classic, record_invalid
+from integrations.sandbox.clock import iso, parse_iso
+from integrations.sandbox.errors import ApiError, bad_request, classic, record_invalid
 
 Record = dict[str, Any]
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")

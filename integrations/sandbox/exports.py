@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from . import listings, search
-from .clock import parse_iso
-from .context import link, paged, raw_reply, reply, services
-from .errors import bad_request, classic, invalid_endpoint
-from .paging import (
+from integrations.sandbox import listings, search
+from integrations.sandbox.clock import parse_iso
+from integrations.sandbox.context import link, paged, raw_reply, reply, services
+from integrations.sandbox.errors import bad_request, classic, invalid_endpoint
+from integrations.sandbox.paging import (
     cursor_request,
     decode_position,
     encode_cursor,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .config import SandboxConfig
+from integrations.sandbox.config import SandboxConfig
 
 WINDOW_SECONDS = 60.0
 

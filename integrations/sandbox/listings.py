@@ -5,10 +5,10 @@ Only the sandbox's own SQL goes into a `Listing`; every client value is a bound 
 
 from __future__ import annotations
 
-from .data import ACTIVE
-from .errors import bad_request
-from .paging import Listing
-from .search import Query
+from integrations.sandbox.data import ACTIVE
+from integrations.sandbox.errors import bad_request
+from integrations.sandbox.paging import Listing
+from integrations.sandbox.search import Query
 
 TICKET_SORTS = {"id": "tickets.pk", "created_at": "tickets.created_ts",
                 "updated_at": "tickets.updated_ts", "status": "tickets.status"}

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import bad_cursor, bad_request
-from .loader import SEQ_SHIFT
+from integrations.sandbox.errors import bad_cursor, bad_request
+from integrations.sandbox.loader import SEQ_SHIFT
 
 LOW_MASK = (1 << SEQ_SHIFT) - 1
 Position = tuple[Any, int]

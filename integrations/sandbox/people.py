@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from .clock import iso
-from .context import api_base, id_list, raw_reply, reply, services
-from .errors import not_found
-from .paging import render
+from integrations.sandbox.clock import iso
+from integrations.sandbox.context import api_base, id_list, raw_reply, reply, services
+from integrations.sandbox.errors import not_found
+from integrations.sandbox.paging import render
 
 ADMIN_ID = 900_000
 ADMIN_NAME = "Sandbox Admin"

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .clock import DAY, parse_iso
-from .errors import bad_request
+from integrations.sandbox.clock import DAY, parse_iso
+from integrations.sandbox.errors import bad_request
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")

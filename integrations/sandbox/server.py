@@ -19,8 +19,8 @@ from typing import Any
 import click
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .app import create_app
-from .config import (
+from integrations.sandbox.app import create_app
+from integrations.sandbox.config import (
     ACCOUNT_RATE_LIMIT,
     EXPORT_RATE_LIMIT,
     FAULT_KINDS,
@@ -28,8 +28,8 @@ from .config import (
     ConfigError,
     SandboxConfig,
 )
-from .data import Store
-from .loader import SandboxDataError
+from integrations.sandbox.data import Store
+from integrations.sandbox.loader import SandboxDataError
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765

@@ -15,11 +15,19 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from . import editing, listings
-from .context import api_base, id_list, paged, raw_reply, reply, request_body, services
-from .errors import ApiError, not_found, record_invalid
-from .paging import render
-from .people import ADMIN_ID
+from integrations.sandbox import editing, listings
+from integrations.sandbox.context import (
+    api_base,
+    id_list,
+    paged,
+    raw_reply,
+    reply,
+    request_body,
+    services,
+)
+from integrations.sandbox.errors import ApiError, not_found, record_invalid
+from integrations.sandbox.paging import render
+from integrations.sandbox.people import ADMIN_ID
 
 Record = dict[str, Any]
 SHOW_MANY_MAX = 100

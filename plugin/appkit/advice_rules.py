@@ -13,9 +13,9 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from .folder import Problem, warning
-from .messages import ruby_truthy
-from .parameter_rules import parameters
+from plugin.appkit.folder import Problem, warning
+from plugin.appkit.messages import ruby_truthy
+from plugin.appkit.parameter_rules import parameters
 
 MANIFEST_KEYS = ("name", "author", "defaultLocale", "private", "location", "version",
                  "frameworkVersion", "singleInstall", "signedUrls", "noTemplate", "parameters",

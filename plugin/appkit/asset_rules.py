@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from pathlib import PurePosixPath
 
-from .folder import AppFolder, Problem, error, warning
+from plugin.appkit.folder import AppFolder, Problem, error, warning
 
 # mime.rb UNSUPPORTED_MIME_TYPES, compared with the extension and the content's MIME subtype.
 UNSUPPORTED_TYPES = ("vnd.rar", "rar", "zip", "gzip", "pdf", "doc", "docx", "avi", "bin", "bz",

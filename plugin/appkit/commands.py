@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from ..resources import resource_dir
-from .folder import Problem
-from .packaging import PackageError, build_package
-from .validator import validate
+from plugin.appkit.folder import Problem
+from plugin.appkit.packaging import PackageError, build_package
+from plugin.appkit.validator import validate
+from plugin.resources import resource_dir
 
 ERRORS_EXIT = 1
 DEFAULT_ZIP = "customer-value-app-{version}.zip"

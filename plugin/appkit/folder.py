@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .messages import message
+from plugin.appkit.messages import message
 
 ROOT_FILES = ("manifest.json", "requirements.json")
 FOLDERS = ("translations", "assets")

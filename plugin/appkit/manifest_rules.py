@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .folder import AppFolder, Problem, error
-from .messages import ruby_text, ruby_truthy
-from .translation_rules import VALID_LOCALE
+from plugin.appkit.folder import AppFolder, Problem, error
+from plugin.appkit.messages import ruby_text, ruby_truthy
+from plugin.appkit.translation_rules import VALID_LOCALE
 
 Manifest = dict[str, Any]
 

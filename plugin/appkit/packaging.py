@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .folder import AppFolder, Problem
-from .manifest_rules import MANIFEST
-from .validator import validate
+from plugin.appkit.folder import AppFolder, Problem
+from plugin.appkit.manifest_rules import MANIFEST
+from plugin.appkit.validator import validate
 
 PLACEHOLDER_BASE = "https://customer-value.example.com"
 PLACEHOLDER_HOST = urlsplit(PLACEHOLDER_BASE).hostname

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .folder import Problem, error, warning
-from .messages import SECURE_SETTINGS_DOCS, ruby_class, ruby_truthy
+from plugin.appkit.folder import Problem, error, warning
+from plugin.appkit.messages import SECURE_SETTINGS_DOCS, ruby_class, ruby_truthy
 
 # manifest/parameter.rb TYPES; "password" stays known so that it gets its own message.
 PARAMETER_TYPES = ("text", "password", "checkbox", "url", "number", "multiline", "hidden",

@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from .folder import AppFolder, Problem, error
-from .messages import ruby_truthy
+from plugin.appkit.folder import AppFolder, Problem, error
+from plugin.appkit.messages import ruby_truthy
 
 TRANSLATIONS_PATH = re.compile(r"translations/(.*)\.json")
 # Ruby's ^ and $ anchor lines and its \w is ASCII: "en", "pt-br", "es-419".

@@ -11,8 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import advice_rules, asset_rules, manifest_rules, parameter_rules, translation_rules
-from .folder import AppFolder, Problem
+from plugin.appkit import (
+    advice_rules,
+    asset_rules,
+    manifest_rules,
+    parameter_rules,
+    translation_rules,
+)
+from plugin.appkit.folder import AppFolder, Problem
 
 
 @dataclass(frozen=True)

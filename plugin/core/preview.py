@@ -1,0 +1,98 @@
+"""What a settings change would do, before it is saved: the spread of values under the current
+and the draft settings, how many customers would change tier, and a few named examples.
+
+Pure: it scores the histories it is given, at the moment it is given.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from plugin.core.domain import CustomerHistory
+from plugin.core.model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
+from plugin.core.settings import Settings
+
+TIERS = ("high", "medium", "low")
+BIN_WIDTH = 10
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Mover:
+    user_id: int
+    name: str
+    before: float
+    after: float
+    tier_before: str
+    tier_after: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    customers: int
+    histogram_current: dict[int, int]
+    """Customers per bin of BIN_WIDTH, keyed by the bin's lower edge."""
+    histogram_draft: dict[int, int]
+    moves: dict[tuple[str, str], int]
+    """(tier now, tier with the draft) → customers."""
+    examples: tuple[Mover, ...]
+
+    @property
+    def changed_tier(self) -> int:
+        return sum(n for (a, b), n in self.moves.items() if a != b)
+
+
+def preview(histories: Sequence[CustomerHistory], current: Settings, draft: Settings,
+            now: datetime) -> Preview:
+    before = _values(histories, current, now)
+    after = _values(histories, draft, now)
+    moves: Counter[tuple[str, str]] = Counter()
+    movers = []
+    for history, (v0, t0), (v1, t1) in zip(histories, before, after, strict=True):
+        moves[(t0, t1)] += 1
+        movers.append(Mover(history.profile.id, history.profile.name, v0, v1, t0, t1))
+    movers.sort(key=lambda m: (m.tier_before == m.tier_after, -abs(m.after - m.before),
+                               m.user_id))
+    return Preview(customers=len(histories), histogram_current=_histogram(v for v, _ in before),
+                   histogram_draft=_histogram(v for v, _ in after), moves=dict(moves),
+                   examples=tuple(movers[:EXAMPLES]))
+
+
+def _values(histories, settings: Settings, now: datetime) -> list[tuple[float, str]]:
+    raw = [score(h, settings, now, Cutoffs(0, 0)).value for h in histories]
+    cutoffs = (absolute_cutoffs(settings) if settings.tiers.mode == "absolute"
+               else percentile_cutoffs(raw, settings))
+    return [(v, cutoffs.tier(v)) for v in raw]
+
+
+def _histogram(values) -> dict[int, int]:
+    bins: Counter[int] = Counter()
+    for value in values:
+        edge = int(value // BIN_WIDTH) * BIN_WIDTH
+        bins[min(max(edge, -100), 90)] += 1
+    return dict(sorted(bins.items()))
+
+
+def histogram_svg(current: dict[int, int], draft: dict[int, int], width: int = 360,
+                  height: int = 140) -> str:
+    """Two histograms side by side per bin (current grey, draft blue), from −100 to +100."""
+    edges = list(range(-100, 100, BIN_WIDTH))
+    top = max([1, *current.values(), *draft.values()])
+    slot = width / len(edges)
+    bar = slot / 2 - 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 16}" '
+             f'viewBox="0 0 {width} {height + 16}" role="img">']
+    for index, edge in enumerate(edges):
+        x = index * slot
+        for offset, counts, colour in ((0, current, "#c2c8cc"), (bar + 1, draft, "#1f73b7")):
+            h = (height - 4) * counts.get(edge, 0) / top
+            parts.append(f'<rect x="{x + offset:.1f}" y="{height - h:.1f}" width="{bar:.1f}" '
+                         f'height="{h:.1f}" fill="{colour}"/>')
+        if edge % 50 == 0:
+            parts.append(f'<text x="{x:.1f}" y="{height + 12}" font-size="10" '
+                         f'fill="#68737d">{edge:+d}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

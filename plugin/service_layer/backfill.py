@@ -1,0 +1,115 @@
+"""Tag the existing history: every requester scored, their open tickets tagged in bulk.
+
+A backfill first syncs the history store (so it sees every ticket's current tags, and, when
+spend comes from a CRM, that CRM's deals: tiers count the same spend as the sidebar), then walks
+requesters in id order, decides each open ticket's tier tag (with the same hysteresis as the
+webhook worker), and sends the changes as bulk updates of up to 100 tickets sharing the same
+tags to add and remove, sending only full updates until the end. After each flush it saves a
+checkpoint (just before the first requester with changes not yet written), so an interrupted
+run resumes there; decisions only ever add or
+remove what differs from the ticket's tags, so a resumed run never doubles a change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integrations.errors import IntegrationError
+from integrations.zendesk import BULK_LIMIT, ZendeskClient
+from plugin.core.model import account_cutoffs, score
+from plugin.core.settings import Settings
+from plugin.core.tagging import decide
+from plugin.service_layer.crm_sync import CrmExport
+from plugin.service_layer.sync import sync
+from plugin.storage.history import HistoryStore
+
+CHECKPOINT = "backfill"
+CLOSED = "closed"
+
+Progress = Callable[[int, int], None]
+"""Called with (requesters done, requesters in all)."""
+
+
+@dataclass
+class BackfillReport:
+    tiers: Counter[str] = field(default_factory=Counter)
+    tickets_tagged: int = 0
+    updates: int = 0
+    failed_tickets: list[int] = field(default_factory=list)
+    api_calls: int = 0
+    seconds: float = 0.0
+    resumed_after: int | None = None
+    crm_error: IntegrationError | None = None
+    """Why the CRM could not be synced first, if so: tiers then count the deals synced before
+    (or none)."""
+
+
+def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
+             clock: Callable[[], datetime], dry_run: bool = False,
+             progress: Progress | None = None, crm: CrmExport | None = None
+             ) -> BackfillReport:
+    """Tag every requester's open tickets; `crm`: the client of the CRM the settings take
+    spend from, synced along with Zendesk."""
+    started, calls = time.monotonic(), client.transport.total_calls
+    report = BackfillReport()
+    report.crm_error = sync(client, store, clock=clock, crm=crm).crm_error
+    now = clock()
+    cutoffs = account_cutoffs(store.histories(settings), settings, now)
+    checkpoint = store.state(CHECKPOINT).cursor
+    report.resumed_after = int(checkpoint) if checkpoint and not dry_run else None
+    requesters = [u for u in store.user_ids()
+                  if report.resumed_after is None or u > report.resumed_after]
+    batches: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[int, int]]] = (
+        defaultdict(list))
+    for done, user_id in enumerate(requesters, start=1):
+        history = store.history(user_id, settings)
+        if history is not None and history.tickets:
+            value = score(history, settings, now, cutoffs)
+            report.tiers[value.tier] += 1
+            for ticket in history.tickets:
+                if ticket.status == CLOSED:
+                    continue
+                decision = decide(value.value, ticket.tags, settings, cutoffs)
+                if decision.changes:
+                    batches[(decision.add, decision.remove)].append((ticket.id, user_id))
+        if not dry_run and any(len(pending) >= BULK_LIMIT for pending in batches.values()):
+            _flush(client, batches, report, full_only=True)
+            # Resume just before the first requester with changes still unwritten.
+            waiting = [r for pending in batches.values() for _, r in pending]
+            store.save_page(CHECKPOINT, cursor=str(min(waiting) - 1 if waiting else user_id),
+                            now=clock())
+        if progress:
+            progress(done, len(requesters))
+    if dry_run:
+        report.tickets_tagged = sum(len(pending) for pending in batches.values())
+    else:
+        _flush(client, batches, report)
+        store.save_page(CHECKPOINT, cursor=None, synced_through=clock(), now=clock())
+    report.api_calls = client.transport.total_calls - calls
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _flush(client: ZendeskClient, batches, report: BackfillReport, *,
+           full_only: bool = False) -> None:
+    """Send the pending changes in bulk updates of BULK_LIMIT tickets sharing the same tags to
+    add and remove; with `full_only`, only full updates, keeping the rest for later."""
+    for key, pending in list(batches.items()):
+        add, remove = key
+        sendable = len(pending) - len(pending) % BULK_LIMIT if full_only else len(pending)
+        for start in range(0, sendable, BULK_LIMIT):
+            chunk = [ticket_id for ticket_id, _ in pending[start:start + BULK_LIMIT]]
+            job = client.wait_for(client.update_tags(chunk, add=list(add), remove=list(remove)))
+            report.updates += 1
+            report.failed_tickets += job.failed
+            report.tickets_tagged += len(chunk) - len(job.failed)
+        rest = pending[sendable:]
+        if rest:
+            batches[key] = rest
+        else:
+            del batches[key]
+

@@ -1,0 +1,186 @@
+"""The durable job queue and the tagging job.
+
+huey stores jobs in SQLite by default (the instance folder) and in Redis when REDIS_URL is
+set, for several workers on several machines. A job that hits a rate limit waits as long as
+Zendesk asks; one that meets an outage retries with growing delays; one that keeps failing is
+recorded in `failed_jobs` for admins to see, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey, Task
+from huey.consumer import Consumer
+from huey.exceptions import RetryTask
+from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
+
+from integrations.errors import IntegrationError, RateLimited, Unavailable
+from plugin.core.model import CRM_NAMES, Cutoffs
+from plugin.core.tagging import decide
+from plugin.observability import JOBS
+
+log = logging.getLogger(__name__)
+
+POLLING = {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 1.0}
+"""How an idle consumer polls the SQLite queue: never more than 1 s apart (huey's default, 10 s,
+left a ticket untagged for seconds after a quiet spell). Redis is read with a blocking pop."""
+RETRIES = 8
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 600.0
+
+
+def make_queue(app: Flask) -> Huey:
+    """The app's queue, with its jobs registered; built once per app."""
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        huey: Huey = RedisHuey("customer-value", url=redis_url)
+    else:
+        huey = SqliteHuey("customer-value", filename=app.config["QUEUE_PATH"])
+
+    @huey.task(retries=RETRIES, context=True)
+    def tag_ticket(account_key: str, ticket_id: int, requester_id: int,
+                   invocation: str | None = None, task: Task = None):
+        with app.app_context():
+            apply_tags(app, account_key, ticket_id, requester_id, task)
+            if invocation:
+                app.extensions["customer_value"].finish_delivery(account_key, invocation)
+
+    @huey.signal(SIGNAL_COMPLETE, SIGNAL_RETRYING)
+    def count(signal, task, exc=None):
+        JOBS.labels(task.name, "done" if signal == SIGNAL_COMPLETE else "retried").inc()
+
+    @huey.signal(SIGNAL_ERROR)
+    def record_failure(signal, task, exc=None):
+        if task.retries:
+            return  # huey retries it and says so (SIGNAL_RETRYING)
+        JOBS.labels(task.name, "failed").inc()
+        with app.app_context():
+            services = app.extensions["customer_value"]
+            account, *arguments = task.args
+            services.record_failed_job(account, task.name, list(arguments), exc)
+            if len(arguments) > 2 and arguments[2]:
+                services.finish_delivery(account, arguments[2])
+
+    @huey.periodic_task(crontab(minute="*"))
+    def sweep():
+        with app.app_context():
+            requeue_unfinished(app)
+
+    huey.tag_ticket = tag_ticket
+    return huey
+
+
+@contextmanager
+def consumer_threads(huey: Huey, workers: int) -> Iterator[Consumer]:
+    """Queue consumers as threads of this process while the block runs.
+
+    huey's consumer takes over SIGINT and SIGTERM when it starts; here they are given back so
+    the process hosting it (the app server, a test run) still stops on Ctrl-C or SIGTERM.
+    """
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True,
+                        check_worker_health=False, **POLLING)
+    consumer.start()
+    for number in saved:
+        signal.signal(number, _interrupt)
+    try:
+        yield consumer
+    finally:
+        consumer.stop(graceful=True)
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def requeue_unfinished(app: Flask) -> int:
+    """Queue again every delivery whose job has not finished within REQUEUE_AFTER: a worker
+    killed mid-job loses that job's queue entry, never the delivery. Jobs are idempotent (they
+    only write what differs), so running one twice is harmless."""
+    services = app.extensions["customer_value"]
+    older_than = timedelta(seconds=float(app.config.get("REQUEUE_AFTER_SECONDS") or 600))
+    queued = 0
+    for account_key, invocation, ticket_id, requester_id in services.unfinished_deliveries(
+            older_than):
+        app.extensions["queue"].tag_ticket(account_key, ticket_id, requester_id, invocation)
+        queued += 1
+    return queued
+
+
+def requeue_failed(app: Flask) -> int:
+    """Queue again every job that ran out of retries (after the outage that failed it is
+    over), removing it from `failed_jobs` in the same transaction."""
+    from sqlalchemy import delete, select
+
+    from plugin.storage.history import accounts, failed_jobs
+
+    engine = app.extensions["customer_value"].engine
+    queue = app.extensions["queue"]
+    with engine.begin() as conn:
+        rows = conn.execute(select(failed_jobs.c.id, failed_jobs.c.job, failed_jobs.c.arguments,
+                                   accounts.c.key).join(
+            accounts, accounts.c.id == failed_jobs.c.account_id).order_by(
+            failed_jobs.c.id)).all()
+        tagging = [row for row in rows if row.job.endswith("tag_ticket")]
+        for row in tagging:
+            queue.tag_ticket(row.key, *row.arguments)
+            conn.execute(delete(failed_jobs).where(failed_jobs.c.id == row.id))
+    return len(tagging)
+
+
+def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
+               task: Task | None) -> None:
+    """Score the requester (through the cache), decide the ticket's tier tag with hysteresis,
+    and write only the change, adding and removing in one update.
+
+    A value computed without the CRM spend the settings ask for (`crm_degraded`: the CRM
+    failed and no synced deals stood in) is computed once more, then, if still degraded, the
+    job is retried later like an outage, within the same bounded retries: tagging on it could
+    take `cv_high` from a valuable customer."""
+    services = app.extensions["customer_value"]
+    config = services.config_for(account_key)
+    try:
+        settings = services.settings_for(services.store(config.base_url))
+        if not settings.tagging_enabled and not app.config.get("TAG_ALWAYS"):
+            return
+        value = services.value(config, requester_id, ticket_id, mode="background").body
+        if value.get("crm_degraded"):
+            value = services.value(config, requester_id, ticket_id, refresh=True,
+                                   mode="background").body
+        if value.get("crm_degraded"):
+            crm = CRM_NAMES.get(settings.spend_source, "CRM")
+            raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
+                              "tags wait for it", service=crm)
+        client = services.client(config)
+        decision = decide(value["value"], client.ticket_tags(ticket_id), settings,
+                          _cutoffs(services, config, settings))
+        if decision.changes:
+            job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
+                                                     remove=list(decision.remove)))
+            if job.failed:
+                log.warning("Zendesk refused to tag ticket %s", ticket_id)
+    except RateLimited as error:
+        # Not a failure: wait as long as Zendesk asks, without using up a retry.
+        raise RetryTask(delay=error.retry_after) from error
+    except IntegrationError as error:
+        if task is None or task.retries <= 0:
+            raise
+        # huey counts a RetryTask as free; spend one retry here so outages stay bounded,
+        # and grow the delay with each attempt.
+        task.retries -= 1
+        attempt = RETRIES - task.retries
+        raise RetryTask(delay=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)) from error
+
+
+def _cutoffs(services, config, settings) -> Cutoffs:
+    return services.cutoffs(services.store(config.base_url), settings,
+                            datetime.now(UTC))

@@ -1,0 +1,570 @@
+"""The history store: what the model needs of each Zendesk account, kept in the app's database.
+
+Zendesk archives tickets closed more than 120 days ago: they leave the list endpoints and
+ticket metrics but stay in the incremental exports. The store keeps every customer's whole
+history from those exports, so scoring a customer reads the database, not Zendesk.
+
+When the account's spend comes from a CRM, the store also keeps that CRM's contacts (their
+emails) and deals, loaded by `sync`; `history(user_id, settings)` attaches the customer's
+decided deals by the rules of `plugin.service_layer.crm`, so bulk scoring (percentile tiers, backfill) counts
+the same spend as the sidebar.
+
+Every row carries its account's id and every query filters on it: one account's data is never
+visible to another. SQLite by default, PostgreSQL by URL; the schema is created and upgraded by
+the Alembic migrations in `plugin/migrations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from integrations.records.crm import ContactFact, DealFact
+from plugin.config import with_driver
+from plugin.core.domain import (
+    CrmContact,
+    CustomerHistory,
+    Organization,
+    Profile,
+    Purchase,
+    Satisfaction,
+    Ticket,
+)
+from plugin.core.model import CRM_NAMES
+from plugin.core.settings import Settings
+from plugin.service_layer.crm import with_crm
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+organizations = Table(
+    "organizations", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("fields", JSON, nullable=False),
+)
+users = Table(
+    "users", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("tags", JSON, nullable=False),
+    Column("organization_id", BigInteger),
+    Column("fields", JSON, nullable=False),
+)
+tickets = Table(
+    "tickets", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("requester_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("solved_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("first_reply_minutes", Float),
+    Column("resolution_minutes", Float),
+    Column("replies", Integer),
+    Column("reopens", Integer, nullable=False),
+    Index("ix_tickets_requester", "account_id", "requester_id"),
+)
+ratings = Table(
+    "ratings", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("ticket_id", BigInteger, primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("scale", SmallInteger, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False),
+)
+sync_state = Table(
+    "sync_state", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("cursor", Text),
+    Column("synced_through", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("computed_at", DateTime(timezone=True), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("settings_version", Integer, nullable=False),
+)
+suggestion_feedback = Table(
+    "suggestion_feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("ticket_id", BigInteger),
+    Column("suggestion", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("agent_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+installations = Table(
+    "installations", metadata,
+    Column("subdomain", String(63), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, unique=True),
+    Column("base_url", String(255), nullable=False),
+    Column("app_id", BigInteger),
+    Column("installation_id", BigInteger),
+    Column("email", String(255), nullable=False),
+    Column("token_sealed", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+settings_versions = Table(
+    "settings_versions", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+account_secrets = Table(
+    "account_secrets", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("sealed", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("invocation_id", String(128), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("requester_id", BigInteger, nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+)
+failed_jobs = Table(
+    "failed_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("job", String(64), nullable=False),
+    Column("arguments", JSON, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
+crm_contact_emails = Table(
+    "crm_contact_emails", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Index("ix_crm_contact_emails_email", "account_id", "source", "email"),
+)
+crm_deals = Table(
+    "crm_deals", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("contact_id", String(64)),
+    Column("won", Boolean),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(16), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("modified_at", DateTime(timezone=True)),
+    Index("ix_crm_deals_contact", "account_id", "source", "contact_id"),
+)
+
+RATING_SOURCES = ("ticket", "rating", "survey")
+ID_CHUNK = 500
+"""Ticket ids per IN list when reading one customer's ratings."""
+"""Where a rating came from, weakest first: a survey response beats a rating record, which
+beats the rating embedded in the ticket (it carries no time of its own)."""
+
+
+@dataclass(frozen=True)
+class StreamState:
+    cursor: str | None = None
+    synced_through: datetime | None = None
+
+
+def connect(url: str) -> Engine:
+    """An engine for the database URL; SQLite waits on locks instead of failing at once."""
+    url = with_driver(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def account_id(engine: Engine, key: str, now: datetime) -> int:
+    """The id of the account known by `key` (its base URL), registered on first sight."""
+    with engine.begin() as conn:
+        found = conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar()
+        if found is not None:
+            return found
+        inserted = conn.execute(accounts.insert().values(key=key, created_at=_utc(now)))
+        return inserted.inserted_primary_key[0]
+
+
+class HistoryStore:
+    """One account's slice of the database."""
+
+    def __init__(self, engine: Engine, account: int):
+        self.engine = engine
+        self.account = account
+
+    # --- writes: each page in one transaction with its stream's new position -------------
+
+    def save_page(self, stream: str, *, organizations_: Iterable[Organization] = (),
+                  users_: Iterable[Any] = (), tickets_: Iterable[Any] = (),
+                  ratings_: Iterable[Any] = (), rating_source: str = "rating",
+                  cursor: str | None = None, synced_through: datetime | None = None,
+                  now: datetime) -> None:
+        """Upsert a page of facts and move the stream's cursor, atomically: a crash leaves
+        either the page and its cursor or neither, so a resumed sync repeats nothing."""
+        with self.engine.begin() as conn:
+            self._upsert(conn, organizations, [self._org_row(o) for o in organizations_])
+            self._upsert(conn, users, [self._user_row(u) for u in users_])
+            facts = list(tickets_)
+            self._upsert(conn, tickets, [self._ticket_row(f) for f in facts])
+            self._save_embedded_ratings(conn, facts)
+            self._upsert(conn, ratings, [self._rating_row(r.ticket_id, r.rating, rating_source)
+                                         for r in ratings_])
+            self._upsert(conn, sync_state, [{
+                "account_id": self.account, "stream": stream, "cursor": cursor,
+                "synced_through": _utc(synced_through), "updated_at": _utc(now)}])
+
+    def save_crm_page(self, stream: str, source: str, *,
+                      contacts: Iterable[ContactFact] = (), deals: Iterable[DealFact] = (),
+                      cursor: str | None, synced_through: datetime | None,
+                      now: datetime) -> None:
+        """Upsert a page of one CRM's contacts or deals (`source`: `sell` or `bitrix24`) and
+        move the stream's position, atomically, like `save_page`. A contact's addresses are
+        replaced by the page's."""
+        contacts, deals = list(contacts), list(deals)
+        with self.engine.begin() as conn:
+            if contacts:
+                conn.execute(delete(crm_contact_emails).where(
+                    crm_contact_emails.c.account_id == self.account,
+                    crm_contact_emails.c.source == source,
+                    crm_contact_emails.c.contact_id.in_([c.id for c in contacts])))
+                rows = {(c.id, email): {"account_id": self.account, "source": source,
+                                        "contact_id": c.id, "email": email}
+                        for c in contacts for email in c.emails}
+                if rows:
+                    conn.execute(crm_contact_emails.insert(), list(rows.values()))
+            self._upsert(conn, crm_deals, [self._deal_row(source, d) for d in deals])
+            self._upsert(conn, sync_state, [{
+                "account_id": self.account, "stream": stream, "cursor": cursor,
+                "synced_through": _utc(synced_through), "updated_at": _utc(now)}])
+
+    def state(self, stream: str) -> StreamState:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sync_state.c.cursor, sync_state.c.synced_through).where(
+                sync_state.c.account_id == self.account, sync_state.c.stream == stream)).first()
+        if row is None:
+            return StreamState()
+        return StreamState(row.cursor, _utc(row.synced_through))
+
+    # --- reads --------------------------------------------------------------------------
+
+    def history(self, user_id: int, settings: Settings | None = None
+                ) -> CustomerHistory | None:
+        """The customer's whole stored history, or None if the store has not reached them.
+
+        With `settings` whose spend comes from a CRM the store has synced, the history carries
+        the customer's stored deals (or the notice of several matching contacts)."""
+        history = self._zendesk_history(user_id)
+        if history is None or settings is None or settings.spend_source not in CRM_NAMES:
+            return history
+        stored = self.crm_deals(settings.spend_source)
+        return history if stored is None else with_crm(history, stored, settings)
+
+    def crm_deals(self, source: str) -> StoredCrm | None:
+        """The CRM's contacts and deals as last synced, or None before a first complete sync."""
+        synced = self.state(crm_stream(source)).synced_through
+        return None if synced is None else StoredCrm(self, source, synced)
+
+    def crm_contacts(self, source: str, email: str) -> list[CrmContact]:
+        """The stored contacts of `source` with this (normalised) email, with decided deals."""
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(select(crm_contact_emails.c.contact_id).where(
+                crm_contact_emails.c.account_id == self.account,
+                crm_contact_emails.c.source == source,
+                crm_contact_emails.c.email == email).order_by(
+                crm_contact_emails.c.contact_id)).scalars())
+            rows = conn.execute(select(crm_deals).where(
+                crm_deals.c.account_id == self.account, crm_deals.c.source == source,
+                crm_deals.c.contact_id.in_(ids), crm_deals.c.won.is_not(None)).order_by(
+                crm_deals.c.id)).all() if ids else []
+        deals: dict[str, list[Purchase]] = {contact: [] for contact in ids}
+        for row in rows:
+            deals[row.contact_id].append(Purchase(
+                amount=row.amount, currency=row.currency, won=row.won,
+                closed_at=_utc(row.closed_at), id=row.id))
+        return [CrmContact(contact, tuple(found)) for contact, found in deals.items()]
+
+    def _zendesk_history(self, user_id: int) -> CustomerHistory | None:
+        with self.engine.connect() as conn:
+            user = conn.execute(select(users).where(
+                users.c.account_id == self.account, users.c.id == user_id)).first()
+            if user is None:
+                return None
+            org = None
+            if user.organization_id is not None:
+                org = conn.execute(select(organizations).where(
+                    organizations.c.account_id == self.account,
+                    organizations.c.id == user.organization_id)).first()
+            rows = conn.execute(select(tickets).where(
+                tickets.c.account_id == self.account, tickets.c.requester_id == user_id)).all()
+            ids = [row.id for row in rows]
+            rated = []
+            # By the ratings' primary key, a chunk of ticket ids at a time: a join would let
+            # SQLite scan every rating of the account for one customer.
+            for start in range(0, len(ids), ID_CHUNK):
+                rated += conn.execute(select(ratings).where(
+                    ratings.c.account_id == self.account,
+                    ratings.c.ticket_id.in_(ids[start:start + ID_CHUNK]))).all()
+        best = _best_ratings(rated)
+        profile = _profile(user, _organization(org) if org is not None else None)
+        return CustomerHistory(profile=profile, tickets=tuple(
+            _ticket(row, best.get(row.id)) for row in rows))
+
+    def record_snapshot(self, user_id: int, *, value: float, tier: str, settings_version: int,
+                        at: datetime, min_interval: timedelta) -> bool:
+        """Keep a point of the customer's trend, unless one was kept less than `min_interval`
+        ago with the same value; True when a point was written."""
+        with self.engine.begin() as conn:
+            last = conn.execute(select(snapshots.c.computed_at, snapshots.c.value).where(
+                snapshots.c.account_id == self.account, snapshots.c.user_id == user_id
+            ).order_by(snapshots.c.computed_at.desc()).limit(1)).first()
+            if last is not None and last.value == value and (
+                    _utc(at) - _utc(last.computed_at) < min_interval):
+                return False
+            self._upsert(conn, snapshots, [{
+                "account_id": self.account, "user_id": user_id, "computed_at": _utc(at),
+                "value": value, "tier": tier, "settings_version": settings_version}])
+            return True
+
+    def trend(self, user_id: int, limit: int = 60) -> list[tuple[datetime, float]]:
+        """The customer's latest snapshots, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(snapshots.c.computed_at, snapshots.c.value).where(
+                snapshots.c.account_id == self.account, snapshots.c.user_id == user_id
+            ).order_by(snapshots.c.computed_at.desc()).limit(limit)).all()
+        return [(_utc(row.computed_at), row.value) for row in reversed(rows)]
+
+    def record_feedback(self, *, user_id: int, ticket_id: int | None, suggestion: str,
+                        outcome: str, agent_id: int, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(suggestion_feedback.insert().values(
+                account_id=self.account, user_id=user_id, ticket_id=ticket_id,
+                suggestion=suggestion, outcome=outcome, agent_id=agent_id, created_at=_utc(at)))
+
+    def recent_tickets(self, limit: int) -> list[dict[str, Any]]:
+        """The latest tickets with their requesters' names, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(
+                tickets.c.id, tickets.c.subject, tickets.c.status, tickets.c.requester_id,
+                tickets.c.created_at, users.c.name).join(users, and_(
+                    users.c.account_id == tickets.c.account_id,
+                    users.c.id == tickets.c.requester_id)).where(
+                tickets.c.account_id == self.account).order_by(
+                tickets.c.created_at.desc()).limit(limit)).all()
+        return [dict(row._mapping, created_at=_utc(row.created_at)) for row in rows]
+
+    def recent_requesters(self, limit: int) -> list[int]:
+        """Requesters by their latest ticket, newest first."""
+        with self.engine.connect() as conn:
+            latest = func.max(tickets.c.created_at)
+            return list(conn.execute(select(tickets.c.requester_id).where(
+                tickets.c.account_id == self.account).group_by(tickets.c.requester_id)
+                .order_by(latest.desc()).limit(limit)).scalars())
+
+    def user_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(users.c.id).where(
+                users.c.account_id == self.account).order_by(users.c.id)).scalars())
+
+    def histories(self, settings: Settings | None = None) -> Iterator[CustomerHistory]:
+        """Every stored customer's history (with stored CRM deals, as `history`)."""
+        for user_id in self.user_ids():
+            history = self.history(user_id, settings)
+            if history is not None:
+                yield history
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {table.name: conn.execute(select(func.count()).select_from(table).where(
+                table.c.account_id == self.account)).scalar_one()
+                for table in (organizations, users, tickets, ratings, crm_deals)}
+
+    # --- rows ---------------------------------------------------------------------------
+
+    def _upsert(self, conn, table: Table, rows: list[dict[str, Any]]) -> None:
+        _upsert_rows(conn, table, rows)
+
+    def _save_embedded_ratings(self, conn, facts: list[Any]) -> None:
+        rated = [f for f in facts if f.ticket.satisfaction is not None]
+        unrated = [f.ticket.id for f in facts if f.ticket.satisfaction is None]
+        if unrated:
+            conn.execute(delete(ratings).where(
+                ratings.c.account_id == self.account, ratings.c.source == "ticket",
+                ratings.c.ticket_id.in_(unrated)))
+        self._upsert(conn, ratings, [self._rating_row(f.ticket.id, f.ticket.satisfaction,
+                                                      "ticket") for f in rated])
+
+    def _org_row(self, org: Organization) -> dict[str, Any]:
+        return {"account_id": self.account, "id": org.id, "name": org.name,
+                "tags": list(org.tags), "fields": dict(org.fields)}
+
+    def _user_row(self, fact: Any) -> dict[str, Any]:
+        p = fact.profile
+        return {"account_id": self.account, "id": p.id, "name": p.name, "email": p.email,
+                "created_at": _utc(p.created_at), "updated_at": _utc(fact.updated_at),
+                "tags": list(p.tags),
+                "organization_id": fact.organization_id, "fields": dict(p.fields)}
+
+    def _ticket_row(self, fact: Any) -> dict[str, Any]:
+        t = fact.ticket
+        return {"account_id": self.account, "id": t.id, "requester_id": fact.requester_id,
+                "created_at": _utc(t.created_at), "updated_at": _utc(fact.updated_at),
+                "solved_at": _utc(t.solved_at), "status": t.status, "priority": t.priority,
+                "channel": t.channel, "subject": t.subject, "tags": list(t.tags),
+                "first_reply_minutes": t.first_reply_minutes,
+                "resolution_minutes": t.resolution_minutes, "replies": t.replies,
+                "reopens": t.reopens}
+
+    def _deal_row(self, source: str, deal: DealFact) -> dict[str, Any]:
+        p = deal.purchase
+        return {"account_id": self.account, "source": source, "id": deal.id,
+                "contact_id": deal.contact_id, "won": None if p is None else p.won,
+                "amount": 0.0 if p is None else p.amount,
+                "currency": "" if p is None else p.currency,
+                "closed_at": None if p is None else _utc(p.closed_at),
+                "modified_at": _utc(deal.modified)}
+
+    def _rating_row(self, ticket_id: int, rating: Satisfaction, source: str) -> dict[str, Any]:
+        return {"account_id": self.account, "ticket_id": ticket_id, "source": source,
+                "scale": rating.scale, "score": rating.score, "comment": rating.comment,
+                "rated_at": _utc(rating.rated_at)}
+
+
+def crm_stream(source: str) -> str:
+    """The sync state marking the end of a CRM's last complete sync (its synced_through)."""
+    return f"{source}_crm"
+
+
+class StoredCrm:
+    """A CRM's synced contacts and deals as a `CrmSource` (see `plugin.service_layer.crm`)."""
+
+    def __init__(self, store: HistoryStore, source: str, synced: datetime):
+        self.name = CRM_NAMES[source]
+        self.synced_at = synced.astimezone(UTC).replace(microsecond=0).isoformat().replace(
+            "+00:00", "Z")
+        self._store, self._source = store, source
+
+    def contacts(self, email: str) -> list[CrmContact]:
+        return self._store.crm_contacts(self._source, email)
+
+
+def _upsert_rows(conn, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, or update them where their primary key exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
+    conn.execute(statement, rows)
+
+
+def _best_ratings(rows) -> dict[int, Satisfaction]:
+    best: dict[int, tuple[int, Satisfaction]] = {}
+    for row in rows:
+        rank = RATING_SOURCES.index(row.source)
+        if row.ticket_id not in best or rank > best[row.ticket_id][0]:
+            best[row.ticket_id] = (rank, Satisfaction(
+                scale=row.scale, score=row.score, comment=row.comment,
+                rated_at=_utc(row.rated_at)))
+    return {ticket_id: rating for ticket_id, (_, rating) in best.items()}
+
+
+def _profile(row, org: Organization | None) -> Profile:
+    return Profile(id=row.id, name=row.name, email=row.email, created_at=_utc(row.created_at),
+                   tags=tuple(row.tags), organization=org, fields=dict(row.fields))
+
+
+def _organization(row) -> Organization:
+    return Organization(id=row.id, name=row.name, tags=tuple(row.tags), fields=dict(row.fields))
+
+
+def _ticket(row, rating: Satisfaction | None) -> Ticket:
+    return Ticket(id=row.id, created_at=_utc(row.created_at), status=row.status,
+                  priority=row.priority, channel=row.channel, subject=row.subject,
+                  tags=tuple(row.tags), solved_at=_utc(row.solved_at), satisfaction=rating,
+                  first_reply_minutes=row.first_reply_minutes,
+                  resolution_minutes=row.resolution_minutes, replies=row.replies,
+                  reopens=row.reopens)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

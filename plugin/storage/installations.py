@@ -1,0 +1,83 @@
+"""One record per Zendesk account the app is installed in: where it is, which app installation,
+and the API credentials (encrypted at rest). Sessions name their account; the registry is how a
+request finds that account's credentials and nothing of any other's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from integrations.zendesk import ZendeskConfig
+from plugin.storage.history import _upsert_rows, _utc, account_id, installations
+from plugin.storage.vault import Vault
+
+
+@dataclass(frozen=True)
+class Installation:
+    subdomain: str
+    base_url: str
+    app_id: int | None
+    installation_id: int | None
+    email: str
+    token: str = field(repr=False)
+
+    @property
+    def zendesk(self) -> ZendeskConfig:
+        return ZendeskConfig(base_url=self.base_url, email=self.email, token=self.token)
+
+
+class Registry:
+    def __init__(self, engine: Engine, vault: Vault):
+        self.engine = engine
+        self.vault = vault
+
+    def save(self, installation: Installation, now: datetime) -> None:
+        account = account_id(self.engine, installation.base_url, now)
+        with self.engine.begin() as conn:
+            _upsert_rows(conn, installations, [{
+                "subdomain": installation.subdomain, "account_id": account,
+                "base_url": installation.base_url, "app_id": installation.app_id,
+                "installation_id": installation.installation_id, "email": installation.email,
+                "token_sealed": self.vault.seal(installation.token), "updated_at": _utc(now)}])
+
+    def get(self, subdomain: str) -> Installation | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(installations).where(
+                installations.c.subdomain == subdomain)).first()
+        if row is None:
+            return None
+        return Installation(subdomain=row.subdomain, base_url=row.base_url, app_id=row.app_id,
+                            installation_id=row.installation_id, email=row.email,
+                            token=self.vault.open(row.token_sealed))
+
+    def by_base_url(self, base_url: str) -> Installation | None:
+        with self.engine.connect() as conn:
+            subdomain = conn.execute(select(installations.c.subdomain).where(
+                installations.c.base_url == base_url)).scalar()
+        return self.get(subdomain) if subdomain else None
+
+    def app_ids(self) -> Mapping[str, int]:
+        """Subdomain → app id, read live: the signed-load key cache's list of known accounts."""
+        return _AppIds(self)
+
+
+class _AppIds(Mapping[str, int]):
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def __getitem__(self, subdomain: str) -> int:
+        found = self.registry.get(subdomain)
+        if found is None or found.app_id is None:
+            raise KeyError(subdomain)
+        return found.app_id
+
+    def __iter__(self) -> Iterator[str]:
+        with self.registry.engine.connect() as conn:
+            yield from conn.execute(select(installations.c.subdomain)).scalars()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+

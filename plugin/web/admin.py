@@ -1,0 +1,251 @@
+"""The settings page (Zendesk's nav_bar location) and its API: admins only.
+
+Zendesk loads the page with a signed POST; the app then asks Zendesk for the user's role (never
+trusting what a browser says) and gives admins a session token with the admin role. Agents get
+a clear 403 page. Every API call carries that token as a Bearer header, so there is no ambient
+cookie for a cross-site request to ride on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
+
+from integrations.automation import provision, unprovision
+from integrations.errors import IntegrationError
+from plugin.core.assessment import isoformat
+from plugin.core.domain import CustomerHistory
+from plugin.core.preview import TIERS, histogram_svg, preview
+from plugin.core.settings import (
+    BENEFIT_SIGNALS,
+    COST_SIGNALS,
+    DEFAULT_SUGGESTIONS,
+    PLACEHOLDERS,
+    Settings,
+    SettingsError,
+)
+from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
+from plugin.storage.versions import VersionConflict, diff
+from plugin.web.api import account, services
+from plugin.web.i18n import catalog, pick_locale
+from plugin.web.sidebar import DEMO_ACCOUNT, DEMO_USER_ID, new_session, verified_load
+
+bp = Blueprint("admin", __name__)
+
+ADMIN = "admin"
+PREVIEW_SAMPLE = 300
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+@bp.post("/settings")
+def signed_load():
+    claims = verified_load()
+    installation = services().registry.get(claims.account)
+    if installation is None:
+        abort(403, "this app is not installed for this Zendesk account")
+    try:
+        role = services().client(installation.zendesk).user_role(claims.user_id)
+    except IntegrationError:
+        abort(503, "Zendesk could not confirm your role; try again in a moment")
+    if role != ADMIN:
+        return render_template("admin/forbidden.html", locale="en"), 403
+    return _page(new_session(claims.account, claims.user_id, ADMIN))
+
+
+@bp.get("/settings")
+def demo_load():
+    if not current_app.config["DEMO_MODE"]:
+        abort(405, "Zendesk loads the settings page with a signed POST")
+    return _page(new_session(DEMO_ACCOUNT, DEMO_USER_ID, ADMIN))
+
+
+def _page(session_token: str):
+    locale = pick_locale(request.args.get("locale") or "en")
+    return render_template(
+        "admin/settings.html", session_token=session_token, locale=locale,
+        strings=catalog(locale), benefits=BENEFIT_SIGNALS, costs=COST_SIGNALS,
+        suggestions=DEFAULT_SUGGESTIONS, placeholders=sorted(PLACEHOLDERS), secrets=SECRETS)
+
+
+def _admin():
+    store, session, _ = _admin_account()
+    return store, session
+
+
+def _admin_account():
+    """The admin's store, session and Zendesk account, or a 403 for anyone else."""
+    config, session = account()
+    if session.role != ADMIN:
+        abort(403, "only Zendesk admins can change Customer Value settings")
+    return services().store(config.base_url), session, config
+
+
+@bp.get("/api/settings")
+def current_settings():
+    store, _ = _admin()
+    settings = services().settings_for(store)
+    versions = services().versions(store).history()
+    return jsonify({"settings": settings.to_dict(), "version": settings.version,
+                    "secrets": _secrets(store).which_are_set(),
+                    "versions": [{"version": v.version, "author_id": v.author_id,
+                                  "note": v.note, "created_at": isoformat(v.created_at)}
+                                 for v in versions]})
+
+
+@bp.post("/api/settings/preview")
+def preview_settings():
+    store, _ = _admin()
+    draft = _draft(store)
+    current = services().settings_for(store)
+    sample = _sample(store, draft if draft.spend_source != "fields" else current)
+    result = preview(sample, current, draft, services().clock())
+    return jsonify({
+        "customers": result.customers, "changed_tier": result.changed_tier,
+        "tiers": list(TIERS),
+        "moves": [{"from": a, "to": b, "customers": n} for (a, b), n in result.moves.items()],
+        "examples": [{"user_id": m.user_id, "name": m.name, "before": m.before,
+                      "after": m.after, "tier_before": m.tier_before,
+                      "tier_after": m.tier_after} for m in result.examples],
+        "histogram_svg": histogram_svg(result.histogram_current, result.histogram_draft),
+    })
+
+
+@bp.put("/api/settings")
+def save_settings():
+    store, session = _admin()
+    body = _body()
+    before = services().settings_for(store)
+    data = _settings_data(body, before)
+    try:
+        Settings.from_dict({**data, "version": 1})
+    except SettingsError as error:
+        return _invalid(error)
+    wanted = bool(data["tagging_enabled"])
+    if wanted != before.tagging_enabled:
+        _switch_tagging(store, wanted)
+    try:
+        saved = services().versions(store).save(
+            data, author_id=session.user_id, now=services().clock(),
+            note=str(body.get("note") or ""), base_version=body.get("base_version"))
+    except SettingsError as error:
+        return _invalid(error)
+    except VersionConflict as error:
+        abort(409, str(error))
+    services().settings_saved(store)
+    return jsonify({"version": saved.version, "settings": saved.settings.to_dict()})
+
+
+@bp.put("/api/settings/secrets")
+def save_secrets():
+    """Set or clear CRM credentials. The answer says which are set, never what they are. The
+    account's CRM answers, failures, outages and computed values are forgotten, and clients
+    built for the old credentials closed: the next lookup uses the new ones."""
+    store, _, config = _admin_account()
+    secrets = _secrets(store)
+    body = _body()
+    old = [secrets.get(name) or "" for name in SECRETS if name in body]
+    try:
+        secrets.update(body, services().clock(),
+                       allow_private_hosts=services().crm.allow_private_hosts)
+    except SettingsError as error:
+        return _invalid(error)
+    services().crm.forget(store.account, old)
+    services().cache.forget(config.base_url)  # values computed with the old credentials
+    return jsonify({"secrets": secrets.which_are_set()})
+
+
+def _switch_tagging(store, enabled: bool) -> None:
+    """Create (or remove) the webhook and trigger in Zendesk before the switch is saved, so a
+    failure leaves both the settings and Zendesk as they were."""
+    config, _ = account()
+    client = services().client(config)
+    try:
+        if enabled:
+            done = provision(client, url_for("hooks.zendesk_webhook", _external=True))
+            _secrets(store).update({WEBHOOK_SECRET: done.signing_secret}, services().clock(),
+                                   internal=True)
+        else:
+            unprovision(client)
+    except IntegrationError as error:
+        abort(502, f"Zendesk did not accept the webhook and trigger: {error}")
+
+
+def _secrets(store) -> AccountSecrets:
+    return AccountSecrets(services().engine, store.account, services().registry.vault)
+
+
+@bp.get("/api/settings/diff/<int:before>/<int:after>")
+def version_diff(before: int, after: int):
+    store, _ = _admin()
+    versions = services().versions(store)
+    old, new = versions.settings_of(before), versions.settings_of(after)
+    if old is None or new is None:
+        abort(404, "no such version")
+    return jsonify({"changes": [{"setting": path, "before": a, "after": b}
+                                for path, a, b in diff(old, new)]})
+
+
+@bp.post("/api/settings/versions/<int:version>/rollback")
+def rollback(version: int):
+    store, session = _admin()
+    try:
+        saved = services().versions(store).rollback(version, author_id=session.user_id,
+                                                    now=services().clock())
+    except KeyError:
+        abort(404, "no such version")
+    services().settings_saved(store)
+    return jsonify({"version": saved.version, "settings": saved.settings.to_dict()})
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "send a JSON object")
+    return body
+
+
+def _settings_data(body: dict[str, Any], saved: Settings) -> dict[str, Any]:
+    """The request's settings over the `saved` ones (without the version): what a request
+    leaves out keeps its saved value, so a page that does not show a setting never resets it."""
+    data = body.get("settings")
+    if not isinstance(data, dict):
+        abort(400, 'send the settings as an object under "settings"')
+    return {key: value for key, value in {**saved.to_dict(), **data}.items()
+            if key != "version"}
+
+
+def _draft(store) -> Settings:
+    current = services().settings_for(store)
+    data = _settings_data(_body(), current)
+    try:
+        return Settings.from_dict({**data, "version": current.version})
+    except SettingsError as error:
+        abort(_invalid(error))
+
+
+def _invalid(error: SettingsError):
+    response = make_response(jsonify({"error": {
+        "code": "invalid_settings", "message": str(error), "fields": error.errors}}), 422)
+    return response
+
+
+def _sample(store, settings: Settings) -> list[CustomerHistory]:
+    """The customers with the most recent tickets: the ones agents will meet next, with the
+    CRM deals the store synced when `settings` take spend from a CRM."""
+    found = (store.history(user_id, settings)
+             for user_id in store.recent_requesters(PREVIEW_SAMPLE))
+    return [history for history in found if history is not None]
