@@ -57,8 +57,9 @@ from integrations.zendesk import ZendeskClient
 from plugin import create_app
 from plugin.demo.generator import generate
 from plugin.service_layer.sync import sync
-from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect
 from plugin.web.auth import issue_app_token
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

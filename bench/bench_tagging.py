@@ -24,7 +24,8 @@ lifted.
    the tag shows. Then `--idle-probes` single webhooks, each after `--idle` seconds of quiet,
    show what an idle consumer adds (its polling of the SQLite queue backs off to at most 1 s,
    `plugin.service_layer.jobs.POLLING`, as in `customer-value worker`).
-3. Backfill API calls: `plugin.service_layer.backfill.backfill` (background mode, a fresh SQLite store, the
+3. Backfill API calls: `plugin.service_layer.backfill.backfill` (background mode, a fresh
+   SQLite store, the
    dataset's clock, default settings) against a fresh sandbox; requests counted by the sandbox
    (`/_sandbox/stats`) against the minimum: the sync's pages at the largest page sizes plus
    ceil(tickets tagged / 100) bulk updates. Job-status polls are listed apart.
@@ -73,8 +74,9 @@ from plugin.demo.generator import GenerationSummary, generate
 from plugin.service_layer.backfill import BackfillReport, backfill
 from plugin.service_layer.jobs import POLLING
 from plugin.service_layer.sync import sync
-from plugin.storage.history import HistoryStore, account_id, connect, webhook_deliveries
+from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect, webhook_deliveries
 from plugin.web.signature import TEST_SECRET, sign, verify
 
 NOW = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

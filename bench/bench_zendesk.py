@@ -10,8 +10,9 @@ the sandbox with 50 ms of latency on every request. Both of Zendesk's rate limit
 that the times measure requests and latency, not waiting; the floors the real limits set are
 printed beside them.
 
-- Ours: `plugin.service_layer.sync.sync` (what `customer-value sync` runs) loads the whole account from the
-  incremental exports into a temporary SQLite store; then `plugin.service_layer.live.current_history` tops up
+- Ours: `plugin.service_layer.sync.sync` (what `customer-value sync` runs) loads the whole
+  account from the incremental exports into a temporary SQLite store; then
+  `plugin.service_layer.live.current_history` tops up
   one customer's stored history with what changed since (one request).
 - Naive: a zenpy script as a typical user writes it: for each customer, the requested tickets
   (`zenpy.users.requested`), then `zenpy.tickets.metrics` ticket by ticket, the rating read from
@@ -60,8 +61,9 @@ from integrations.zendesk import ZendeskClient
 from plugin.demo.generator import generate
 from plugin.service_layer.live import current_history
 from plugin.service_layer.sync import SyncReport, sync
-from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect
 
 if TYPE_CHECKING:
     from zenpy import Zenpy

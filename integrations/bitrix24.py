@@ -42,7 +42,7 @@ from integrations.records.crm import (
     bitrix_deal_fact,
     parse_bitrix_deal,
 )
-from integrations.records.zendesk import Invalid
+from integrations.records.values import Invalid
 from plugin.core.domain import CrmContact, Purchase
 
 SERVICE = "Bitrix24"

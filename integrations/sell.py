@@ -41,7 +41,7 @@ from integrations.records.crm import (
     sell_items,
     sell_outcomes,
 )
-from integrations.records.zendesk import Invalid
+from integrations.records.values import Invalid
 from plugin.core.domain import CrmContact, Purchase
 
 log = logging.getLogger(__name__)

@@ -1,57 +1,36 @@
-"""Customer Value for Zendesk: the Flask app and the domain code it serves."""
+"""Customer Value for Zendesk: the Flask app and the domain code it serves.
+
+Read top down: `cli` (commands) → `demo` (the demo and the sample-data generator) → `create_app`
+(here) and `bootstrap` (the composition root) → `web` (views) → `service_layer` (what views,
+jobs and commands ask for) → `storage` (the database) → `integrations` (Zendesk, the CRMs, the
+sandbox) → `core` (the pure model). Each layer imports only those below it.
+"""
 
 from __future__ import annotations
 
-import os
-import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-SECRET_BYTES = 32
 
-
-def create_app(test_config: dict[str, Any] | None = None):
-    """Build the app: defaults, then the instance config, then the environment (or, in tests,
-    `test_config`); then its services and blueprints."""
+def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
+               fetch_key=None):
+    """Build the app: its configuration (`plugin.config.load`), its services (built by
+    `plugin.bootstrap.build_services`, or the `services` a test hands in), its queue and its
+    blueprints. `fetch_key`: how Zendesk's public keys are fetched (tests pass a fake)."""
     from flask import Flask
 
-    from plugin import observability
-    from plugin.config import instance_folder
+    from plugin import config as configuration
+    from plugin.bootstrap import build_services
     from plugin.resources import resource_dir
     from plugin.service_layer.jobs import make_queue
-    from plugin.web import admin, api, demo, security, sidebar
-    from plugin.web import webhook as hooks
+    from plugin.web import admin, api, demo, errors, observability, security, sidebar, webhook
 
-    app = Flask(__name__, instance_path=str(instance_folder()), instance_relative_config=True,
+    app = Flask(__name__, instance_path=str(configuration.instance_folder()),
                 template_folder=str(resource_dir("templates")))
-    app.config.from_mapping(
-        SECRET_KEY=None,
-        DATABASE_URL=None,
-        DEMO_MODE=False,
-        VALUE_FRESH_SECONDS=60.0,
-        ZENDESK_BASE_URL="", ZENDESK_SUBDOMAIN="", ZENDESK_EMAIL="", ZENDESK_API_TOKEN="",
-        ZENDESK_APP_ID="", ZENDESK_INSTALLATION_ID="",
-        ENCRYPTION_KEY=None,
-        WEBHOOK_SECRET=None,
-        REDIS_URL=None,
-        QUEUE_PATH=None,
-        ZENDESK_READ_TIMEOUT=30.0,
-        METRICS_TOKEN=None,
-        TRUSTED_PROXIES=0,
-        CRM_ALLOW_PRIVATE_HOSTS=False,
-    )
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        for name in ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
-                     "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
-                     "ZENDESK_INSTALLATION_ID"):
-            if os.environ.get(name):
-                app.config[name] = os.environ[name]
-        app.config.from_prefixed_env("CUSTOMER_VALUE")
-    else:
-        app.config.from_mapping(test_config)
+    app.config.update(configuration.load(test_config))
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+        app.config["SECRET_KEY"] = configuration.instance_secret(Path(app.instance_path))
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -59,27 +38,17 @@ def create_app(test_config: dict[str, Any] | None = None):
         # Behind N proxies, take the client's address, scheme and host from their X-Forwarded-*
         # headers, so links the app hands Zendesk (the webhook's URL) say https and the host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.extensions["customer_value"] = services or build_services(app.config)
     observability.init_app(app)
     security.init_app(app)
+    errors.init_app(app)
     api.init_app(app)
-    sidebar.init_app(app, app.extensions["customer_value"].registry)
+    sidebar.init_app(app, fetch_key)
     demo.init_app(app)
     admin.init_app(app)
-    hooks.init_app(app)
+    webhook.init_app(app)
     if not app.config["QUEUE_PATH"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["QUEUE_PATH"] = str(Path(app.instance_path) / "queue.db")
     app.extensions["queue"] = make_queue(app)
     return app
-
-
-def _instance_secret(folder: Path) -> str:
-    """A random secret kept in the instance folder, so every worker of one deployment signs
-    and reads the same session tokens. Set CUSTOMER_VALUE_SECRET_KEY to manage it yourself."""
-    path = folder / "secret_key"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(SECRET_BYTES))
-    return path.read_text().strip()

@@ -1,12 +1,65 @@
-"""Where the app keeps its data, from the environment with sensible defaults."""
+"""The app's configuration, read in one place: defaults, then the instance folder's
+`config.py`, then the environment (or, in tests, the defaults and a `test_config`).
+
+The web app (`create_app`) and every command read it through `load`, so both see the same
+database, keys and accounts given the same instance folder (CUSTOMER_VALUE_INSTANCE, else
+./instance) and environment.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from flask import Config
+
+from plugin.storage.schema import with_driver
 
 DATABASE_FILE = "customer-value.db"
+SECRET_FILE = "secret_key"
+SECRET_BYTES = 32
+
+DEFAULTS: Mapping[str, Any] = {
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,
+    "DEMO_MODE": False,
+    "VALUE_FRESH_SECONDS": 60.0,
+    "ZENDESK_BASE_URL": "", "ZENDESK_SUBDOMAIN": "", "ZENDESK_EMAIL": "",
+    "ZENDESK_API_TOKEN": "", "ZENDESK_APP_ID": "", "ZENDESK_INSTALLATION_ID": "",
+    "ENCRYPTION_KEY": None,
+    "WEBHOOK_SECRET": None,
+    "REDIS_URL": None,
+    "QUEUE_PATH": None,
+    "ZENDESK_READ_TIMEOUT": 30.0,
+    "METRICS_TOKEN": None,
+    "TRUSTED_PROXIES": 0,
+    "CRM_ALLOW_PRIVATE_HOSTS": False,
+}
+PLAIN_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
+                     "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
+                     "ZENDESK_INSTALLATION_ID")
+"""Read from the environment under their own names; every other setting as CUSTOMER_VALUE_*."""
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+class ConfigError(ValueError):
+    """A setting the app cannot start with; the message names it and what it accepts."""
+
+
+def flag(name: str, value: object) -> bool:
+    """A yes/no setting read strictly: true/false, yes/no, on/off, 1/0 (any case), or a
+    boolean; anything else is refused rather than guessed (a non-empty "False" is not true)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise ConfigError(f"{name} must be true or false (yes/no, on/off, 1/0), not {value!r}")
 
 
 def instance_folder(env: Mapping[str, str] | None = None) -> Path:
@@ -16,21 +69,48 @@ def instance_folder(env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("CUSTOMER_VALUE_INSTANCE", "").strip() or "instance").resolve()
 
 
-def database_url(env: Mapping[str, str] | None = None) -> str:
-    """DATABASE_URL (e.g. postgresql://...), else a SQLite file in the instance folder."""
-    env = os.environ if env is None else env
-    url = env.get("DATABASE_URL", "").strip()
+def load(test_config: Mapping[str, Any] | None = None) -> Config:
+    """The configuration: defaults, then the instance config, then the environment; with a
+    `test_config`, the defaults and it alone. Yes/no settings are read strictly (`flag`), so
+    `CUSTOMER_VALUE_DEMO_MODE=False` means false, and `maybe` stops the app. The secret key,
+    unless set, is the instance folder's `secret_key` file if there is one (`create_app`
+    makes it when missing)."""
+    folder = instance_folder()
+    config = Config(str(folder), dict(DEFAULTS))
+    if test_config is None:
+        config.from_pyfile("config.py", silent=True)
+        for name in PLAIN_ENVIRONMENT:
+            if os.environ.get(name):
+                config[name] = os.environ[name]
+        config.from_prefixed_env("CUSTOMER_VALUE")
+    else:
+        config.update(test_config)
+    for name, default in DEFAULTS.items():
+        if isinstance(default, bool):
+            config[name] = flag(name, config[name])
+    if not config["SECRET_KEY"] and (folder / SECRET_FILE).exists():
+        config["SECRET_KEY"] = (folder / SECRET_FILE).read_text().strip()
+    return config
+
+
+def database_url(config: Mapping[str, Any]) -> str:
+    """The configured DATABASE_URL (e.g. postgresql://...), else a SQLite file in the
+    instance folder."""
+    url = str(config.get("DATABASE_URL") or "").strip()
     if url:
         return with_driver(url)
-    folder = instance_folder(env)
+    folder = instance_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / DATABASE_FILE}"
 
 
-def with_driver(url: str) -> str:
-    """A PostgreSQL URL as people write it (`postgres://`, `postgresql://`) with the driver
-    this app installs (psycopg 3) named; other URLs as they are."""
-    for scheme in ("postgres://", "postgresql://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url[len(scheme):]
-    return url
+def instance_secret(folder: Path) -> str:
+    """A random secret kept in the instance folder, so every worker of one deployment signs
+    and reads the same session tokens. Set CUSTOMER_VALUE_SECRET_KEY to manage it yourself."""
+    path = folder / SECRET_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(SECRET_BYTES))
+    return path.read_text().strip()

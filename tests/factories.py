@@ -51,3 +51,8 @@ def history(*tickets: Ticket, purchases: tuple[Purchase, ...] = (), **profile_ar
             ) -> CustomerHistory:
     return CustomerHistory(profile=profile(**profile_args), tickets=tuple(tickets),
                            purchases=purchases)
+
+
+def customer(user_id=1, email="ann@example.com"):
+    return CustomerHistory(profile=Profile(id=user_id, name="Ann Lee", email=email,
+                                           created_at=NOW - timedelta(days=900)))

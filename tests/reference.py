@@ -33,3 +33,24 @@ def example(name: str) -> dict[str, Any]:
 
 def schema_example(name: str) -> dict[str, Any]:
     return support_api()["components"]["schemas"][name]["example"]
+
+
+def schema_properties(lines: list[str], name: str) -> set[str]:
+    """Property names of `components.schemas.<name>`, read by indentation (no YAML parser).
+
+    Follows `anyOf`/`allOf` references, since UserObject is the union of two user schemas.
+    """
+    start = lines.index(f"    {name}:")
+    names: set[str] = set()
+    section = ""
+    for line in lines[start + 1:]:
+        stripped, indent = line.strip(), len(line) - len(line.lstrip())
+        if stripped and indent <= 4:
+            break
+        if indent == 6:
+            section = stripped
+        elif section == "properties:" and indent == 8 and stripped.endswith(":"):
+            names.add(stripped[:-1])
+        elif section in ("anyOf:", "allOf:") and stripped.startswith("- $ref:"):
+            names |= schema_properties(lines, stripped.rsplit("/", 1)[1].strip("'\""))
+    return names

@@ -1,39 +1,34 @@
 """The settings page and its API: admins only (by Zendesk's word), every bad value named and
 nothing saved, a preview before saving, versions with diff and rollback."""
 
+from functools import partial
 
 import pytest
 from sqlalchemy import text
 
 from integrations.zendesk import TicketFact, UserFact
-from plugin import create_app
 from plugin.core.preview import preview
 from plugin.core.settings import Settings
+from tests import tokens
 from tests.factories import NOW, profile, rating, ticket
-from tests.test_api import SECRET, TOKEN, FakeZendesk, session
-from tests.test_sidebar import INSTALLATION, keys, zendesk_token  # noqa: F401 - fixture
+from tests.fakes import FakeZendesk
+from tests.tokens import ACME_TOKEN, APP_ID, INSTALLATION
 
+session = partial(tokens.session, now=NOW)
+zendesk_token = partial(tokens.zendesk_token, now=NOW)
+"""Sessions and Zendesk's signed loads issued at the app's clock."""
 ADMIN = {"Authorization": session("acme", 1)["Authorization"]}
 
 
-class FakeRoles(FakeZendesk):
-    roles = {123: "agent", 124: "admin"}
-
-    def user_role(self, user_id):
-        return self.roles[user_id]
-
-
 @pytest.fixture
-def app(tmp_path, database_url, keys):  # noqa: F811
-    app = create_app({"TESTING": True, "SECRET_KEY": SECRET,
-                      "DATABASE_URL": database_url,
-                      "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@acme.com",
-                      "ZENDESK_API_TOKEN": TOKEN, "ZENDESK_APP_ID": "777",
-                      "ZENDESK_INSTALLATION_ID": str(INSTALLATION)})
-    app.extensions["customer_value_keys"]._fetch = lambda url: keys[1]
+def app(make_app, database_url, keys):
+    app = make_app({"DATABASE_URL": database_url,
+                    "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@acme.com",
+                    "ZENDESK_API_TOKEN": ACME_TOKEN, "ZENDESK_APP_ID": str(APP_ID),
+                    "ZENDESK_INSTALLATION_ID": str(INSTALLATION)},
+                   fetch_key=lambda url: keys[1], client_factory=lambda config: FakeZendesk(),
+                   clock=lambda: NOW)
     services = app.extensions["customer_value"]
-    services.client_factory = lambda config: FakeRoles()
-    services.clock = lambda: NOW
     store = services.store("https://acme.zendesk.com")
     users = [UserFact(profile(id=i, name=f"Customer {i}"), None, NOW) for i in range(1, 21)]
     tickets = [TicketFact(i % 20 + 1, ticket(i, days=i, priority="urgent" if i % 3 else "low",
@@ -41,8 +36,7 @@ def app(tmp_path, database_url, keys):  # noqa: F811
                for i in range(1, 101)]
     store.save_page("users", users_=users, now=NOW)
     store.save_page("tickets", tickets_=tickets, now=NOW)
-    yield app
-    services.close()
+    return app
 
 
 def admin_session():
@@ -239,5 +233,5 @@ def test_saving_crm_credentials_forgets_the_accounts_computed_values(app):
     cache.get(mine, lambda: computed.append(1) or {"value": 2.0})
     assert computed == [1], "the account's value is computed again with the new credentials"
     assert isinstance(cache.get(theirs, lambda: {"value": 3.0}), CachedValue)
-    assert cache.get(theirs, lambda: {"value": 3.0}).body == {"value": 1.0}, \
+    assert cache.get(theirs, lambda: {"value": 3.0}).result == {"value": 1.0}, \
         "another account's values stay"

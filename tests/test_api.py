@@ -1,65 +1,20 @@
 """The JSON API through Flask's test client, with a hand-written fake Zendesk client."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from functools import partial
 
-import pytest
 from sqlalchemy import text
 
-from integrations.errors import NotFound, Unavailable
-from integrations.zendesk import TicketFact, UserFact
-from plugin import create_app
+from integrations.errors import Unavailable
+from integrations.zendesk import UserFact
 from plugin.core.settings import Settings
 from plugin.storage.installations import Installation
-from plugin.web.auth import issue_app_token
-from tests.factories import NOW, profile, rating, ticket
+from tests import tokens
+from tests.factories import NOW, profile
+from tests.tokens import ACME_TOKEN as TOKEN
 
-SECRET = "x" * 40
-TOKEN = "acme-api-token-1234567890"
-
-
-def session(account="demo", user_id=1, role="agent"):
-    token = issue_app_token(SECRET.encode(), account=account, user_id=user_id, role=role,
-                            now=datetime.now(UTC))
-    return {"Authorization": f"Bearer {token}"}
-
-
-class FakeZendesk:
-    def __init__(self):
-        self.fail = None
-        self.calls = 0
-
-    def user(self, user_id):
-        self.calls += 1
-        if self.fail:
-            raise self.fail
-        if user_id != 7:
-            raise NotFound("no such user")
-        return UserFact(profile(id=7, name="<b>Zoë</b>"), None, NOW), None
-
-    def requested_tickets(self, user_id, updated_since=None):
-        return [TicketFact(7, ticket(i, satisfaction=rating(True)), NOW) for i in range(1, 5)]
-
-    def close(self):
-        pass
-
-
-@pytest.fixture
-def fake():
-    return FakeZendesk()
-
-
-@pytest.fixture
-def app(tmp_path, database_url, fake):
-    app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": SECRET,
-                      "DATABASE_URL": database_url,
-                      "ZENDESK_BASE_URL": "https://acme.zendesk.com",
-                      "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": TOKEN,
-                      "ZENDESK_APP_ID": "55", "ZENDESK_INSTALLATION_ID": "66"})
-    services = app.extensions["customer_value"]
-    services.client_factory = lambda config: fake
-    services.clock = lambda: datetime(2025, 6, 1, 12, tzinfo=UTC)
-    yield app
-    services.close()
+session = partial(tokens.session, now=NOW)
+"""App sessions issued at the app's clock."""
 
 
 def test_value_is_the_score_contract(app):

@@ -31,6 +31,7 @@ from plugin.web.auth import (
     read_app_token,
     verify_zendesk_token,
 )
+from tests.fakes import FakeFetch
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ACME_AUDIENCE = installation_audience("acme", 7)
@@ -210,16 +211,6 @@ def test_a_subject_that_is_not_a_user_is_refused(acme_key, key_for, sub):
         verify(jwt.encode(claims(sub=sub), acme_key, algorithm="RS256"), key_for)
 
 
-class FakeFetch:
-    """Zendesk's public key endpoint: one body per URL, every request recorded."""
-
-    def __init__(self, bodies: dict[str, str]) -> None:
-        self.bodies = bodies
-        self.urls: list[str] = []
-
-    def __call__(self, url: str) -> str:
-        self.urls.append(url)
-        return self.bodies[url]
 
 
 ACME_KEY_URL = "https://acme.zendesk.com/api/v2/apps/99/public_key.pem"

@@ -14,8 +14,11 @@ from plugin.core.model import absolute_cutoffs, score
 from plugin.core.settings import Settings
 from plugin.demo.generator import generate
 from plugin.service_layer.backfill import backfill
-from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 AUTH = ("agent@example.com/token", "t")

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-import responses
 from responses import matchers
 
 from integrations.bitrix24 import (
@@ -28,23 +27,10 @@ MOSCOW = timezone(timedelta(hours=3))
 LIMIT = {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
 
 
-class FakeSleep:
-    def __init__(self):
-        self.waits = []
-
-    def __call__(self, seconds):
-        self.waits.append(seconds)
 
 
-@pytest.fixture
-def http():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
-@pytest.fixture
-def sleep():
-    return FakeSleep()
 
 
 def client(sleep, **options) -> Bitrix24Client:

@@ -20,7 +20,9 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from plugin.demo.generator import generate
-from tests.test_cli import SCRIPT
+from tests.commands import SCRIPT
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

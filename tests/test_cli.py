@@ -1,16 +1,15 @@
 """The `customer-value` command as a user runs it: the installed script, in a subprocess."""
 
 import json
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.test_dataset import TICKET, USER, write
+from tests.commands import SCRIPT
+from tests.records import TICKET, USER, write
 
-SCRIPT = shutil.which("customer-value", path=str(Path(sys.executable).parent))
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
+
 CONTRACT = {"user_id", "value", "tier", "benefits", "costs", "suggestions", "computed_at"}
 
 

@@ -9,11 +9,14 @@ import pytest
 from integrations.errors import AuthFailed, BadResponse, NotFound, RateLimited, Unavailable
 from integrations.files.crm import load_crm
 from integrations.files.dataset import DatasetError
-from plugin.core.assessment import assess, to_json
+from plugin.core.assessment import assess
 from plugin.core.domain import CrmContact, CustomerHistory, Profile, Purchase
 from plugin.core.model import score
 from plugin.core.settings import Settings
-from plugin.service_layer.crm import CrmCache, CrmConnector, CrmEnv, attach, with_crm
+from plugin.core.spend import attach
+from plugin.service_layer.crm import CrmCache, CrmConnector, CrmEnv, with_crm
+from plugin.web.contract import to_json
+from tests.fakes import FakeCrm
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SELL = Settings(spend_source="sell")
@@ -29,19 +32,6 @@ def customer(email="Ann@Example.com", **fields):
                                            fields=fields))
 
 
-class FakeCrm:
-    name = "Zendesk Sell"
-
-    def __init__(self, contacts=None, error=None):
-        self.by_email = contacts or {}
-        self.error = error
-        self.asked: list[str] = []
-
-    def contacts(self, email):
-        self.asked.append(email)
-        if self.error is not None:
-            raise self.error
-        return self.by_email.get(email, [])
 
 
 def test_the_one_matching_contacts_deals_count_and_raise_the_value():

@@ -15,17 +15,21 @@ import requests
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskConfig
 from plugin import create_app
-from plugin.core.assessment import assess, to_json
+from plugin.core.assessment import assess
 from plugin.core.settings import Settings
 from plugin.demo.generator import generate
 from plugin.service_layer.crm import CrmConnector, CrmEnv
-from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect
 from plugin.storage.secrets import AccountSecrets
 from plugin.storage.vault import Vault
 from plugin.storage.versions import SettingsVersions
 from plugin.web.auth import issue_app_token
-from tests.test_online import AUTH, cli, stats
+from plugin.web.contract import to_json
+from tests.commands import AUTH, cli, stats
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SELL_TOKEN, BITRIX_SECRET = "sell-sandbox-token", "bx24sandboxsecret"

@@ -20,8 +20,9 @@ from plugin.core.domain import Purchase
 from plugin.core.model import account_cutoffs, score
 from plugin.core.settings import Settings
 from plugin.service_layer.crm_sync import OVERLAP, sync_crm
-from plugin.storage.history import HistoryStore, account_id, connect, crm_stream
+from plugin.storage.history import HistoryStore, crm_stream
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect
 from tests.factories import NOW, profile, ticket
 
 SELL = Settings(spend_source="sell")

@@ -3,7 +3,7 @@ no sleeping on a rate limit, and a CRM found down is not asked again for a while
 lookups (jobs, sync, backfill, the command line) stay patient. Checked through real requests
 code with `responses` at the HTTP boundary, on requests made and sleeps asked for."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -11,9 +11,11 @@ import responses
 
 from integrations.bitrix24 import THROTTLE_WAIT
 from integrations.http import MAX_ATTEMPTS
-from plugin.core.domain import CrmContact, CustomerHistory, Profile
+from plugin.core.domain import CrmContact
 from plugin.core.settings import Settings
 from plugin.service_layer.crm import WEB_RETRY, WEB_TIMEOUT, CrmCache, CrmConnector, CrmEnv, Outages
+from tests.factories import customer
+from tests.fakes import FakeStored
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SELL_URL = "https://api.getbase.com"
@@ -23,28 +25,10 @@ BITRIX = Settings(spend_source="bitrix24")
 BUSY = {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
 
 
-class FakeSleep:
-    def __init__(self):
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
-class FakeStored:
-    name = "Zendesk Sell"
-    synced_at = "2025-05-31T23:00:00Z"
-
-    def __init__(self, contacts):
-        self.found = contacts
-
-    def contacts(self, email):
-        return self.found
 
 
-def customer(user_id=1, email="ann@example.com"):
-    return CustomerHistory(profile=Profile(id=user_id, name="Ann Lee", email=email,
-                                           created_at=NOW - timedelta(days=900)))
 
 
 @pytest.fixture
@@ -53,9 +37,6 @@ def http():
         yield mock
 
 
-@pytest.fixture
-def sleep():
-    return FakeSleep()
 
 
 def connector(sleep, clock=None) -> CrmConnector:
@@ -166,8 +147,9 @@ def test_a_web_lookups_failure_never_stands_in_for_a_patient_lookup(http, sleep)
 
 
 def test_a_value_is_marked_degraded_only_when_no_synced_deals_stand_in(http, sleep):
-    from plugin.core.assessment import assess, to_json
+    from plugin.core.assessment import assess
     from plugin.core.domain import Purchase
+    from plugin.web.contract import to_json
 
     http.get(f"{SELL_URL}/v2/stages", status=503)
     bare = connector(sleep).history(customer(), SELL, account=1)

@@ -6,24 +6,7 @@ from pathlib import Path
 import pytest
 
 from integrations.files.dataset import DatasetError, load
-
-USER = {"id": 1, "name": "Zoë Müller", "email": "zoe@example.com",
-        "created_at": "2022-01-01T00:00:00Z", "tags": ["vip"], "organization_id": 7,
-        "user_fields": {"lifetime_spend": 1200}}
-TICKET = {"id": 10, "requester_id": 1, "created_at": "2024-01-01T00:00:00Z",
-          "updated_at": "2024-01-03T00:00:00Z", "status": "closed", "priority": None,
-          "via": {"channel": "web"}, "subject": "Login", "tags": ["login"],
-          "satisfaction_rating": {"id": 3, "score": "good", "comment": "quick!"}}
-
-
-def write(folder: Path, **files) -> Path:
-    base = {"users": {"users": [USER]}, "tickets": {"tickets": [TICKET]}}
-    base.update(files)
-    for name, content in base.items():
-        if content is not None:
-            text = content if isinstance(content, str) else json.dumps(content)
-            (folder / f"{name}.json").write_text(text, encoding="utf-8")
-    return folder
+from tests.records import TICKET, USER, write
 
 
 def problems(folder: Path) -> list[str]:
@@ -151,9 +134,10 @@ def test_not_a_folder(tmp_path):
 def test_every_generated_customer_scores(tmp_path):
     from datetime import UTC, datetime
 
-    from plugin.core.assessment import assess, to_json
+    from plugin.core.assessment import assess
     from plugin.core.settings import Settings
     from plugin.demo.generator import generate
+    from plugin.web.contract import to_json
 
     now = datetime(2025, 6, 1, tzinfo=UTC)
     generate(tmp_path, 300, seed=11, now=now)

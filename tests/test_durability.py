@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from integrations.sandbox.server import running_sandbox
 from plugin.demo.generator import generate
-from plugin.storage.history import webhook_deliveries
-from tests.test_cli import SCRIPT
-from tests.test_hooks import AUTH, NOW, build_app, call, open_tickets, tags_of
+from plugin.storage.schema import webhook_deliveries
+from tests.commands import SCRIPT
+from tests.tagging_app import AUTH, NOW, build_app, call, open_tickets, tags_of
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def test_a_killed_worker_loses_no_job(dataset, tmp_path, backend):
             worker.wait(20)
         services = app.extensions["customer_value"]
         for ticket_id, requester_id in tickets:
-            tier = services.value(services.zendesk, requester_id, ticket_id).body["tier"]
+            tier = services.value(services.zendesk, requester_id, ticket_id).result.value.tier
             ours = [t for t in tags_of(base_url, ticket_id) if t in ("cv_high", "cv_low")]
             assert ours == {"high": ["cv_high"], "low": ["cv_low"]}.get(tier, [])
         services.close()

@@ -21,7 +21,8 @@ def test_failed_jobs_are_listed_and_queued_again(tmp_path, monkeypatch):
     runner = CliRunner()
     listed = runner.invoke(main, ["failed-jobs"])
     assert listed.exit_code == 0, listed.output
-    assert f"{ACCOUNT} plugin.service_layer.jobs.tag_ticket [41, 7, 'inv-41']: TimeoutError" in listed.output
+    assert (f"{ACCOUNT} plugin.service_layer.jobs.tag_ticket [41, 7, 'inv-41']: TimeoutError"
+            in listed.output)
     assert "1 failed job(s). Queue them again with --requeue." in listed.output
 
     requeued = runner.invoke(main, ["failed-jobs", "--requeue"])

@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 
 from plugin.demo.generator import FILES, GenerationSummary, generate
+from tests.reference import schema_properties
+
+pytestmark = pytest.mark.slow  # writes and reads back a generated account
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 CUSTOMERS = 2_000
@@ -80,25 +83,6 @@ def timestamps(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def schema_properties(lines: list[str], name: str) -> set[str]:
-    """Property names of `components.schemas.<name>`, read by indentation (no YAML parser).
-
-    Follows `anyOf`/`allOf` references, since UserObject is the union of two user schemas.
-    """
-    start = lines.index(f"    {name}:")
-    names: set[str] = set()
-    section = ""
-    for line in lines[start + 1:]:
-        stripped, indent = line.strip(), len(line) - len(line.lstrip())
-        if stripped and indent <= 4:
-            break
-        if indent == 6:
-            section = stripped
-        elif section == "properties:" and indent == 8 and stripped.endswith(":"):
-            names.add(stripped[:-1])
-        elif section in ("anyOf:", "allOf:") and stripped.startswith("- $ref:"):
-            names |= schema_properties(lines, stripped.rsplit("/", 1)[1].strip("'\""))
-    return names
 
 
 def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:

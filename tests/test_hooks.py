@@ -2,27 +2,17 @@
 queued and answered fast, bad ones refused and touching nothing, duplicates accepted once, and
 tickets ending with the right tag exactly once even when Zendesk fails a share of calls."""
 
-import json
 import time
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 import requests
 
-from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
-from integrations.zendesk import ZendeskClient
-from plugin import create_app
 from plugin.demo.generator import generate
 from plugin.service_layer.jobs import consumer_threads
-from plugin.service_layer.sync import sync
-from plugin.storage.history import HistoryStore, account_id, connect
-from plugin.storage.migrations import upgrade
-from plugin.web.signature import TEST_SECRET, sign
+from tests.tagging_app import NOW, build_app, call, open_tickets, tags_of
 
-NOW = datetime(2025, 6, 1, tzinfo=UTC)
-AUTH = ("agent@example.com/token", "sandbox-token")
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 
 @pytest.fixture(scope="module")
@@ -32,42 +22,10 @@ def dataset(tmp_path_factory):
     return folder
 
 
-def open_tickets(base_url) -> list[tuple[int, int]]:
-    body = requests.get(f"{base_url}/api/v2/tickets", params={"per_page": 100}, auth=AUTH,
-                        timeout=10).json()
-    return [(t["id"], t["requester_id"]) for t in body["tickets"]
-            if t["status"] not in ("closed",)][:12]
 
 
-def build_app(base_url, tmp_path, backend=None):
-    """The app over a history store synced from the sandbox, with the queue of `backend` (by
-    default SQLite files in `tmp_path`)."""
-    backend = backend or {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-                          "QUEUE_PATH": str(tmp_path / "queue.db")}
-    database = backend["DATABASE_URL"]
-    upgrade(database)
-    engine = connect(database)
-    store = HistoryStore(engine, account_id(engine, base_url, NOW))
-    client = ZendeskClient(Transport(base_url=base_url, session=requests.Session(), auth=AUTH,
-                                     mode="background"))
-    sync(client, store, clock=lambda: datetime.now(UTC))
-    client.close()
-    engine.dispose()
-    app = create_app({"TESTING": True, "SECRET_KEY": "k" * 40, **backend,
-                      "ZENDESK_BASE_URL": base_url, "ZENDESK_EMAIL": AUTH[0].split("/")[0],
-                      "ZENDESK_API_TOKEN": AUTH[1], "WEBHOOK_SECRET": TEST_SECRET,
-                      "TAG_ALWAYS": True, "ZENDESK_READ_TIMEOUT": 1.0})
-    return app
 
 
-def call(client, body: dict, *, secret=TEST_SECRET, invocation=None):
-    raw = json.dumps(body).encode()
-    stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    headers = {"X-Zendesk-Webhook-Signature": sign(secret, stamp, raw),
-               "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-               "X-Zendesk-Webhook-Invocation-Id": invocation or uuid.uuid4().hex,
-               "Content-Type": "application/json"}
-    return client.post("/webhooks/zendesk", data=raw, headers=headers)
 
 
 @pytest.fixture
@@ -116,9 +74,6 @@ def run_consumer(app, seconds_without_work=2.0, limit=120.0):
             time.sleep(0.1)
 
 
-def tags_of(base_url, ticket_id):
-    return requests.get(f"{base_url}/api/v2/tickets/{ticket_id}", auth=AUTH,
-                        timeout=10).json()["ticket"]["tags"]
 
 
 def jobs_counted(outcome: str) -> float:
@@ -150,8 +105,8 @@ def test_a_burst_ends_with_every_ticket_tagged_once_despite_failures(receiving):
     services = app.extensions["customer_value"]
     assert services.failed_jobs(base_url) == []
     for ticket_id, requester_id in tickets:
-        value = services.value(services.zendesk, requester_id, ticket_id).body
+        value = services.value(services.zendesk, requester_id, ticket_id).result.value
         tags = tags_of(base_url, ticket_id)
         ours = [t for t in tags if t in ("cv_high", "cv_low")]
-        expected = {"high": ["cv_high"], "low": ["cv_low"]}.get(value["tier"], [])
-        assert ours == expected, (ticket_id, value["value"], tags)
+        expected = {"high": ["cv_high"], "low": ["cv_low"]}.get(value.tier, [])
+        assert ours == expected, (ticket_id, value.value, tags)

@@ -10,8 +10,11 @@ import responses
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
 from integrations.errors import AuthFailed
 from integrations.hosts import UnsafeUrl, check_public_url
+from plugin.core.settings import Settings
 from plugin.service_layer.crm import CrmConnector, CrmEnv
-from tests.test_crm_web import BITRIX, customer
+from tests.factories import customer
+
+BITRIX = Settings(spend_source="bitrix24")
 
 HOOK = "https://acme.bitrix24.com/rest/1/hooksecret123/"
 

@@ -6,18 +6,15 @@ import shutil
 import struct
 import zlib
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from plugin.appkit import validate
 from plugin.appkit.commands import validate_command
-from plugin.appkit.folder import AppFolder
-from plugin.resources import resource_dir
 from plugin.web.i18n import locales
+from tests.packages import REAL, copy_package, edit, manifest
 
-REAL = resource_dir("manifest")
 ASSETS_DOCS = "https://developer.zendesk.com/apps/docs/publish/create_assets"
 MANIFEST_DOCS = "https://developer.zendesk.com/documentation/apps/app-developer-guide/manifest/"
 SECURE_DOCS = "https://developer.zendesk.com/apps/docs/developer-guide/using_sdk" \
@@ -36,25 +33,10 @@ def png(width, height):
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-def copy_package(target: Path) -> Path:
-    for name in AppFolder(REAL).files():
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REAL / name, target / name)
-    return target
 
 
-def edit(name, change):
-    """A change to one JSON file of the package: `change(data)` edits it in place."""
-    def apply(folder):
-        path = folder / name
-        data = json.loads(path.read_text(encoding="utf-8"))
-        change(data)
-        path.write_text(json.dumps(data), encoding="utf-8")
-    return apply
 
 
-def manifest(change):
-    return edit("manifest.json", change)
 
 
 def write(name, content):

@@ -15,7 +15,7 @@ from plugin import create_app
 from plugin.appkit import PackageError, build_package, validate
 from plugin.appkit.commands import package_command
 from plugin.appkit.packaging import PLACEHOLDER_BASE
-from tests.test_manifest import REAL, copy_package, manifest
+from tests.packages import REAL, copy_package, manifest
 
 URL = "https://cv.acme.test/base"
 PACKAGED = {"manifest.json", "translations/en.json", "translations/de.json",

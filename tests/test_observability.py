@@ -9,8 +9,8 @@ import responses
 
 from integrations.http import Transport
 from plugin import create_app
-from plugin.observability import JsonFormatter, redact
-from plugin.storage.history import connect
+from plugin.service_layer.telemetry import JsonFormatter, redact
+from plugin.storage.schema import connect
 from plugin.web.auth import issue_app_token
 
 SECRET = "s" * 40

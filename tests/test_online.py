@@ -3,8 +3,6 @@ the history store from the exports (archived tickets included), and online scori
 offline scoring of the same dataset at a bounded cost in requests."""
 
 import json
-import os
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,11 +12,12 @@ from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin.demo.generator import generate
-from tests.test_cli import SCRIPT
+from tests.commands import AUTH, cli, stats
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 ARCHIVE_AFTER = timedelta(days=120)
-AUTH = {"ZENDESK_EMAIL": "agent@example.com", "ZENDESK_API_TOKEN": "sandbox-token"}
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +33,8 @@ def sandbox(dataset):
         yield base_url
 
 
-def stats(base_url: str) -> dict:
-    return requests.get(f"{base_url}/_sandbox/stats", timeout=10).json()
 
 
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +139,7 @@ def test_bad_credentials_and_missing_settings_are_clear(sandbox, tmp_path):
 def test_online_scoring_uses_the_accounts_saved_settings(synced, dataset, sandbox, tmp_path):
     import shutil
 
-    from plugin.storage.history import account_id, connect
+    from plugin.storage.schema import account_id, connect
     from plugin.storage.versions import SettingsVersions
 
     env, _, _ = synced

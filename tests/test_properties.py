@@ -4,16 +4,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import assume, given
-from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from plugin.core.domain import CustomerHistory, Satisfaction, Ticket
 from plugin.core.model import score
 from plugin.core.settings import DEFAULT_WEIGHTS, SIGNALS, Settings
 from tests.factories import NOW, days_ago, profile
-
-hsettings.register_profile("project", deadline=None, max_examples=150)
-hsettings.load_profile("project")
 
 ages = st.floats(min_value=0, max_value=3000, allow_nan=False)
 minutes = st.one_of(st.none(), st.floats(min_value=0, max_value=100_000, allow_nan=False))

@@ -12,7 +12,9 @@ from integrations.sandbox.server import running_sandbox
 from plugin.demo.generator import generate
 from plugin.web.auth import issue_app_token
 from plugin.web.signature import sign
-from tests.test_hooks import AUTH, NOW, build_app
+from tests.tagging_app import AUTH, NOW, build_app
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 
 @pytest.fixture(scope="module")

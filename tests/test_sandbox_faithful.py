@@ -16,8 +16,10 @@ import pytest
 
 from integrations.sandbox import running_sandbox
 from tests import sandbox_fixtures
+from tests.reference import schema_properties
 from tests.sandbox_fixtures import NOW, REFERENCE, UNLIMITED, Api
-from tests.test_generator import schema_properties
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 dataset = sandbox_fixtures.dataset
 

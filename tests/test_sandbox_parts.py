@@ -192,6 +192,7 @@ def test_the_command_refuses_bad_input(dataset: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "users.json and tickets.json missing" in missing.output
 
 
+@pytest.mark.slow
 def test_the_command_serves_the_folder_until_stopped(dataset: Path, tmp_path: Path) -> None:
     command = [sys.executable, "-c", "from integrations.sandbox import sandbox_command as c; c()",
                "--data", str(dataset), "--port", "0", "--now", "2025-06-01T12:00:00Z",

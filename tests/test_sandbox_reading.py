@@ -15,6 +15,8 @@ import pytest
 from tests import sandbox_fixtures
 from tests.sandbox_fixtures import NOW, Api, archived_ids, epoch, read, walk_export, walk_pages
 
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
+
 dataset = sandbox_fixtures.dataset
 sandbox = sandbox_fixtures.sandbox
 api = sandbox_fixtures.api

@@ -17,6 +17,8 @@ from integrations.sandbox import running_sandbox
 from tests import sandbox_fixtures
 from tests.sandbox_fixtures import AUTH, NOW, UNLIMITED, Api
 
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
+
 dataset = sandbox_fixtures.dataset
 
 BASELINE = {"latency_ms": 0, "fault_rate": 0, "slow_seconds": 30, "seed": 5,

@@ -17,6 +17,8 @@ from integrations.sandbox import running_sandbox
 from tests import sandbox_fixtures
 from tests.sandbox_fixtures import NOW, UNLIMITED, Api, archived_ids, epoch, read, walk_export
 
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
+
 dataset = sandbox_fixtures.dataset
 
 Record = dict[str, Any]

@@ -20,11 +20,13 @@ from sqlalchemy import func, select
 
 from integrations.sandbox.server import running_sandbox
 from plugin.demo.generator import generate
-from plugin.storage.history import webhook_deliveries
+from plugin.storage.schema import webhook_deliveries
 from plugin.web.signature import TEST_SECRET, sign
-from tests.conftest import empty_postgresql, empty_redis
-from tests.test_cli import SCRIPT
-from tests.test_hooks import AUTH, NOW, build_app, tags_of
+from tests.commands import SCRIPT
+from tests.servers import empty_postgresql, empty_redis
+from tests.tagging_app import AUTH, NOW, build_app, tags_of
+
+pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
 SECRET_KEY = "m" * 40
 TICKETS = 30
@@ -155,7 +157,7 @@ def test_two_apps_and_two_workers_tag_every_ticket_exactly_once(dataset, tmp_pat
         assert services.failed_jobs(base_url) == []
         tagged = 0
         for ticket_id, requester_id in tickets:
-            tier = services.value(services.zendesk, requester_id, ticket_id).body["tier"]
+            tier = services.value(services.zendesk, requester_id, ticket_id).result.value.tier
             expected = {"high": ["cv_high"], "low": ["cv_low"]}.get(tier, [])
             tagged += bool(expected)
             assert [t for t in tags_of(base_url, ticket_id)

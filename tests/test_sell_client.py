@@ -6,12 +6,12 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-import responses
 from responses import matchers
 
 from integrations.errors import AuthFailed, BadResponse, RateLimited, Unavailable
 from integrations.sell import PER_PAGE, SellClient, SellConfig
 from plugin.core.domain import Purchase
+from tests.fakes import FakeSleep
 
 BASE = "https://api.getbase.com"
 TOKEN = "sell-personal-access-token"
@@ -51,18 +51,8 @@ def deal(deal_id, contact_id, value, stage_id, currency="USD",
             "updated_at": changed}
 
 
-class FakeSleep:
-    def __init__(self):
-        self.waits = []
-
-    def __call__(self, seconds):
-        self.waits.append(seconds)
 
 
-@pytest.fixture
-def http():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 def client(**options) -> SellClient:

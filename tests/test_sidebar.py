@@ -5,54 +5,28 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from plugin import create_app
 from plugin.resources import resource_dir
 from plugin.web.auth import read_app_token
 from plugin.web.i18n import catalog, locales
-
-SECRET = "s" * 40
-INSTALLATION = 4242
-APP_ID = 777
-
-
-@pytest.fixture(scope="module")
-def keys():
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
+from tests.tokens import APP_ID, INSTALLATION, SECRET, zendesk_token
 
 
 @pytest.fixture
-def app(tmp_path, keys):
-    app = create_app({"TESTING": True, "SECRET_KEY": SECRET,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-                      "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@acme.com",
-                      "ZENDESK_API_TOKEN": "t", "ZENDESK_APP_ID": str(APP_ID),
-                      "ZENDESK_INSTALLATION_ID": str(INSTALLATION)})
+def app(make_app, keys):
     fetched = []
 
     def fetch(url):
         fetched.append(url)
         return keys[1]
 
-    app.extensions["customer_value_keys"]._fetch = fetch
+    app = make_app({"ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@acme.com",
+                    "ZENDESK_API_TOKEN": "t", "ZENDESK_APP_ID": str(APP_ID),
+                    "ZENDESK_INSTALLATION_ID": str(INSTALLATION)}, fetch_key=fetch)
     app.fetched = fetched
-    yield app
-    app.extensions["customer_value"].close()
-
-
-def zendesk_token(private, **changes):
-    now = datetime.now(UTC)
-    claims = {"iss": "acme.zendesk.com", "sub": "123",
-              "aud": f"https://acme.zendesk.com/api/v2/apps/installations/{INSTALLATION}.json",
-              "iat": now, "exp": now + timedelta(minutes=5), **changes}
-    return jwt.encode(claims, private, algorithm="RS256")
+    return app
 
 
 def session_token(page: str) -> str:

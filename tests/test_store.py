@@ -14,8 +14,9 @@ from plugin import config
 from plugin.core.domain import Organization
 from plugin.service_layer.live import HISTORY_LOADING, current_history, merge
 from plugin.service_layer.sync import sync
-from plugin.storage.history import HistoryStore, account_id, connect, metadata
+from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect, metadata
 from tests.factories import NOW, history, profile, rating, ticket
 
 
@@ -108,7 +109,7 @@ class FakeTransport:
         return sum(self.calls.values())
 
 
-class FakeZendesk:
+class FakeExports:
     """Pages from lists; `fail_after` raises once that many ticket pages were served."""
 
     def __init__(self, ticket_pages, users=(), fail_after=None):
@@ -158,7 +159,7 @@ PAGES = [[ticket_fact(i, updated_days=30 - i) for i in range(p * 3 + 1, p * 3 + 
 
 def test_sync_loads_everything_then_only_what_changed(engine):
     store = store_for(engine)
-    fake = FakeZendesk(PAGES, users=[user_fact()])
+    fake = FakeExports(PAGES, users=[user_fact()])
     report = sync(fake, store, clock=lambda: NOW)
     assert report.streams["tickets"].records == 12 and report.streams["tickets"].pages == 4
     assert len(store.history(1).tickets) == 12
@@ -169,7 +170,7 @@ def test_sync_loads_everything_then_only_what_changed(engine):
 
 def test_an_interrupted_sync_resumes_where_it_stopped(engine):
     store = store_for(engine)
-    fake = FakeZendesk(PAGES, users=[user_fact()], fail_after=2)
+    fake = FakeExports(PAGES, users=[user_fact()], fail_after=2)
     with pytest.raises(KeyboardInterrupt):
         sync(fake, store, clock=lambda: NOW)
     assert store.counts()["tickets"] == 6 and store.state("tickets").cursor == "2"
@@ -180,7 +181,7 @@ def test_an_interrupted_sync_resumes_where_it_stopped(engine):
 
 def test_live_refresh_asks_only_for_what_changed_since_the_sync(engine):
     store = store_for(engine)
-    fake = FakeZendesk(PAGES, users=[user_fact()])
+    fake = FakeExports(PAGES, users=[user_fact()])
     sync(fake, store, clock=lambda: NOW)
     history = current_history(store, fake, 1)
     assert len(history.tickets) == 12
@@ -188,7 +189,7 @@ def test_live_refresh_asks_only_for_what_changed_since_the_sync(engine):
 
 
 def test_a_customer_not_yet_stored_gets_a_live_value_with_a_notice(engine):
-    fake = FakeZendesk(PAGES)
+    fake = FakeExports(PAGES)
     history = current_history(store_for(engine), fake, 1)
     assert history.notices == (HISTORY_LOADING,) and len(history.tickets) == 12
 
@@ -207,7 +208,7 @@ def test_zendesk_down_scores_a_stored_customer_from_the_store_with_a_notice(engi
     from integrations.errors import Unavailable
 
     store = store_for(engine)
-    fake = FakeZendesk(PAGES, users=[user_fact()])
+    fake = FakeExports(PAGES, users=[user_fact()])
     sync(fake, store, clock=lambda: NOW)
 
     def down(*args, **kwargs):
@@ -265,16 +266,17 @@ def test_database_urls_name_the_installed_driver(given, used):
     assert connect(given).url.render_as_string(hide_password=False) == used
 
 
+@pytest.mark.slow
 def test_processes_starting_together_migrate_one_after_the_other():
     import subprocess
     import sys
 
     from plugin.storage.migrations import current_revision, head_revision
-    from tests.conftest import empty_postgresql
+    from tests.servers import empty_postgresql
 
     url = empty_postgresql()
-    starting = [subprocess.Popen([sys.executable, "-c", "import sys; from plugin.storage.migrations "
-                                  "import upgrade; upgrade(sys.argv[1])", url])
+    starting = [subprocess.Popen([sys.executable, "-c", "import sys; from plugin.storage."
+                                  "migrations import upgrade; upgrade(sys.argv[1])", url])
                 for _ in range(4)]
     try:
         codes = [process.wait(90) for process in starting]

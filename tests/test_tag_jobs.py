@@ -15,7 +15,7 @@ from plugin.service_layer.jobs import RETRIES, apply_tags
 ACCOUNT = "https://acme.zendesk.com"
 
 
-class FakeZendesk:
+class FakeTicketTags:
     def __init__(self, tags):
         self.tags = tags
         self.updates: list[tuple[list[int], list[str], list[str]]] = []
@@ -32,10 +32,10 @@ class FakeZendesk:
 
 
 class FakeServices:
-    def __init__(self, bodies, tags=("cv_high",)):
-        self.bodies = list(bodies)
+    def __init__(self, values, tags=("cv_high",)):
+        self.values = list(values)
         self.asked: list[bool] = []
-        self.zendesk = FakeZendesk(list(tags))
+        self.zendesk = FakeTicketTags(list(tags))
         self.settings = Settings(spend_source="sell", tagging_enabled=True)
 
     def config_for(self, account_key):
@@ -50,20 +50,22 @@ class FakeServices:
     def value(self, config, user_id, ticket_id=None, *, refresh=False, mode="web"):
         assert mode == "background"
         self.asked.append(refresh)
-        return SimpleNamespace(body=self.bodies.pop(0))
+        value, degraded = self.values.pop(0)
+        scored = SimpleNamespace(value=value, crm_degraded=degraded,
+                                 cutoffs=absolute_cutoffs(self.settings))
+        return SimpleNamespace(result=SimpleNamespace(value=scored))
 
     def client(self, config):
         return self.zendesk
 
-    def cutoffs(self, store, settings, now):
-        return absolute_cutoffs(settings)
 
 
 def app_with(services):
     return SimpleNamespace(extensions={"customer_value": services}, config={})
 
 
-DEGRADED = {"value": -40.0, "crm_degraded": True}
+DEGRADED = (-40.0, True)
+"""A value computed without its CRM spend."""
 
 
 def test_a_degraded_value_is_computed_again_then_the_job_waits_without_tagging():
@@ -84,6 +86,6 @@ def test_a_degraded_value_out_of_retries_fails_the_job_visibly():
 
 
 def test_a_value_with_its_crm_spend_again_tags_as_usual():
-    services = FakeServices([DEGRADED, {"value": -40.0, "crm_degraded": False}])
+    services = FakeServices([DEGRADED, (-40.0, False)])
     apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=RETRIES))
     assert services.zendesk.updates == [([10], ["cv_low"], ["cv_high"])]

@@ -41,16 +41,16 @@ def test_concurrent_requests_share_one_computation():
     for thread in threads:
         thread.join(5)
     assert len(calls) == 1
-    assert len(results) == 16 and all(r.body == {"value": 1} for r in results)
+    assert len(results) == 16 and all(r.result == {"value": 1} for r in results)
 
 
 def test_fresh_values_are_served_without_recomputing():
     clock, calls = Clock(), []
     cache = ValueCache(fresh_for=60, clock=clock)
     compute = lambda: calls.append(1) or {"value": len(calls)}  # noqa: E731
-    assert cache.get(("a", 1), compute).body == {"value": 1}
+    assert cache.get(("a", 1), compute).result == {"value": 1}
     clock.now += 59
-    assert cache.get(("a", 1), compute).body == {"value": 1}
+    assert cache.get(("a", 1), compute).result == {"value": 1}
     assert len(calls) == 1
 
 
@@ -62,11 +62,11 @@ def test_stale_values_are_served_while_one_refresh_runs():
     clock.now += 61
     stale = cache.get(("a", 1), compute)
     again = cache.get(("a", 1), compute)
-    assert stale.stale and again.stale and stale.body == {"value": 1}
+    assert stale.stale and again.stale and stale.result == {"value": 1}
     assert len(queued) == 1, "one refresh, however many requests"
     queued[0]()
     fresh = cache.get(("a", 1), compute)
-    assert fresh.body == {"value": 2} and not fresh.stale
+    assert fresh.result == {"value": 2} and not fresh.stale
 
 
 @pytest.mark.parametrize(("error", "notice"), [
@@ -87,15 +87,15 @@ def test_outages_serve_the_last_known_value_with_a_notice(error, notice):
     cache.invalidate(("b", 2))
     clock.now += 1
     served = cache.get(("a", 1), failing)
-    assert served.body["value"] == 7 and served.stale
-    assert notice in served.to_json()["notices"][-1]
+    assert served.result["value"] == 7 and served.stale
+    assert notice in served.notice
     assert len(queued) == 1, "no new attempt before the back-off ends"
     clock.now += 61
     cache.get(("a", 1), lambda: {"value": 8, "notices": []})
     assert len(queued) == 2
     queued[1]()
     recovered = cache.get(("a", 1), failing)
-    assert recovered.body["value"] == 8 and recovered.to_json()["notices"] == []
+    assert recovered.result["value"] == 8 and recovered.notice == ""
 
 
 def test_a_first_request_during_an_outage_gets_the_error():
@@ -106,7 +106,7 @@ def test_a_first_request_during_an_outage_gets_the_error():
 
     with pytest.raises(Unavailable):
         cache.get(("a", 1), failing)
-    assert cache.get(("a", 1), lambda: {"value": 3}).body == {"value": 3}
+    assert cache.get(("a", 1), lambda: {"value": 3}).result == {"value": 3}
 
 
 def test_the_cache_is_bounded():

@@ -7,7 +7,6 @@ import random
 
 import pytest
 import requests
-import responses
 from responses import matchers
 
 from integrations.errors import (
@@ -27,23 +26,10 @@ EXPORT = f"{BASE}/api/v2/incremental/tickets/cursor"
 TOKEN = "s3cret-token-value"
 
 
-class FakeSleep:
-    def __init__(self):
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
-@pytest.fixture
-def http():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
-@pytest.fixture
-def sleep():
-    return FakeSleep()
 
 
 def client(sleep, mode="background", **options) -> ZendeskClient:

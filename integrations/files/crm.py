@@ -30,9 +30,8 @@ from integrations.records.crm import (
     sell_items,
     sell_outcomes,
 )
-from integrations.records.zendesk import Invalid
-from plugin.core.domain import CrmContact, Purchase
-from plugin.core.model import CRM_NAMES
+from integrations.records.values import Invalid
+from plugin.core.domain import CRM_NAMES, CrmContact, Purchase
 
 SELL_FILES = {"sell_contacts": "contact", "sell_deals": "deal", "sell_stages": "stage"}
 BITRIX_FILES = ("bitrix_contacts", "bitrix_deals")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from integrations.records.zendesk import Invalid, _amount, _parse_time
-from plugin.core.domain import Purchase
+from integrations.records.values import Invalid, amount, parse_time
+from plugin.core.domain import Purchase, normal_email
 
 UNKNOWN_CURRENCY = "unknown"
 """The currency of a deal that names none: never converted, so such deals are flagged."""
@@ -63,11 +63,6 @@ class CrmPage:
     items: list[Any]
     next: int | None
     skipped: int = 0
-
-
-def normal_email(value: object) -> str:
-    """An email as CRMs are searched by it: trimmed, lower case ("" for none)."""
-    return value.strip().lower() if isinstance(value, str) else ""
 
 
 # --- Zendesk Sell ---------------------------------------------------------------------------
@@ -142,7 +137,7 @@ def parse_sell_deal(record: Mapping[str, Any], outcomes: Mapping[int, bool | Non
         return None
     value = record.get("value")
     return Purchase(
-        amount=_amount(0 if value is None else value, "value"),
+        amount=amount(0 if value is None else value, "value"),
         currency=_currency(record.get("currency"), "currency"), won=won,
         closed_at=_when(record, "last_stage_change_at") or _when(record, "updated_at"),
         id=_record_id(record.get("id"), "id"))
@@ -197,7 +192,7 @@ def parse_bitrix_deal(record: Mapping[str, Any]) -> Purchase | None:
         return None
     value = record.get("OPPORTUNITY")
     return Purchase(
-        amount=_amount(0 if value in (None, "") else value, "OPPORTUNITY"),
+        amount=amount(0 if value in (None, "") else value, "OPPORTUNITY"),
         currency=_currency(record.get("CURRENCY_ID"), "CURRENCY_ID"),
         won=semantic == BITRIX_WON, closed_at=_bitrix_decided_at(record),
         id=_record_id(record.get("ID"), "ID"))
@@ -229,4 +224,4 @@ def _currency(value: Any, key: str) -> str:
 
 def _when(record: Mapping[str, Any], key: str) -> datetime | None:
     value = record.get(key)
-    return None if value in (None, "") else _parse_time(value, key)
+    return None if value in (None, "") else parse_time(value, key)

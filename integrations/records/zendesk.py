@@ -14,6 +14,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from integrations.records.values import Invalid, amount, parse_time
 from plugin.core.domain import Organization, Profile, Satisfaction, Ticket
 
 DEFAULT_SPEND_FIELD = "lifetime_spend"
@@ -21,11 +22,6 @@ NOT_RATED = frozenset({"offered", "unoffered"})
 RATING_SCORES = {"good": 1, "bad": 0, "good_with_comment": 1, "good_without_comment": 1,
                  "bad_with_comment": 0, "bad_without_comment": 0}
 PRIORITIES = frozenset({"urgent", "high", "normal", "low"})
-MAX_AMOUNT = 1e12
-
-
-class Invalid(ValueError):
-    """One bad value in one record."""
 
 
 def parse_organization(r: dict, spend_field: str = DEFAULT_SPEND_FIELD) -> Organization:
@@ -51,7 +47,7 @@ def parse_fields(r: dict, key: str, spend_field: str) -> Mapping[str, object]:
         raise Invalid(f"{key}: expected an object")
     spend = values.get(spend_field)
     if spend is not None and spend != "":
-        _amount(spend, f"{key}.{spend_field}")
+        amount(spend, f"{key}.{spend_field}")
     return MappingProxyType(dict(values))
 
 def parse_ticket(r: dict) -> tuple[int, Ticket]:
@@ -176,24 +172,12 @@ def _time(r: dict, key: str) -> datetime:
     value = r.get(key)
     if value is None:
         raise Invalid(f"{key}: missing (a timestamp is required)")
-    return _parse_time(value, key)
+    return parse_time(value, key)
 
 
 def _optional_time(r: dict, key: str) -> datetime | None:
     value = r.get(key)
-    return None if value is None else _parse_time(value, key)
-
-
-def _parse_time(value: Any, key: str) -> datetime:
-    if not isinstance(value, str):
-        raise Invalid(f"{key}: expected an ISO 8601 timestamp, not {value!r}")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"{key}: not an ISO 8601 timestamp: {value!r}") from None
-    if moment.tzinfo is None:
-        raise Invalid(f"{key}: timestamp {value!r} has no time zone (add Z for UTC)")
-    return moment
+    return None if value is None else parse_time(value, key)
 
 
 def _count(r: dict, key: str) -> int | None:
@@ -219,19 +203,3 @@ def _minutes(r: dict, key: str) -> float | None:
         raise Invalid(f"{key}.calendar: expected minutes (a number of at least 0), "
                       f"not {calendar!r}")
     return float(calendar)
-
-
-def _amount(value: Any, key: str) -> float:
-    if isinstance(value, bool):
-        raise Invalid(f"{key}: expected an amount, not {value!r}")
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        raise Invalid(f"{key}: expected an amount, not {value!r}") from None
-    if not math.isfinite(amount):
-        raise Invalid(f"{key}: expected a finite amount, not {value!r}")
-    if amount < 0:
-        raise Invalid(f"{key}: negative amount {value!r}")
-    if amount > MAX_AMOUNT:
-        raise Invalid(f"{key}: amount {value!r} is implausibly large (over 10^12)")
-    return amount

@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, current_app, request
 
-from integrations.records.crm import normal_email
 from integrations.sandbox.context import reply, services
+from plugin.core.domain import normal_email
 
 SELL_PAGE, SELL_PAGE_MAX = 25, 100
 BITRIX_PAGE = 50

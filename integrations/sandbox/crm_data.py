@@ -16,7 +16,7 @@ from integrations.records.crm import (
     normal_email,
     sell_deal_contact,
 )
-from integrations.records.zendesk import Invalid
+from integrations.records.values import Invalid
 from integrations.sandbox.loader import SandboxDataError
 
 

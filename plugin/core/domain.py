@@ -19,6 +19,14 @@ BAD_RATING_MAX = 2
 
 EMPTY_FIELDS: Mapping[str, object] = MappingProxyType({})
 
+CRM_NAMES: Mapping[str, str] = MappingProxyType({"sell": "Zendesk Sell", "bitrix24": "Bitrix24"})
+"""The CRMs a spend source may name, as people know them."""
+
+
+def normal_email(value: object) -> str:
+    """An email as customers are matched by it: trimmed, lower case ("" for none)."""
+    return value.strip().lower() if isinstance(value, str) else ""
+
 
 @dataclass(frozen=True, slots=True)
 class Organization:
@@ -120,10 +128,6 @@ class Ticket:
     resolution_minutes: float | None = None
     replies: int | None = None
     reopens: int = 0
-
-    @property
-    def is_escalated(self) -> bool:
-        return self.priority in ("urgent", "high")
 
 
 @dataclass(frozen=True, slots=True)

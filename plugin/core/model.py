@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from plugin.core.domain import CustomerHistory, Profile
+from plugin.core.domain import CRM_NAMES, CustomerHistory, Profile
 from plugin.core.formulas import (
     decay_weight,
     log_scale,
@@ -50,8 +50,6 @@ experience, so older events weigh less in these signals too.
 AVERAGE_DEAL_SHARE = 0.25
 """An average deal of this share of the spend reference earns the average-deal signal in full."""
 DRIVERS = 3
-CRM_NAMES = {"sell": "Zendesk Sell", "bitrix24": "Bitrix24"}
-"""The CRMs a spend source may name, as people know them."""
 MAX_AMOUNT = 1e12
 """Amounts above this are data errors, not customers."""
 
@@ -120,6 +118,8 @@ class CustomerValue:
     spend: Spend | None = None
     crm_degraded: bool = False
     """Computed without the CRM spend the settings ask for (see `CustomerHistory`)."""
+    cutoffs: Cutoffs | None = None
+    """The tier cutoffs `tier` came from (the tagger's hysteresis reads the same ones)."""
 
     @property
     def total_benefits(self) -> float:
@@ -193,7 +193,7 @@ def score(
         lifetime_spend=round(spend, 2),
         cost_to_serve=round(m.tickets * settings.cost_per_ticket, 2),
         notices=tuple(notices), measures=m, spend=_spend(m, spend, settings),
-        crm_degraded=history.crm_degraded,
+        crm_degraded=history.crm_degraded, cutoffs=cutoffs,
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from plugin.demo.generator import _ArrayWriter, _iso, _picker
+from plugin.demo.files import ArrayWriter, iso, picker
 
 CRM_SHARE = 0.45
 DUPLICATE_SHARE = 0.03
@@ -39,7 +39,7 @@ SELL_OWNER = 1_001
 FILES = {"sell_contacts": "items", "sell_deals": "items", "bitrix_contacts": "result",
          "bitrix_deals": "result"}
 
-_outcome, _currency = _picker(OUTCOMES), _picker(CURRENCIES)
+_outcome, _currency = picker(OUTCOMES), picker(CURRENCIES)
 
 
 class CrmWriter:
@@ -49,9 +49,9 @@ class CrmWriter:
         self.rng = Random(f"crm-{seed}")
         self.contacts = 0
         self.deals = 0
-        self.files = {name: stack.enter_context(_ArrayWriter(out / f"{name}.json", key))
+        self.files = {name: stack.enter_context(ArrayWriter(out / f"{name}.json", key))
                       for name, key in FILES.items()}
-        with _ArrayWriter(out / "sell_stages.json", "items") as stages:
+        with ArrayWriter(out / "sell_stages.json", "items") as stages:
             for stage_id, name, category in SELL_STAGES:
                 stages.write(_sell_item("stage", {
                     "id": stage_id, "name": name, "category": category, "active": True,
@@ -85,8 +85,8 @@ class CrmWriter:
             "is_organization": False, "contact_id": None, "parent_organization_id": None,
             "name": f"{first} {last}".strip(), "first_name": first, "last_name": last,
             "customer_status": "current", "prospect_status": "none", "email": email,
-            "phone": None, "tags": [], "custom_fields": {}, "created_at": _iso(since),
-            "updated_at": _iso(since)}))
+            "phone": None, "tags": [], "custom_fields": {}, "created_at": iso(since),
+            "updated_at": iso(since)}))
         self.files["bitrix_contacts"].write({
             "ID": str(bitrix_id), "NAME": first, "LAST_NAME": last, "HAS_EMAIL": "Y",
             "EMAIL": [{"ID": str(bitrix_id * 10), "VALUE_TYPE": "WORK", "VALUE": email,
@@ -108,9 +108,9 @@ class CrmWriter:
             "id": SELL_DEAL_BASE + self.deals, "creator_id": SELL_OWNER,
             "owner_id": SELL_OWNER, "name": f"Order {self.deals}", "value": sell_value,
             "currency": currency, "hot": False, "stage_id": SELL_STAGE[outcome],
-            "last_stage_change_at": _iso(changed), "contact_id": sell_id,
+            "last_stage_change_at": iso(changed), "contact_id": sell_id,
             "organization_id": None, "estimated_close_date": None, "tags": [],
-            "custom_fields": {}, "created_at": _iso(opened), "updated_at": _iso(changed)}))
+            "custom_fields": {}, "created_at": iso(opened), "updated_at": iso(changed)}))
         stage, semantic = BITRIX_STAGE[outcome]
         self.files["bitrix_deals"].write({
             "ID": str(BITRIX_DEAL_BASE + self.deals), "TITLE": f"Order {self.deals}",

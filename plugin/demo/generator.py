@@ -9,21 +9,18 @@ agree with the clock. Records are streamed, so memory does not grow with the acc
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import cache
-from itertools import accumulate
+from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
-from typing import IO, Any
+from typing import Any
 
-Record = dict[str, Any]
+from plugin.demo.files import ArrayWriter, Record, iso, picker
 
 API = "https://example.zendesk.com/api/v2"
 DAY, HOUR, MINUTE = 86_400, 3_600, 60
@@ -106,9 +103,7 @@ COMMENT_QUESTION = {"id": "01HQ2ZK8W5R0J6T1D3E4F5G6K9", "alias": "customer_satis
                     "headline": "Tell us more about your experience"}
 FILES = ("users", "organizations", "tickets", "ticket_metrics", "satisfaction_ratings",
          "survey_responses")
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _ASCII = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss"})
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,29 +120,9 @@ class GenerationSummary:
     deals: int = 0
 
 
-def _picker(table: tuple[tuple[Any, float], ...]) -> Callable[[Random], Any]:
-    """A weighted draw from (value, weight) pairs, with the cumulative weights computed once."""
-    values, cum = [v for v, _ in table], list(accumulate(w for _, w in table))
-    return lambda rng: rng.choices(values, cum_weights=cum)[0]
-
-
-_priority, _type, _channel = _picker(PRIORITIES), _picker(TYPES), _picker(CHANNELS)
-_unsolved, _reopens, _segment = _picker(UNSOLVED), _picker(REOPENS), _picker(ORG_SEGMENTS)
-_locale = _picker(tuple((loc, loc[2]) for loc in LOCALES))
-
-
-@cache
-def _day(days: int) -> str:
-    return date.fromordinal(EPOCH_ORDINAL + days).isoformat()
-
-
-def _iso(ts: int | None) -> str | None:
-    """Epoch seconds as ISO 8601 UTC with "Z" (a cached date part keeps this cheap)."""
-    if ts is None:
-        return None
-    days, secs = divmod(ts, DAY)
-    hours, rest = divmod(secs, HOUR)
-    return f"{_day(days)}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+_priority, _type, _channel = picker(PRIORITIES), picker(TYPES), picker(CHANNELS)
+_unsolved, _reopens, _segment = picker(UNSOLVED), picker(REOPENS), picker(ORG_SEGMENTS)
+_locale = picker(tuple((loc, loc[2]) for loc in LOCALES))
 
 
 def _slug(text: str) -> str:
@@ -172,26 +147,6 @@ def _ulid(rng: Random, ts: int) -> str:
     """A ULID (as Zendesk's survey ids are): millisecond time, then 80 random bits."""
     value = (ts * 1000) << 80 | rng.getrandbits(80)
     return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-
-class _ArrayWriter:
-    """Streams one `{"<key>": [...]}` file: the opening, records one per line, the closing."""
-
-    def __init__(self, path: Path, key: str) -> None:
-        self.count = 0
-        self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20)
-        self._file.write(f'{{"{key}":[')
-
-    def write(self, record: Record) -> None:
-        self._file.write(("\n" if self.count == 0 else ",\n") + _encode(record))
-        self.count += 1
-
-    def __enter__(self) -> _ArrayWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._file.write("\n]}\n")
-        self._file.close()
 
 
 @dataclass(slots=True)
@@ -236,7 +191,7 @@ def _organizations(rng: Random, customers: int, now: int) -> list[Record]:
         orgs.append({
             "url": f"{API}/organizations/{org_id}.json", "id": org_id, "name": name,
             "shared_tickets": False, "shared_comments": False, "external_id": None,
-            "created_at": _iso(created), "updated_at": _iso(rng.randint(created, now)),
+            "created_at": iso(created), "updated_at": iso(rng.randint(created, now)),
             "domain_names": [f"{_slug(name)}.example.com"], "details": "", "notes": "",
             "group_id": None, "tags": [segment] if segment else [],
             "organization_fields": {"lifetime_spend": round(min(spend, MAX_SPEND), 2)},
@@ -303,14 +258,14 @@ def _metric(rng: Random, ticket: Record, created: int, life: _Life, updated: int
     hold = 0.0 if life.full_resolution is None else life.full_resolution * rng.uniform(0, 0.05)
     return {
         "url": f"{API}/ticket_metrics/{metric_id}.json", "id": metric_id, "ticket_id": ticket_id,
-        "created_at": _iso(created), "updated_at": _iso(updated),
+        "created_at": iso(created), "updated_at": iso(updated),
         "group_stations": 1 + (life.reopens > 0), "assignee_stations": 1 + (life.reopens > 1),
         "reopens": life.reopens, "replies": life.replies,
-        "assignee_updated_at": _iso(None if replied is None else last),
-        "requester_updated_at": _iso(created), "status_updated_at": _iso(last),
-        "initially_assigned_at": _iso(assigned), "assigned_at": _iso(assigned),
-        "solved_at": _iso(life.solved), "latest_comment_added_at": _iso(last),
-        "custom_status_updated_at": _iso(last),
+        "assignee_updated_at": iso(None if replied is None else last),
+        "requester_updated_at": iso(created), "status_updated_at": iso(last),
+        "initially_assigned_at": iso(assigned), "assigned_at": iso(assigned),
+        "solved_at": iso(life.solved), "latest_comment_added_at": iso(last),
+        "custom_status_updated_at": iso(last),
         "reply_time_in_minutes": _times(rng, life.reply),
         "reply_time_in_seconds": {"calendar": seconds},
         "first_resolution_time_in_minutes": _times(rng, life.first_resolution),
@@ -335,7 +290,7 @@ def _survey_response(rng: Random, cust: _Customer, ticket_id: int, solved: int, 
     """A 1–5 CSAT survey response (Zendesk's newer CSAT), with an optional comment."""
     rating = (5 if rng.random() < 0.55 else 4) if good else rng.choice((1, 2, 3))
     category = "good" if rating >= 4 else "neutral" if rating == 3 else "bad"
-    stamp = _iso(rated)
+    stamp = iso(rated)
     answers: list[Record] = [{
         "type": "rating_scale", "rating": rating, "rating_category": category,
         "question": RATING_QUESTION, "created_at": stamp, "updated_at": stamp}]
@@ -344,14 +299,14 @@ def _survey_response(rng: Random, cust: _Customer, ticket_id: int, solved: int, 
         answers.append({"type": "open_ended", "value": rng.choice(pool),
                         "question": COMMENT_QUESTION, "created_at": stamp, "updated_at": stamp})
     return {"id": _ulid(rng, rated), "survey_id": SURVEY_ID, "survey_version": 1,
-            "expires_at": _iso(solved + SURVEY_EXPIRY_DAYS * DAY), "responder_id": cust.id,
+            "expires_at": iso(solved + SURVEY_EXPIRY_DAYS * DAY), "responder_id": cust.id,
             "subjects": [{"id": str(ticket_id), "type": "ticket",
                           "zrn": f"zen:ticket:{ticket_id}"}],
             "answers": answers}
 
 
 def _satisfaction(rng: Random, cust: _Customer, ticket: Record, life: _Life, now: int,
-                  out: dict[str, _ArrayWriter]) -> int:
+                  out: dict[str, ArrayWriter]) -> int:
     """Rates a solved ticket (good/bad or survey) or marks the offer; returns its last change."""
     ticket["satisfaction_rating"] = {"score": "unoffered", "id": None, "comment": None}
     if life.solved is None:
@@ -377,7 +332,7 @@ def _satisfaction(rng: Random, cust: _Customer, ticket: Record, life: _Life, now
         "url": f"{API}/satisfaction_ratings/{rating_id}.json", "id": rating_id,
         "assignee_id": ticket["assignee_id"], "group_id": ticket["group_id"],
         "requester_id": cust.id, "ticket_id": ticket["id"], "score": score, "comment": comment,
-        "created_at": _iso(rated), "updated_at": _iso(rated)})
+        "created_at": iso(rated), "updated_at": iso(rated)})
     return rated
 
 
@@ -391,7 +346,7 @@ def _ticket(rng: Random, cust: _Customer, ticket_id: int, created: int, life: _L
               "to": {"address": SUPPORT_ADDRESS, "name": "Support"} if email else {}, "rel": None}
     return {
         "url": f"{API}/tickets/{ticket_id}.json", "id": ticket_id, "external_id": None,
-        "via": {"channel": channel, "source": source}, "created_at": _iso(created),
+        "via": {"channel": channel, "source": source}, "created_at": iso(created),
         "updated_at": None, "generated_timestamp": 0, "type": _type(rng), "subject": subject,
         "raw_subject": subject, "description": f"{subject}. Could you please help?",
         "priority": _priority(rng), "status": life.status, "custom_status_id":
@@ -410,7 +365,7 @@ def _ticket(rng: Random, cust: _Customer, ticket_id: int, created: int, life: _L
 
 
 def _tickets(rng: Random, cust: _Customer, times: list[int], now: int, first_id: int,
-             out: dict[str, _ArrayWriter]) -> int:
+             out: dict[str, ArrayWriter]) -> int:
     """Writes the customer's tickets with their metrics and ratings; returns the last change."""
     latest = cust.created
     for offset, created in enumerate(times):
@@ -422,7 +377,7 @@ def _tickets(rng: Random, cust: _Customer, times: list[int], now: int, first_id:
             updated = max(updated, life.solved + CLOSE_AFTER_DAYS * DAY)
         elif life.reply is not None and life.solved is None:
             updated = rng.randint(created + int(life.reply * MINUTE), now)
-        ticket["updated_at"], ticket["generated_timestamp"] = _iso(updated), updated
+        ticket["updated_at"], ticket["generated_timestamp"] = iso(updated), updated
         out["tickets"].write(ticket)
         out["ticket_metrics"].write(_metric(rng, ticket, created, life, updated))
         latest = max(latest, updated)
@@ -447,7 +402,7 @@ def _user(rng: Random, cust: _Customer, name: str, tickets: int) -> Record:
         cust.tags.append("newsletter")
     return {
         "url": f"{API}/users/{cust.id}.json", "id": cust.id, "name": name, "email": cust.email,
-        "created_at": _iso(cust.created), "updated_at": None,
+        "created_at": iso(cust.created), "updated_at": None,
         "time_zone": zone, "iana_time_zone": iana, "phone": None, "shared_phone_number": None,
         "photo": None, "locale_id": locale_id, "locale": locale,
         "organization_id": cust.org["id"] if cust.org else None, "role": "end-user",
@@ -462,7 +417,7 @@ def _user(rng: Random, cust: _Customer, name: str, tickets: int) -> Record:
 
 
 def _customers(rng: Random, count: int, now: int, orgs: list[Record],
-               out: dict[str, _ArrayWriter], crm: Any = None) -> Iterator[int]:
+               out: dict[str, ArrayWriter], crm: Any = None) -> Iterator[int]:
     """Writes each customer in turn (user, tickets, metrics, ratings, and CRM records through
     `crm`, a `crm_generator.CrmWriter`), yielding after each."""
     next_ticket = 1
@@ -473,7 +428,7 @@ def _customers(rng: Random, count: int, now: int, orgs: list[Record],
         cust.email = f"{_slug(name).replace('-', '.')}.{cust.id}@{domain}"
         times = _ticket_times(rng, cust.created, now, tickets)
         user = _user(rng, cust, name, tickets)
-        user["updated_at"] = _iso(_tickets(rng, cust, times, now, next_ticket, out))
+        user["updated_at"] = iso(_tickets(rng, cust, times, now, next_ticket, out))
         if tickets and cust.channel != "email":
             user["last_login_at"] = user["updated_at"]
         out["users"].write(user)
@@ -504,7 +459,7 @@ def generate(out: Path, customers: int, *, seed: int = 7, now: datetime,
     orgs = _organizations(rng, customers, stamp)
     step = max(1, customers // PROGRESS_STEPS)
     with ExitStack() as stack:
-        writers = {key: stack.enter_context(_ArrayWriter(out / f"{key}.json", key))
+        writers = {key: stack.enter_context(ArrayWriter(out / f"{key}.json", key))
                    for key in FILES}
         for org in orgs:
             writers["organizations"].write(org)

@@ -30,8 +30,9 @@ from plugin import create_app
 from plugin.demo.generator import generate
 from plugin.service_layer.crm import CrmConnector
 from plugin.service_layer.sync import sync
-from plugin.storage.history import HistoryStore, account_id, connect
+from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
+from plugin.storage.schema import account_id, connect
 from plugin.storage.versions import SettingsVersions
 
 HOST = "127.0.0.1"

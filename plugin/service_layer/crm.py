@@ -5,12 +5,8 @@ The settings' `spend_source` names the CRM (`sell` or `bitrix24`; `fields` needs
 live clients, the dataset folder's CRM files and test fakes all do.
 
 The rules, decided here once:
-- **Identity.** A customer is looked up by the email in the user field `crm_match_field`, or by
-  their own email when that setting is empty. Emails compare trimmed and in lower case.
-- **Several contacts, one email.** Their deals are *not* counted: adding them up could credit
-  one customer with another's purchases (a shared mailbox, a colleague), and picking one is a
-  guess. The value is computed without CRM spend, with the notice "2 CRM contacts match ...",
-  until the duplicates are merged in the CRM.
+- **Whose deals.** `plugin.core.spend` decides (identity by email, none for several
+  contacts on one email).
 - **Isolation.** A CRM that is down, rate limiting or refusing the credentials gives the
   Zendesk-only value with a notice saying so; it never fails the sidebar or the tagging.
 - **Caching.** Answers are kept per account, CRM and email for ANSWER_SECONDS (deals change far
@@ -57,11 +53,10 @@ from integrations.errors import (
 )
 from integrations.hosts import check_public_url
 from integrations.http import CONNECT_TIMEOUT, RetryPolicy
-from integrations.records.crm import normal_email
 from integrations.sell import DEFAULT_BASE_URL, SellClient, SellConfig
-from plugin.core.domain import CrmContact, CustomerHistory, Profile
-from plugin.core.model import CRM_NAMES
+from plugin.core.domain import CRM_NAMES, CrmContact, CustomerHistory
 from plugin.core.settings import Settings
+from plugin.core.spend import CrmSource, attach, lookup_email, no_email_notice, noticed
 
 ANSWER_SECONDS = 600.0
 FAILURE_SECONDS = 30.0
@@ -82,33 +77,6 @@ ENV_VARIABLES = ("SELL_BASE_URL", "SELL_ACCESS_TOKEN", "BITRIX24_WEBHOOK_URL")
 
 SecretReader = Callable[[str], "str | None"]
 """An account's secret by name (`sell_token`, `bitrix24_webhook_url`), or None if unset."""
-
-
-class CrmSource(Protocol):
-    """Contacts by email, each with its decided deals."""
-
-    name: str
-
-    def contacts(self, email: str) -> list[CrmContact]: ...
-
-
-def lookup_email(profile: Profile, settings: Settings) -> str:
-    """The email a customer is found by in the CRM ("" when there is none)."""
-    if settings.crm_match_field:
-        return normal_email(profile.fields.get(settings.crm_match_field))
-    return normal_email(profile.email)
-
-
-def attach(history: CustomerHistory, contacts: list[CrmContact], source: str,
-           email: str) -> CustomerHistory:
-    """The history with the purchases of the one contact matching `email` (see the module's
-    rules for none and for several)."""
-    if not contacts:
-        return history
-    if len(contacts) > 1:
-        return _noticed(history, f"{len(contacts)} CRM contacts match {email} in {source}; "
-                                 "their deals are not counted until the duplicates are merged")
-    return replace(history, purchases=history.purchases + contacts[0].purchases)
 
 
 def failure_notice(source: str, error: IntegrationError, stored: str | None = None) -> str:
@@ -160,7 +128,7 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
         return history
     email = lookup_email(history.profile, settings)
     if not email:
-        return _noticed(history, f"No email to look up in {source.name}")
+        return noticed(history, no_email_notice(source.name))
     try:
         if cache is None:
             contacts = source.contacts(email)
@@ -171,9 +139,9 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
         if stored is None:
             # Not configured is a standing choice, not an outage: waiting would not change
             # the answer, so the Zendesk-only value (with its notice) is the value.
-            return replace(_noticed(history, failure_notice(source.name, error)),
+            return replace(noticed(history, failure_notice(source.name, error)),
                            crm_degraded=not isinstance(error, NotConfigured))
-        return attach(_noticed(history, failure_notice(source.name, error, stored.synced_at)),
+        return attach(noticed(history, failure_notice(source.name, error, stored.synced_at)),
                       stored.contacts(email), source.name, email)
     return attach(history, contacts, source.name, email)
 
@@ -181,10 +149,6 @@ def with_crm(history: CustomerHistory, source: CrmSource | None, settings: Setti
 def fingerprint(credential: str) -> str:
     """A short digest naming a credential in cache keys (never the credential itself)."""
     return hashlib.sha256(credential.encode()).hexdigest()[:16] if credential else ""
-
-
-def _noticed(history: CustomerHistory, notice: str) -> CustomerHistory:
-    return replace(history, notices=history.notices + (notice,))
 
 
 class CrmCache:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from integrations.records.crm import CrmPage, DealFact
+from plugin.core.times import zulu
 from plugin.storage.history import HistoryStore, crm_stream
 
 OVERLAP = timedelta(minutes=5)
@@ -76,7 +77,7 @@ def sync_crm(crm: CrmExport, store: HistoryStore, *, clock: Callable[[], datetim
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+    return None if moment is None else zulu(moment)
 
 
 def _time(value: str | None) -> datetime | None:

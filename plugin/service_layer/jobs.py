@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Flask
 from huey import RedisHuey, SqliteHuey, crontab
@@ -22,9 +22,9 @@ from huey.exceptions import RetryTask
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
 from integrations.errors import IntegrationError, RateLimited, Unavailable
-from plugin.core.model import CRM_NAMES, Cutoffs
+from plugin.core.domain import CRM_NAMES
 from plugin.core.tagging import decide
-from plugin.observability import JOBS
+from plugin.service_layer.telemetry import JOBS
 
 log = logging.getLogger(__name__)
 
@@ -108,33 +108,20 @@ def requeue_unfinished(app: Flask) -> int:
     only write what differs), so running one twice is harmless."""
     services = app.extensions["customer_value"]
     older_than = timedelta(seconds=float(app.config.get("REQUEUE_AFTER_SECONDS") or 600))
-    queued = 0
-    for account_key, invocation, ticket_id, requester_id in services.unfinished_deliveries(
-            older_than):
-        app.extensions["queue"].tag_ticket(account_key, ticket_id, requester_id, invocation)
-        queued += 1
-    return queued
+    unfinished = services.unfinished_deliveries(older_than)
+    for delivery in unfinished:
+        app.extensions["queue"].tag_ticket(delivery.account_key, delivery.ticket_id,
+                                           delivery.requester_id, delivery.invocation)
+    return len(unfinished)
 
 
 def requeue_failed(app: Flask) -> int:
     """Queue again every job that ran out of retries (after the outage that failed it is
-    over), removing it from `failed_jobs` in the same transaction."""
-    from sqlalchemy import delete, select
-
-    from plugin.storage.history import accounts, failed_jobs
-
-    engine = app.extensions["customer_value"].engine
+    over), removing it from the failed jobs in the same transaction."""
     queue = app.extensions["queue"]
-    with engine.begin() as conn:
-        rows = conn.execute(select(failed_jobs.c.id, failed_jobs.c.job, failed_jobs.c.arguments,
-                                   accounts.c.key).join(
-            accounts, accounts.c.id == failed_jobs.c.account_id).order_by(
-            failed_jobs.c.id)).all()
-        tagging = [row for row in rows if row.job.endswith("tag_ticket")]
-        for row in tagging:
-            queue.tag_ticket(row.key, *row.arguments)
-            conn.execute(delete(failed_jobs).where(failed_jobs.c.id == row.id))
-    return len(tagging)
+    return app.extensions["customer_value"].deliveries.requeue_failures(
+        lambda job: job.endswith("tag_ticket"),
+        lambda failed: queue.tag_ticket(failed.account_key, *failed.arguments))
 
 
 def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
@@ -152,17 +139,16 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
         settings = services.settings_for(services.store(config.base_url))
         if not settings.tagging_enabled and not app.config.get("TAG_ALWAYS"):
             return
-        value = services.value(config, requester_id, ticket_id, mode="background").body
-        if value.get("crm_degraded"):
+        value = services.value(config, requester_id, ticket_id, mode="background").result.value
+        if value.crm_degraded:
             value = services.value(config, requester_id, ticket_id, refresh=True,
-                                   mode="background").body
-        if value.get("crm_degraded"):
+                                   mode="background").result.value
+        if value.crm_degraded:
             crm = CRM_NAMES.get(settings.spend_source, "CRM")
             raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
                               "tags wait for it", service=crm)
         client = services.client(config)
-        decision = decide(value["value"], client.ticket_tags(ticket_id), settings,
-                          _cutoffs(services, config, settings))
+        decision = decide(value.value, client.ticket_tags(ticket_id), settings, value.cutoffs)
         if decision.changes:
             job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
                                                      remove=list(decision.remove)))
@@ -179,8 +165,3 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
         task.retries -= 1
         attempt = RETRIES - task.retries
         raise RetryTask(delay=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)) from error
-
-
-def _cutoffs(services, config, settings) -> Cutoffs:
-    return services.cutoffs(services.store(config.base_url), settings,
-                            datetime.now(UTC))

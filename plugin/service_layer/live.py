@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from integrations.errors import RateLimited, Unavailable
 from integrations.zendesk import TicketFact, ZendeskClient
-from plugin.core.assessment import isoformat
 from plugin.core.domain import CustomerHistory, Ticket
+from plugin.core.times import zulu
 from plugin.storage.history import HistoryStore
 
 HISTORY_LOADING = ("History still loading: tickets closed more than 120 days ago are not "
@@ -42,7 +42,7 @@ def current_history(store: HistoryStore, client: ZendeskClient, user_id: int, *,
     except (RateLimited, Unavailable) as error:
         if not fallback:
             raise
-        when = isoformat(since) if since else "the last sync"
+        when = zulu(since) if since else "the last sync"
         return replace(stored, notices=stored.notices + (
             f"{error.service} is unreachable right now; scored from the history store as of "
             f"{when}",))

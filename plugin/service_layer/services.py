@@ -1,6 +1,9 @@
-"""The app's services, built once per app and hung on `app.extensions["customer_value"]`.
+"""The app's services: what the views, the jobs and the commands ask of the app's world.
 
-Views call `Services.value(...)`; tests pass fakes for the Zendesk client and the clock.
+Built once by the composition root (`plugin.bootstrap.build_services`) and hung on
+`app.extensions["customer_value"]`; tests build them with fakes for the Zendesk client and the
+clock. Everything here works on domain objects: the JSON contract is made at the web and
+command-line edges.
 """
 
 from __future__ import annotations
@@ -12,23 +15,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
 from integrations.zendesk import ZendeskClient, ZendeskConfig
-from plugin.core.assessment import assess, to_json
-from plugin.core.model import CRM_NAMES, Cutoffs, absolute_cutoffs, account_cutoffs
+from plugin.core.assessment import Assessment, assess
+from plugin.core.domain import CRM_NAMES, CustomerHistory
+from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
 from plugin.core.settings import Settings
-from plugin.service_layer.crm import CrmConnector
+from plugin.service_layer.crm import CrmConnector, SecretReader
 from plugin.service_layer.live import current_history
 from plugin.service_layer.values import CachedValue, ValueCache
-from plugin.storage.history import (
-    HistoryStore,
-    account_id,
-    accounts,
-    failed_jobs,
-    webhook_deliveries,
-)
+from plugin.storage.deliveries import Deliveries, Delivery
+from plugin.storage.history import HistoryStore
 from plugin.storage.installations import Registry
+from plugin.storage.schema import account_id, accounts
 from plugin.storage.secrets import AccountSecrets
 from plugin.storage.versions import SettingsVersions
 
@@ -40,14 +40,21 @@ SNAPSHOT_INTERVAL = timedelta(hours=1)
 """At most one trend point an hour per customer while the value stays the same."""
 
 
+def utc_now() -> datetime:
+    """The wall clock, the default of every `clock` the composition root injects."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class Services:
     engine: Engine
     zendesk: ZendeskConfig | None
-    registry: Registry | None = None
+    """The single-account set-up's own account (the ZENDESK_* variables), if any."""
+    registry: Registry
+    deliveries: Deliveries
     settings: Settings = field(default_factory=Settings)
     cache: ValueCache = field(default_factory=ValueCache)
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = utc_now
     client_factory: Callable[[ZendeskConfig], ZendeskClient] = (
         lambda config: ZendeskClient.connect(config, mode="web"))
     crm: CrmConnector = field(default_factory=CrmConnector)
@@ -71,31 +78,40 @@ class Services:
                 self._clients[config.base_url] = client
             return self._clients[config.base_url]
 
+    def history(self, config: ZendeskConfig, user_id: int, settings: Settings, *,
+                mode: str = "web", fallback: bool = False,
+                secrets: SecretReader | None = None) -> CustomerHistory:
+        """The customer's history as of now: the store topped up from Zendesk, with the CRM's
+        deals when the settings take spend from one. `mode` says who waits on the CRM (`web`:
+        an agent; `background`: a job or a command); with `fallback`, a customer the store
+        knows is scored from it when Zendesk cannot be reached."""
+        store = self.store(config.base_url)
+        stored = store.crm_deals(settings.spend_source) \
+            if settings.spend_source in CRM_NAMES else None
+        return self.crm.history(
+            current_history(store, self.client(config), user_id, fallback=fallback), settings,
+            account=store.account, secrets=secrets or (lambda name: self.secret(store, name)),
+            mode=mode, stored=stored, env_credentials=self.is_env_account(config))
+
     def value(self, config: ZendeskConfig, user_id: int, ticket_id: int | None = None, *,
               refresh: bool = False, mode: str = "web") -> CachedValue:
-        """The customer's assessment (the score contract's JSON), through the cache.
+        """The customer's `Assessment` as of now, through the cache (its `result`).
 
         `mode` says who waits: `web` (an agent: the CRM is asked with short timeouts and no
         waiting) or `background` (a job: the CRM's rate limits are waited out). A warm cached
         value asks neither Zendesk nor the CRM."""
         store = self.store(config.base_url)
-
         settings = self.settings_for(store)
 
-        def compute() -> dict[str, Any]:
-            stored = store.crm_deals(settings.spend_source) \
-                if settings.spend_source in CRM_NAMES else None
-            history = self.crm.history(
-                current_history(store, self.client(config), user_id, fallback=True), settings,
-                account=store.account, secrets=lambda name: self.secret(store, name), mode=mode,
-                stored=stored, env_credentials=self.is_env_account(config))
+        def compute() -> Assessment:
+            history = self.history(config, user_id, settings, mode=mode, fallback=True)
             now = self.clock()
             result = assess(history, settings, now, ticket_id=ticket_id,
                             cutoffs=self.cutoffs(store, settings, now))
             store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
                                   min_interval=SNAPSHOT_INTERVAL)
-            return to_json(result)
+            return result
 
         key = (config.base_url, user_id, ticket_id, settings.version)
         if refresh:
@@ -103,8 +119,9 @@ class Services:
         return self.cache.get(key, compute)
 
     def secret(self, store: HistoryStore, name: str) -> str | None:
-        """One of the account's saved secrets (the CRM credentials), or None."""
-        if self.registry is None:
+        """One of the account's saved secrets (the CRM credentials), or None (also when the
+        app has no key to open them with: then nothing can have been saved)."""
+        if self.registry.vault is None:
             return None
         return AccountSecrets(self.engine, store.account, self.registry.vault).get(name)
 
@@ -156,57 +173,39 @@ class Services:
         """The Zendesk account known by its base URL (the single account, or an installation)."""
         if self.zendesk is not None and self.zendesk.base_url == account_key:
             return self.zendesk
-        installation = self.registry.by_base_url(account_key) if self.registry else None
+        installation = self.registry.by_base_url(account_key)
         if installation is None:
             raise LookupError(f"no installation for {account_key}")
         return installation.zendesk
 
+    # --- the tagging queue's durable record (`plugin.storage.deliveries`) ------------------
+
+    def first_delivery(self, account_key: str, invocation: str, *, ticket_id: int,
+                       requester_id: int) -> bool:
+        """Record a webhook delivery before its job is queued; False if seen before."""
+        return self.deliveries.first(self.store(account_key).account, invocation,
+                                     ticket_id=ticket_id, requester_id=requester_id,
+                                     now=self.clock())
+
+    def finish_delivery(self, account_key: str, invocation: str) -> None:
+        self.deliveries.finish(self.store(account_key).account, invocation, self.clock())
+
+    def unfinished_deliveries(self, older_than: timedelta) -> list[Delivery]:
+        return self.deliveries.unfinished(older_than, self.clock())
+
     def record_failed_job(self, account_key: str, job: str, arguments: list[Any],
                           error: BaseException | None) -> None:
         """Keep a job that ran out of retries where admins can see it."""
-        store = self.store(account_key)
-        with self.engine.begin() as conn:
-            conn.execute(failed_jobs.insert().values(
-                account_id=store.account, job=job, arguments=arguments,
-                error=f"{type(error).__name__}: {error}"[:1000] if error else "unknown",
-                failed_at=self.clock()))
+        self.deliveries.record_failure(self.store(account_key).account, job, arguments, error,
+                                       self.clock())
 
-    def finish_delivery(self, account_key: str, invocation: str) -> None:
-        store = self.store(account_key)
-        with self.engine.begin() as conn:
-            conn.execute(update(webhook_deliveries).where(
-                webhook_deliveries.c.account_id == store.account,
-                webhook_deliveries.c.invocation_id == invocation).values(done_at=self.clock()))
-
-    def unfinished_deliveries(self, older_than: timedelta) -> list[tuple[str, str, int, int]]:
-        """Deliveries received before now − `older_than` whose job never finished, marked as
-        received now so that the next sweep waits for the requeued job."""
-        cutoff = self.clock() - older_than
-        with self.engine.begin() as conn:
-            rows = conn.execute(select(
-                accounts.c.key, webhook_deliveries.c.account_id, webhook_deliveries.c.invocation_id,
-                webhook_deliveries.c.ticket_id, webhook_deliveries.c.requester_id).join(
-                accounts, accounts.c.id == webhook_deliveries.c.account_id).where(
-                webhook_deliveries.c.done_at.is_(None),
-                webhook_deliveries.c.received_at < cutoff)).all()
-            for row in rows:
-                conn.execute(update(webhook_deliveries).where(
-                    webhook_deliveries.c.account_id == row.account_id,
-                    webhook_deliveries.c.invocation_id == row.invocation_id).values(
-                    received_at=self.clock()))
-        return [(row.key, row.invocation_id, row.ticket_id, row.requester_id) for row in rows]
+    def failed_jobs(self, account_key: str) -> list[dict[str, Any]]:
+        return self.deliveries.failures(self.store(account_key).account)
 
     def account_keys(self) -> list[str]:
         """Every account the database knows, by key (base URL)."""
         with self.engine.connect() as conn:
             return list(conn.execute(select(accounts.c.key).order_by(accounts.c.id)).scalars())
-
-    def failed_jobs(self, account_key: str) -> list[dict[str, Any]]:
-        store = self.store(account_key)
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(failed_jobs).where(
-                failed_jobs.c.account_id == store.account).order_by(failed_jobs.c.id)).all()
-        return [dict(row._mapping) for row in rows]
 
     def close(self) -> None:
         for client in self._clients.values():

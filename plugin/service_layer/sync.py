@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from integrations.errors import IntegrationError
 from integrations.zendesk import Page, ZendeskClient
+from plugin.core.times import zulu
 from plugin.service_layer.crm_sync import CrmExport, sync_crm
 from plugin.storage.history import HistoryStore
 
@@ -135,7 +136,7 @@ class _Runner:
 
     def survey_responses(self) -> None:
         def fetch(start: datetime, end: datetime, after: str | None) -> Iterator[Page]:
-            return self.client.survey_pages(start=_iso(start), end=_iso(end), after=after)
+            return self.client.survey_pages(start=zulu(start), end=zulu(end), after=after)
         self._windowed("survey_responses", "survey", fetch)
 
     def _windowed(self, stream: str, source: str, fetch) -> None:
@@ -153,7 +154,7 @@ class _Runner:
             return
         for page in self.pages(stream, fetch(start, end, after)):
             cursor = None if page.done else json.dumps(
-                {"start": _iso(start), "end": _iso(end), "after": page.cursor})
+                {"start": zulu(start), "end": zulu(end), "after": page.cursor})
             self.store.save_page(stream, ratings_=page.items, rating_source=source,
                                  cursor=cursor, synced_through=end if page.done else
                                  state.synced_through, now=self.clock())
@@ -163,10 +164,6 @@ class _Runner:
 def _calls(crm: CrmExport) -> int:
     transport = getattr(crm, "transport", None)
     return transport.total_calls if transport is not None else 0
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _parse(value: str) -> datetime:

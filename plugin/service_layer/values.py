@@ -11,14 +11,12 @@ from Zendesk, then the model):
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from integrations.errors import IntegrationError, RateLimited
@@ -26,33 +24,28 @@ from integrations.errors import IntegrationError, RateLimited
 FRESH_SECONDS = 60.0
 MAX_ENTRIES = 10_000
 
-Compute = Callable[[], dict[str, Any]]
+Compute = Callable[[], Any]
 
 
 @dataclass(frozen=True)
 class CachedValue:
-    """A customer's assessment (the JSON contract object) and how current it is."""
+    """A computed result (a customer's `Assessment`) and how current it is."""
 
-    body: dict[str, Any]
+    result: Any
     computed_at: float
     stale: bool = False
     notice: str = ""
+    """Why a refresh failed, when the last known result is served instead."""
     retry_at: float = 0.0
     """After a failed refresh: no new attempt before this moment."""
+    _encoded: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
-        body = dict(self.body)
-        if self.notice:
-            body["notices"] = [*body.get("notices", []), self.notice]
-        body["stale"] = self.stale
-        return body
-
-    @cached_property
-    def encoded(self) -> bytes:
-        """`to_json()` as compact UTF-8 JSON with sorted keys, encoded once per state: warm
-        requests send these bytes as they are."""
-        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode()
+    def encoded(self, encode: Callable[[CachedValue], bytes]) -> bytes:
+        """`encode(self)`, made once per state: the web edge hands warm requests the same
+        bytes (a stale or noticed copy is a new state and encodes anew)."""
+        if "bytes" not in self._encoded:
+            self._encoded["bytes"] = encode(self)
+        return self._encoded["bytes"]
 
 
 class ValueCache:

@@ -6,49 +6,26 @@ history from those exports, so scoring a customer reads the database, not Zendes
 
 When the account's spend comes from a CRM, the store also keeps that CRM's contacts (their
 emails) and deals, loaded by `sync`; `history(user_id, settings)` attaches the customer's
-decided deals by the rules of `plugin.service_layer.crm`, so bulk scoring (percentile tiers, backfill) counts
-the same spend as the sidebar.
+decided deals by the rules of `plugin.core.spend`, so bulk scoring (percentile tiers, backfill)
+counts the same spend as the sidebar.
 
 Every row carries its account's id and every query filters on it: one account's data is never
 visible to another. SQLite by default, PostgreSQL by URL; the schema is created and upgraded by
-the Alembic migrations in `plugin/migrations`.
+the Alembic migrations in `plugin/storage/migrations` (tables in `schema`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    SmallInteger,
-    String,
-    Table,
-    Text,
-    and_,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, and_, delete, func, select
 
 from integrations.records.crm import ContactFact, DealFact
-from plugin.config import with_driver
 from plugin.core.domain import (
+    CRM_NAMES,
     CrmContact,
     CustomerHistory,
     Organization,
@@ -57,166 +34,20 @@ from plugin.core.domain import (
     Satisfaction,
     Ticket,
 )
-from plugin.core.model import CRM_NAMES
 from plugin.core.settings import Settings
-from plugin.service_layer.crm import with_crm
-
-metadata = MetaData()
-
-accounts = Table(
-    "accounts", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(255), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-organizations = Table(
-    "organizations", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("id", BigInteger, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("tags", JSON, nullable=False),
-    Column("fields", JSON, nullable=False),
-)
-users = Table(
-    "users", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("id", BigInteger, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("email", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True)),
-    Column("tags", JSON, nullable=False),
-    Column("organization_id", BigInteger),
-    Column("fields", JSON, nullable=False),
-)
-tickets = Table(
-    "tickets", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("id", BigInteger, primary_key=True),
-    Column("requester_id", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("solved_at", DateTime(timezone=True)),
-    Column("status", String(16), nullable=False),
-    Column("priority", String(16), nullable=False),
-    Column("channel", String(64), nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("tags", JSON, nullable=False),
-    Column("first_reply_minutes", Float),
-    Column("resolution_minutes", Float),
-    Column("replies", Integer),
-    Column("reopens", Integer, nullable=False),
-    Index("ix_tickets_requester", "account_id", "requester_id"),
-)
-ratings = Table(
-    "ratings", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("ticket_id", BigInteger, primary_key=True),
-    Column("source", String(16), primary_key=True),
-    Column("scale", SmallInteger, nullable=False),
-    Column("score", SmallInteger, nullable=False),
-    Column("comment", Text, nullable=False),
-    Column("rated_at", DateTime(timezone=True), nullable=False),
-)
-sync_state = Table(
-    "sync_state", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("stream", String(32), primary_key=True),
-    Column("cursor", Text),
-    Column("synced_through", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-snapshots = Table(
-    "snapshots", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("user_id", BigInteger, primary_key=True),
-    Column("computed_at", DateTime(timezone=True), primary_key=True),
-    Column("value", Float, nullable=False),
-    Column("tier", String(8), nullable=False),
-    Column("settings_version", Integer, nullable=False),
-)
-suggestion_feedback = Table(
-    "suggestion_feedback", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False),
-    Column("user_id", BigInteger, nullable=False),
-    Column("ticket_id", BigInteger),
-    Column("suggestion", String(32), nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("agent_id", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-installations = Table(
-    "installations", metadata,
-    Column("subdomain", String(63), primary_key=True),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False, unique=True),
-    Column("base_url", String(255), nullable=False),
-    Column("app_id", BigInteger),
-    Column("installation_id", BigInteger),
-    Column("email", String(255), nullable=False),
-    Column("token_sealed", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-settings_versions = Table(
-    "settings_versions", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("version", Integer, primary_key=True),
-    Column("data", JSON, nullable=False),
-    Column("author_id", BigInteger, nullable=False),
-    Column("note", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-account_secrets = Table(
-    "account_secrets", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("name", String(64), primary_key=True),
-    Column("sealed", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-webhook_deliveries = Table(
-    "webhook_deliveries", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("invocation_id", String(128), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("ticket_id", BigInteger, nullable=False),
-    Column("requester_id", BigInteger, nullable=False),
-    Column("done_at", DateTime(timezone=True)),
-)
-failed_jobs = Table(
-    "failed_jobs", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False),
-    Column("job", String(64), nullable=False),
-    Column("arguments", JSON, nullable=False),
-    Column("error", Text, nullable=False),
-    Column("failed_at", DateTime(timezone=True), nullable=False),
-)
-
-crm_contact_emails = Table(
-    "crm_contact_emails", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("source", String(16), primary_key=True),
-    Column("contact_id", String(64), primary_key=True),
-    Column("email", String(320), primary_key=True),
-    Index("ix_crm_contact_emails_email", "account_id", "source", "email"),
-)
-crm_deals = Table(
-    "crm_deals", metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("source", String(16), primary_key=True),
-    Column("id", String(64), primary_key=True),
-    Column("contact_id", String(64)),
-    Column("won", Boolean),
-    Column("amount", Float, nullable=False),
-    Column("currency", String(16), nullable=False),
-    Column("closed_at", DateTime(timezone=True)),
-    Column("modified_at", DateTime(timezone=True)),
-    Index("ix_crm_deals_contact", "account_id", "source", "contact_id"),
+from plugin.core.spend import with_contacts
+from plugin.core.times import as_utc, zulu
+from plugin.storage.schema import (
+    crm_contact_emails,
+    crm_deals,
+    organizations,
+    ratings,
+    snapshots,
+    suggestion_feedback,
+    sync_state,
+    tickets,
+    upsert_rows,
+    users,
 )
 
 RATING_SOURCES = ("ticket", "rating", "survey")
@@ -230,33 +61,6 @@ beats the rating embedded in the ticket (it carries no time of its own)."""
 class StreamState:
     cursor: str | None = None
     synced_through: datetime | None = None
-
-
-def connect(url: str) -> Engine:
-    """An engine for the database URL; SQLite waits on locks instead of failing at once."""
-    url = with_driver(url)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _sqlite_pragmas(connection, _record) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def account_id(engine: Engine, key: str, now: datetime) -> int:
-    """The id of the account known by `key` (its base URL), registered on first sight."""
-    with engine.begin() as conn:
-        found = conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar()
-        if found is not None:
-            return found
-        inserted = conn.execute(accounts.insert().values(key=key, created_at=_utc(now)))
-        return inserted.inserted_primary_key[0]
 
 
 class HistoryStore:
@@ -285,7 +89,7 @@ class HistoryStore:
                                          for r in ratings_])
             self._upsert(conn, sync_state, [{
                 "account_id": self.account, "stream": stream, "cursor": cursor,
-                "synced_through": _utc(synced_through), "updated_at": _utc(now)}])
+                "synced_through": as_utc(synced_through), "updated_at": as_utc(now)}])
 
     def save_crm_page(self, stream: str, source: str, *,
                       contacts: Iterable[ContactFact] = (), deals: Iterable[DealFact] = (),
@@ -309,7 +113,7 @@ class HistoryStore:
             self._upsert(conn, crm_deals, [self._deal_row(source, d) for d in deals])
             self._upsert(conn, sync_state, [{
                 "account_id": self.account, "stream": stream, "cursor": cursor,
-                "synced_through": _utc(synced_through), "updated_at": _utc(now)}])
+                "synced_through": as_utc(synced_through), "updated_at": as_utc(now)}])
 
     def state(self, stream: str) -> StreamState:
         with self.engine.connect() as conn:
@@ -317,7 +121,7 @@ class HistoryStore:
                 sync_state.c.account_id == self.account, sync_state.c.stream == stream)).first()
         if row is None:
             return StreamState()
-        return StreamState(row.cursor, _utc(row.synced_through))
+        return StreamState(row.cursor, as_utc(row.synced_through))
 
     # --- reads --------------------------------------------------------------------------
 
@@ -331,7 +135,7 @@ class HistoryStore:
         if history is None or settings is None or settings.spend_source not in CRM_NAMES:
             return history
         stored = self.crm_deals(settings.spend_source)
-        return history if stored is None else with_crm(history, stored, settings)
+        return history if stored is None else with_contacts(history, stored, settings)
 
     def crm_deals(self, source: str) -> StoredCrm | None:
         """The CRM's contacts and deals as last synced, or None before a first complete sync."""
@@ -354,7 +158,7 @@ class HistoryStore:
         for row in rows:
             deals[row.contact_id].append(Purchase(
                 amount=row.amount, currency=row.currency, won=row.won,
-                closed_at=_utc(row.closed_at), id=row.id))
+                closed_at=as_utc(row.closed_at), id=row.id))
         return [CrmContact(contact, tuple(found)) for contact, found in deals.items()]
 
     def _zendesk_history(self, user_id: int) -> CustomerHistory | None:
@@ -392,10 +196,10 @@ class HistoryStore:
                 snapshots.c.account_id == self.account, snapshots.c.user_id == user_id
             ).order_by(snapshots.c.computed_at.desc()).limit(1)).first()
             if last is not None and last.value == value and (
-                    _utc(at) - _utc(last.computed_at) < min_interval):
+                    as_utc(at) - as_utc(last.computed_at) < min_interval):
                 return False
             self._upsert(conn, snapshots, [{
-                "account_id": self.account, "user_id": user_id, "computed_at": _utc(at),
+                "account_id": self.account, "user_id": user_id, "computed_at": as_utc(at),
                 "value": value, "tier": tier, "settings_version": settings_version}])
             return True
 
@@ -405,14 +209,14 @@ class HistoryStore:
             rows = conn.execute(select(snapshots.c.computed_at, snapshots.c.value).where(
                 snapshots.c.account_id == self.account, snapshots.c.user_id == user_id
             ).order_by(snapshots.c.computed_at.desc()).limit(limit)).all()
-        return [(_utc(row.computed_at), row.value) for row in reversed(rows)]
+        return [(as_utc(row.computed_at), row.value) for row in reversed(rows)]
 
     def record_feedback(self, *, user_id: int, ticket_id: int | None, suggestion: str,
                         outcome: str, agent_id: int, at: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(suggestion_feedback.insert().values(
                 account_id=self.account, user_id=user_id, ticket_id=ticket_id,
-                suggestion=suggestion, outcome=outcome, agent_id=agent_id, created_at=_utc(at)))
+                suggestion=suggestion, outcome=outcome, agent_id=agent_id, created_at=as_utc(at)))
 
     def recent_tickets(self, limit: int) -> list[dict[str, Any]]:
         """The latest tickets with their requesters' names, newest first."""
@@ -424,7 +228,7 @@ class HistoryStore:
                     users.c.id == tickets.c.requester_id)).where(
                 tickets.c.account_id == self.account).order_by(
                 tickets.c.created_at.desc()).limit(limit)).all()
-        return [dict(row._mapping, created_at=_utc(row.created_at)) for row in rows]
+        return [dict(row._mapping, created_at=as_utc(row.created_at)) for row in rows]
 
     def recent_requesters(self, limit: int) -> list[int]:
         """Requesters by their latest ticket, newest first."""
@@ -455,7 +259,7 @@ class HistoryStore:
     # --- rows ---------------------------------------------------------------------------
 
     def _upsert(self, conn, table: Table, rows: list[dict[str, Any]]) -> None:
-        _upsert_rows(conn, table, rows)
+        upsert_rows(conn, table, rows)
 
     def _save_embedded_ratings(self, conn, facts: list[Any]) -> None:
         rated = [f for f in facts if f.ticket.satisfaction is not None]
@@ -474,15 +278,15 @@ class HistoryStore:
     def _user_row(self, fact: Any) -> dict[str, Any]:
         p = fact.profile
         return {"account_id": self.account, "id": p.id, "name": p.name, "email": p.email,
-                "created_at": _utc(p.created_at), "updated_at": _utc(fact.updated_at),
+                "created_at": as_utc(p.created_at), "updated_at": as_utc(fact.updated_at),
                 "tags": list(p.tags),
                 "organization_id": fact.organization_id, "fields": dict(p.fields)}
 
     def _ticket_row(self, fact: Any) -> dict[str, Any]:
         t = fact.ticket
         return {"account_id": self.account, "id": t.id, "requester_id": fact.requester_id,
-                "created_at": _utc(t.created_at), "updated_at": _utc(fact.updated_at),
-                "solved_at": _utc(t.solved_at), "status": t.status, "priority": t.priority,
+                "created_at": as_utc(t.created_at), "updated_at": as_utc(fact.updated_at),
+                "solved_at": as_utc(t.solved_at), "status": t.status, "priority": t.priority,
                 "channel": t.channel, "subject": t.subject, "tags": list(t.tags),
                 "first_reply_minutes": t.first_reply_minutes,
                 "resolution_minutes": t.resolution_minutes, "replies": t.replies,
@@ -494,13 +298,13 @@ class HistoryStore:
                 "contact_id": deal.contact_id, "won": None if p is None else p.won,
                 "amount": 0.0 if p is None else p.amount,
                 "currency": "" if p is None else p.currency,
-                "closed_at": None if p is None else _utc(p.closed_at),
-                "modified_at": _utc(deal.modified)}
+                "closed_at": None if p is None else as_utc(p.closed_at),
+                "modified_at": as_utc(deal.modified)}
 
     def _rating_row(self, ticket_id: int, rating: Satisfaction, source: str) -> dict[str, Any]:
         return {"account_id": self.account, "ticket_id": ticket_id, "source": source,
                 "scale": rating.scale, "score": rating.score, "comment": rating.comment,
-                "rated_at": _utc(rating.rated_at)}
+                "rated_at": as_utc(rating.rated_at)}
 
 
 def crm_stream(source: str) -> str:
@@ -513,25 +317,11 @@ class StoredCrm:
 
     def __init__(self, store: HistoryStore, source: str, synced: datetime):
         self.name = CRM_NAMES[source]
-        self.synced_at = synced.astimezone(UTC).replace(microsecond=0).isoformat().replace(
-            "+00:00", "Z")
+        self.synced_at = zulu(synced)
         self._store, self._source = store, source
 
     def contacts(self, email: str) -> list[CrmContact]:
         return self._store.crm_contacts(self._source, email)
-
-
-def _upsert_rows(conn, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows, or update them where their primary key exists (SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
-    conn.execute(statement, rows)
 
 
 def _best_ratings(rows) -> dict[int, Satisfaction]:
@@ -541,12 +331,12 @@ def _best_ratings(rows) -> dict[int, Satisfaction]:
         if row.ticket_id not in best or rank > best[row.ticket_id][0]:
             best[row.ticket_id] = (rank, Satisfaction(
                 scale=row.scale, score=row.score, comment=row.comment,
-                rated_at=_utc(row.rated_at)))
+                rated_at=as_utc(row.rated_at)))
     return {ticket_id: rating for ticket_id, (_, rating) in best.items()}
 
 
 def _profile(row, org: Organization | None) -> Profile:
-    return Profile(id=row.id, name=row.name, email=row.email, created_at=_utc(row.created_at),
+    return Profile(id=row.id, name=row.name, email=row.email, created_at=as_utc(row.created_at),
                    tags=tuple(row.tags), organization=org, fields=dict(row.fields))
 
 
@@ -555,16 +345,9 @@ def _organization(row) -> Organization:
 
 
 def _ticket(row, rating: Satisfaction | None) -> Ticket:
-    return Ticket(id=row.id, created_at=_utc(row.created_at), status=row.status,
+    return Ticket(id=row.id, created_at=as_utc(row.created_at), status=row.status,
                   priority=row.priority, channel=row.channel, subject=row.subject,
-                  tags=tuple(row.tags), solved_at=_utc(row.solved_at), satisfaction=rating,
+                  tags=tuple(row.tags), solved_at=as_utc(row.solved_at), satisfaction=rating,
                   first_reply_minutes=row.first_reply_minutes,
                   resolution_minutes=row.resolution_minutes, replies=row.replies,
                   reopens=row.reopens)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

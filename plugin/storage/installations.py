@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from integrations.zendesk import ZendeskConfig
-from plugin.storage.history import _upsert_rows, _utc, account_id, installations
+from plugin.core.times import as_utc
+from plugin.storage.schema import account_id, installations, upsert_rows
 from plugin.storage.vault import Vault
 
 
@@ -37,11 +38,11 @@ class Registry:
     def save(self, installation: Installation, now: datetime) -> None:
         account = account_id(self.engine, installation.base_url, now)
         with self.engine.begin() as conn:
-            _upsert_rows(conn, installations, [{
+            upsert_rows(conn, installations, [{
                 "subdomain": installation.subdomain, "account_id": account,
                 "base_url": installation.base_url, "app_id": installation.app_id,
                 "installation_id": installation.installation_id, "email": installation.email,
-                "token_sealed": self.vault.seal(installation.token), "updated_at": _utc(now)}])
+                "token_sealed": self.vault.seal(installation.token), "updated_at": as_utc(now)}])
 
     def get(self, subdomain: str) -> Installation | None:
         with self.engine.connect() as conn:

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, delete, select
 
 from integrations.hosts import UnsafeUrl, check_public_url
 from plugin.core.settings import SettingsError
-from plugin.storage.history import _upsert_rows, _utc, account_secrets
+from plugin.core.times import as_utc
+from plugin.storage.schema import account_secrets, upsert_rows
 from plugin.storage.vault import Vault
 
 SECRETS: Mapping[str, str] = {
@@ -70,9 +71,9 @@ class AccountSecrets:
         with self.engine.begin() as conn:
             for name, value in values.items():
                 if value:
-                    _upsert_rows(conn, account_secrets, [{
+                    upsert_rows(conn, account_secrets, [{
                         "account_id": self.account, "name": name,
-                        "sealed": self.vault.seal(str(value)), "updated_at": _utc(now)}])
+                        "sealed": self.vault.seal(str(value)), "updated_at": as_utc(now)}])
                 else:
                     conn.execute(delete(account_secrets).where(
                         account_secrets.c.account_id == self.account,

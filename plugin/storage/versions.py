@@ -12,7 +12,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from plugin.core.settings import Settings
-from plugin.storage.history import _utc, settings_versions
+from plugin.core.times import as_utc
+from plugin.storage.schema import settings_versions
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class SettingsVersions:
             try:
                 conn.execute(settings_versions.insert().values(
                     account_id=self.account, version=settings.version, data=settings.to_dict(),
-                    author_id=author_id, note=note[:200], created_at=_utc(now)))
+                    author_id=author_id, note=note[:200], created_at=as_utc(now)))
             except IntegrityError as error:
                 raise VersionConflict("another save took this version number") from error
         return Version(settings.version, settings, author_id, note[:200], now)
@@ -95,7 +96,7 @@ class SettingsVersions:
 
 def _version(row) -> Version:
     return Version(row.version, Settings.from_dict(row.data), row.author_id, row.note,
-                   _utc(row.created_at))
+                   as_utc(row.created_at))
 
 
 def diff(before: Settings, after: Settings) -> list[tuple[str, Any, Any]]:

@@ -24,7 +24,6 @@ from flask import (
 
 from integrations.automation import provision, unprovision
 from integrations.errors import IntegrationError
-from plugin.core.assessment import isoformat
 from plugin.core.domain import CustomerHistory
 from plugin.core.preview import TIERS, histogram_svg, preview
 from plugin.core.settings import (
@@ -35,11 +34,18 @@ from plugin.core.settings import (
     Settings,
     SettingsError,
 )
+from plugin.core.times import zulu
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
-from plugin.web.api import account, services
 from plugin.web.i18n import catalog, pick_locale
-from plugin.web.sidebar import DEMO_ACCOUNT, DEMO_USER_ID, new_session, verified_load
+from plugin.web.session import (
+    DEMO_ACCOUNT,
+    DEMO_USER_ID,
+    account,
+    new_session,
+    services,
+    verified_load,
+)
 
 bp = Blueprint("admin", __name__)
 
@@ -102,7 +108,7 @@ def current_settings():
     return jsonify({"settings": settings.to_dict(), "version": settings.version,
                     "secrets": _secrets(store).which_are_set(),
                     "versions": [{"version": v.version, "author_id": v.author_id,
-                                  "note": v.note, "created_at": isoformat(v.created_at)}
+                                  "note": v.note, "created_at": zulu(v.created_at)}
                                  for v in versions]})
 
 

@@ -35,6 +35,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from plugin.core.times import epoch_zulu
+
 ZENDESK_TOKEN_FORM_FIELD = "token"
 ZENDESK_ALGORITHM = "RS256"
 DEFAULT_LEEWAY = timedelta(seconds=30)
@@ -337,10 +339,10 @@ def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> dateti
         if name in claims and not _is_number(claims[name]):
             raise MalformedToken(f"{name} is not a number")
     if now > claims["exp"] + leeway:
-        raise TokenExpired(f"the token expired at {_iso(claims['exp'])}")
+        raise TokenExpired(f"the token expired at {epoch_zulu(claims['exp'])}")
     for name in ("nbf", "iat"):
         if name in claims and now < claims[name] - leeway:
-            raise TokenNotYetValid(f"{name} {_iso(claims[name])} is in the future")
+            raise TokenNotYetValid(f"{name} {epoch_zulu(claims[name])} is in the future")
     return _from_timestamp(claims["exp"])
 
 
@@ -378,5 +380,3 @@ def _from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _iso(seconds: float) -> str:
-    return _from_timestamp(seconds).isoformat()

@@ -1,4 +1,4 @@
-"""Headers every response carries, and errors translated at the edge into one JSON shape.
+"""Headers every response carries.
 
 The Content-Security-Policy lets only Zendesk's own domains frame the app, allows scripts only
 from the app itself or with the request's nonce, and nothing inline without it.
@@ -6,15 +6,9 @@ from the app itself or with the request's nonce, and nothing inline without it.
 
 from __future__ import annotations
 
-import logging
 import secrets
 
-from flask import Flask, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
-
-from integrations.errors import AuthFailed, IntegrationError, NotFound, RateLimited
-
-log = logging.getLogger(__name__)
+from flask import Flask, current_app, g
 
 FRAME_ANCESTORS = "https://*.zendesk.com https://*.zendesk-staging.com"
 
@@ -22,8 +16,6 @@ FRAME_ANCESTORS = "https://*.zendesk.com https://*.zendesk-staging.com"
 def init_app(app: Flask) -> None:
     app.before_request(_nonce)
     app.after_request(_headers)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(IntegrationError, _integration_error)
 
 
 def nonce() -> str:
@@ -47,27 +39,3 @@ def _headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-def error_body(status: int, code: str, message: str, **extra):
-    body = {"error": {"code": code, "message": message, **extra}}
-    return jsonify(body), status
-
-
-def _http_error(error: HTTPException):
-    return error_body(error.code or 500, (error.name or "error").lower().replace(" ", "_"),
-                      error.description or "")
-
-
-def _integration_error(error: IntegrationError):
-    if isinstance(error, NotFound):
-        return error_body(404, "not_found", str(error))
-    if isinstance(error, RateLimited):
-        response, status = error_body(503, "rate_limited", str(error),
-                                      retry_after=error.retry_after)
-        response.headers["Retry-After"] = str(int(error.retry_after))
-        return response, status
-    if isinstance(error, AuthFailed):
-        return error_body(502, "credentials_rejected", str(error))
-    log.warning("%s on %s: %s", type(error).__name__, request.path, error)
-    return error_body(503, "unavailable", str(error))

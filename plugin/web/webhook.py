@@ -8,20 +8,16 @@ and answer 202. Everything slow happens in the worker.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
-from sqlalchemy.exc import IntegrityError
 
-from plugin.observability import set_account
-from plugin.storage.history import _utc, webhook_deliveries
-from plugin.storage.secrets import WEBHOOK_SECRET, AccountSecrets
+from plugin.storage.secrets import WEBHOOK_SECRET
+from plugin.web.observability import set_account
 from plugin.web.signature import (
     INVOCATION_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     BadPayload,
-    TicketEvent,
     WebhookRefused,
     parse_event,
     verify,
@@ -44,7 +40,7 @@ def zendesk_webhook():
         abort(503, "webhooks are not configured: switch tagging on in the settings, or set "
                    "CUSTOMER_VALUE_WEBHOOK_SECRET")
     body = request.get_data(cache=False)
-    now = datetime.now(UTC)
+    now = services.clock()
     try:
         verify(secret, body, request.headers.get(SIGNATURE_HEADER),
                request.headers.get(TIMESTAMP_HEADER), now=now)
@@ -57,7 +53,8 @@ def zendesk_webhook():
     set_account(account_key)
     invocation = (request.headers.get(INVOCATION_HEADER, "").strip()[:128]
                   or f"unlabelled-{uuid.uuid4().hex}")
-    if not _first_delivery(services, account_key, invocation, event, now):
+    if not services.first_delivery(account_key, invocation, ticket_id=event.ticket_id,
+                                   requester_id=event.requester_id):
         return jsonify({"status": "duplicate"}), 200
     current_app.extensions["queue"].tag_ticket(account_key, event.ticket_id, event.requester_id,
                                                invocation)
@@ -65,20 +62,4 @@ def zendesk_webhook():
 
 
 def _provisioned_secret(services) -> str | None:
-    store = services.store(services.zendesk.base_url)
-    return AccountSecrets(services.engine, store.account, services.registry.vault).get(
-        WEBHOOK_SECRET)
-
-
-def _first_delivery(services, account_key: str, invocation: str, event: TicketEvent,
-                    now: datetime) -> bool:
-    """Record the delivery (it is the durable copy of the job); False if seen before."""
-    store = services.store(account_key)
-    try:
-        with services.engine.begin() as conn:
-            conn.execute(webhook_deliveries.insert().values(
-                account_id=store.account, invocation_id=invocation, received_at=_utc(now),
-                ticket_id=event.ticket_id, requester_id=event.requester_id))
-    except IntegrityError:
-        return False
-    return True
+    return services.secret(services.store(services.zendesk.base_url), WEBHOOK_SECRET)

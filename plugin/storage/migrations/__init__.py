@@ -1,4 +1,4 @@
-"""Alembic migrations of the app's database; `plugin.storage.migrations.upgrade(url)` applies them."""
+"""Alembic migrations of the app's database; `upgrade(url)` applies them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 
-from plugin.config import with_driver
+from plugin.storage.schema import with_driver
 
 HERE = Path(__file__).parent
 

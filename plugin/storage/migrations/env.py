@@ -3,7 +3,7 @@
 
 from alembic import context
 
-from plugin.storage.history import connect, metadata
+from plugin.storage.schema import connect, metadata
 
 
 def run(connection) -> None:

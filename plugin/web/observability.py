@@ -1,4 +1,4 @@
-"""What operators watch: health and readiness, Prometheus metrics, and structured logs.
+"""What operators watch over HTTP: health and readiness, Prometheus metrics, request logs.
 
 - `GET /healthz`: the process answers (liveness). `GET /readyz`: the database answers and its
   schema is current, and the queue answers (readiness); a JSON 503 names what is not ready.
@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 import os
 import re
 import time
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -32,28 +29,17 @@ from flask import (
     abort,
     current_app,
     g,
-    has_request_context,
     jsonify,
     request,
 )
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from integrations import http
-from plugin.storage.history import failed_jobs
+from plugin.service_layer.telemetry import LATENCY, REQUESTS
 
 log = logging.getLogger("customer_value.requests")
 bp = Blueprint("observability", __name__)
-
-disable_created_metrics()  # the *_created series say when a process started counting: noise
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -62,35 +48,6 @@ few (route patterns, not paths, for the same reason)."""
 UNLOGGED = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, every few seconds from load balancers and Prometheus: counted in the
 metrics, left out of the log."""
-LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-REQUESTS = Counter("customer_value_http_requests_total", "HTTP requests answered.",
-                   ["method", "endpoint", "status"])
-LATENCY = Histogram("customer_value_http_request_seconds", "Time to answer a request.",
-                    ["endpoint"], buckets=LATENCY_BUCKETS)
-UPSTREAM = Counter("customer_value_upstream_requests_total",
-                   "Requests sent to Zendesk and the CRMs, by answer (none: no answer).",
-                   ["service", "method", "status"])
-UPSTREAM_LATENCY = Histogram("customer_value_upstream_request_seconds",
-                             "Time Zendesk and the CRMs took to answer.", ["service"],
-                             buckets=LATENCY_BUCKETS)
-UPSTREAM_WAITS = Counter("customer_value_upstream_wait_seconds_total",
-                         "Seconds spent waiting before a retry (Retry-After of a 429, or "
-                         "backoff after a failure).", ["service"])
-JOBS = Counter("customer_value_jobs_total", "Queue jobs finished, by outcome.",
-               ["task", "outcome"])
-
-
-def _on_upstream(service: str, method: str, status: int | None, seconds: float) -> None:
-    UPSTREAM.labels(service, method, str(status) if status is not None else "none").inc()
-    UPSTREAM_LATENCY.labels(service).observe(seconds)
-
-
-def _on_wait(service: str, seconds: float) -> None:
-    UPSTREAM_WAITS.labels(service).inc(seconds)
-
-
-http.observe(_on_upstream, _on_wait)
 
 
 def init_app(app: Flask) -> None:
@@ -205,59 +162,5 @@ class _LiveGauges:
         yield depth
         failed = GaugeMetricFamily("customer_value_failed_jobs",
                                    "Jobs that failed for good and await a requeue.")
-        engine = self.app.extensions["customer_value"].engine
-        with engine.connect() as connection:
-            failed.add_metric([], connection.scalar(select(func.count()).select_from(
-                failed_jobs)) or 0)
+        failed.add_metric([], self.app.extensions["customer_value"].deliveries.failed_count())
         yield failed
-
-
-# --- logs -------------------------------------------------------------------------------
-
-SECRET_SHAPES = (
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[jwt]"),
-    (re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
-    (re.compile(r"(/rest/\d+/)[A-Za-z0-9]{6,}"), r"\1[redacted]"),
-    (re.compile(r"(?i)((?:token|secret|password|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"),
-     r"\1[redacted]"),
-)
-
-
-def redact(message: str) -> str:
-    for pattern, replacement in SECRET_SHAPES:
-        message = pattern.sub(replacement, message)
-    return message
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and the request's id and
-    account when the line was written while answering one."""
-
-    FIELDS = ("method", "path", "status", "ms", "task", "ticket_id")
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(), "logger": record.name,
-            "message": redact(record.getMessage())}
-        if has_request_context():
-            entry["request_id"] = g.get("request_id")
-            if g.get("account"):
-                entry["account"] = g.account
-        for name in self.FIELDS:
-            if hasattr(record, name):
-                entry[name] = getattr(record, name)
-        if record.exc_info:
-            entry["error"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on standard error for the app's and its integrations' loggers."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    for name in ("customer_value", "plugin", "integrations", "huey"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.setLevel(level)
-        logger.propagate = False

@@ -1,0 +1,74 @@
+"""The composition root: the one place the app's world is built from its configuration.
+
+`create_app` and every command call `build_services(config)`; tests call it with fakes
+(`client_factory`, `clock`, `crm`) or hand `create_app` services they built. Nothing else
+connects to the database, builds the vault or the registry, or reads the configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from integrations.http import CONNECT_TIMEOUT
+from integrations.zendesk import ZendeskClient, ZendeskConfig
+from plugin.config import database_url
+from plugin.service_layer.crm import CrmConnector
+from plugin.service_layer.services import Services, utc_now
+from plugin.service_layer.values import ValueCache
+from plugin.storage.deliveries import Deliveries
+from plugin.storage.installations import Installation, Registry
+from plugin.storage.migrations import upgrade
+from plugin.storage.schema import connect
+from plugin.storage.vault import configured_vault
+
+ZENDESK_KEYS = ("ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN")
+
+
+def single_account(config: Mapping[str, Any]) -> ZendeskConfig:
+    """The single-account set-up's Zendesk (the ZENDESK_* settings); ValueError naming what is
+    missing when they are incomplete."""
+    return ZendeskConfig.from_env({key: str(config.get(key) or "") for key in ZENDESK_KEYS})
+
+
+def build_services(config: Mapping[str, Any], *,
+                   client_factory: Callable[[ZendeskConfig], ZendeskClient] | None = None,
+                   clock: Callable[[], datetime] = utc_now, crm: CrmConnector | None = None,
+                   zendesk_mode: str = "web") -> Services:
+    """Migrate and connect the database, and build the vault, the installation registry, the
+    caches and the clients' factories. `zendesk_mode`: `web` for the app (fail fast while an
+    agent waits), `background` for commands that wait rate limits out."""
+    url = database_url(config)
+    upgrade(url)
+    engine = connect(url)
+    registry = Registry(engine, configured_vault(config))
+    try:
+        single: ZendeskConfig | None = single_account(config)
+    except ValueError:
+        single = None
+    if single is not None and config.get("ZENDESK_APP_ID"):
+        registry.save(Installation(
+            subdomain=_subdomain(single), base_url=single.base_url,
+            app_id=int(config["ZENDESK_APP_ID"]),
+            installation_id=int(config.get("ZENDESK_INSTALLATION_ID") or 0) or None,
+            email=single.email, token=single.token), clock())
+    # Imported here, not at the top: `serve` must point prometheus_client at its multiprocess
+    # folder before the library is first imported (see `plugin.cli.server`).
+    from plugin.service_layer.telemetry import watch_upstream
+
+    watch_upstream()
+    timeout = (CONNECT_TIMEOUT, float(config.get("ZENDESK_READ_TIMEOUT") or 30.0))
+    return Services(
+        engine=engine, zendesk=single, registry=registry, deliveries=Deliveries(engine),
+        clock=clock,
+        client_factory=client_factory or (lambda zendesk: ZendeskClient.connect(
+            zendesk, mode=zendesk_mode, timeout=timeout)),
+        cache=ValueCache(fresh_for=float(config.get("VALUE_FRESH_SECONDS") or 60.0)),
+        crm=crm or CrmConnector(allow_private_hosts=bool(
+            config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))))
+
+
+def _subdomain(config: ZendeskConfig) -> str:
+    return urlsplit(config.base_url).hostname.split(".")[0] if config.base_url else ""

@@ -1,0 +1,62 @@
+"""What every command shares: the click group, timestamps, failing with a message, and the
+app's services built by the composition root from the one configuration."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from plugin import config as configuration
+from plugin.bootstrap import build_services, single_account
+from plugin.service_layer.services import Services
+
+BAR_WIDTH = 20
+PROGRESS_SECONDS = 1.0
+
+
+class Timestamp(click.ParamType):
+    """An ISO 8601 timestamp with a time zone."""
+
+    name = "timestamp"
+
+    def convert(self, value: Any, param, ctx) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 timestamp (e.g. 2024-05-01T12:00:00Z)",
+                      param, ctx)
+        if moment.tzinfo is None:
+            self.fail(f"{value!r} has no time zone; add Z for UTC", param, ctx)
+        return moment
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="customer-value-zendesk")
+def main() -> None:
+    """Customer Value for Zendesk: each customer's value, its reasons, and what to do next."""
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def account_services(zendesk_mode: str) -> Services:
+    """The app's services for a command acting on the configured Zendesk account (the
+    ZENDESK_* settings), with clients that fail fast (`web`) or wait rate limits out
+    (`background`); a clear error when the account or the database is not there."""
+    try:
+        config = configuration.load()
+        single_account(config)
+    except ValueError as error:
+        fail(str(error))
+    try:
+        return build_services(config, zendesk_mode=zendesk_mode)
+    except SQLAlchemyError as error:
+        fail(f"cannot open the database: {type(error).__name__}: {str(error).splitlines()[0]}")

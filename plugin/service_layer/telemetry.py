@@ -1,0 +1,105 @@
+"""What the app counts and how it logs: Prometheus metrics and JSON log lines.
+
+Metrics: requests answered and their latency (counted by `plugin.web.observability`), requests
+to Zendesk and the CRMs with their waits before retries (hooked into the transport by
+`watch_upstream`, which the composition root calls), and queue jobs by outcome. Log lines
+never carry query strings, headers or bodies, and `redact` masks anything shaped like a token
+that a message might still contain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import g, has_request_context
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+from integrations import http
+
+disable_created_metrics()  # the *_created series say when a process started counting: noise
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUESTS = Counter("customer_value_http_requests_total", "HTTP requests answered.",
+                   ["method", "endpoint", "status"])
+LATENCY = Histogram("customer_value_http_request_seconds", "Time to answer a request.",
+                    ["endpoint"], buckets=LATENCY_BUCKETS)
+UPSTREAM = Counter("customer_value_upstream_requests_total",
+                   "Requests sent to Zendesk and the CRMs, by answer (none: no answer).",
+                   ["service", "method", "status"])
+UPSTREAM_LATENCY = Histogram("customer_value_upstream_request_seconds",
+                             "Time Zendesk and the CRMs took to answer.", ["service"],
+                             buckets=LATENCY_BUCKETS)
+UPSTREAM_WAITS = Counter("customer_value_upstream_wait_seconds_total",
+                         "Seconds spent waiting before a retry (Retry-After of a 429, or "
+                         "backoff after a failure).", ["service"])
+JOBS = Counter("customer_value_jobs_total", "Queue jobs finished, by outcome.",
+               ["task", "outcome"])
+
+
+def _on_upstream(service: str, method: str, status: int | None, seconds: float) -> None:
+    UPSTREAM.labels(service, method, str(status) if status is not None else "none").inc()
+    UPSTREAM_LATENCY.labels(service).observe(seconds)
+
+
+def _on_wait(service: str, seconds: float) -> None:
+    UPSTREAM_WAITS.labels(service).inc(seconds)
+
+
+def watch_upstream() -> None:
+    """Count every request to Zendesk and the CRMs, and every wait before a retry (the
+    transport calls these hooks; registering twice changes nothing)."""
+    http.observe(_on_upstream, _on_wait)
+
+
+SECRET_SHAPES = (
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[jwt]"),
+    (re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
+    (re.compile(r"(/rest/\d+/)[A-Za-z0-9]{6,}"), r"\1[redacted]"),
+    (re.compile(r"(?i)((?:token|secret|password|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"),
+     r"\1[redacted]"),
+)
+
+
+def redact(message: str) -> str:
+    for pattern, replacement in SECRET_SHAPES:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the request's id and
+    account when the line was written while answering one."""
+
+    FIELDS = ("method", "path", "status", "ms", "task", "ticket_id")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name,
+            "message": redact(record.getMessage())}
+        if has_request_context():
+            entry["request_id"] = g.get("request_id")
+            if g.get("account"):
+                entry["account"] = g.account
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """JSON lines on standard error for the app's and its integrations' loggers."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    for name in ("customer_value", "plugin", "integrations", "huey"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False

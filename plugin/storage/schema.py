@@ -1,0 +1,244 @@
+"""The app's database: every table, and the few helpers every repository shares.
+
+Every row carries its account's id, and every repository filters on it: one account's data
+is never visible to another. SQLite by default, PostgreSQL by URL; the schema is created and
+upgraded by the Alembic migrations in `plugin/storage/migrations`, which read `metadata`.
+
+Each table has one repository that writes it: `history` (the synced Zendesk and CRM data,
+sync positions, trend snapshots, suggestion feedback), `installations`, `versions`
+(settings), `secrets`, and `deliveries` (webhook deliveries and failed jobs).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from plugin.core.times import as_utc
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+organizations = Table(
+    "organizations", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("fields", JSON, nullable=False),
+)
+users = Table(
+    "users", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("tags", JSON, nullable=False),
+    Column("organization_id", BigInteger),
+    Column("fields", JSON, nullable=False),
+)
+tickets = Table(
+    "tickets", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("requester_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("solved_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("first_reply_minutes", Float),
+    Column("resolution_minutes", Float),
+    Column("replies", Integer),
+    Column("reopens", Integer, nullable=False),
+    Index("ix_tickets_requester", "account_id", "requester_id"),
+)
+ratings = Table(
+    "ratings", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("ticket_id", BigInteger, primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("scale", SmallInteger, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False),
+)
+sync_state = Table(
+    "sync_state", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("cursor", Text),
+    Column("synced_through", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("computed_at", DateTime(timezone=True), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("settings_version", Integer, nullable=False),
+)
+suggestion_feedback = Table(
+    "suggestion_feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("ticket_id", BigInteger),
+    Column("suggestion", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("agent_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+installations = Table(
+    "installations", metadata,
+    Column("subdomain", String(63), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, unique=True),
+    Column("base_url", String(255), nullable=False),
+    Column("app_id", BigInteger),
+    Column("installation_id", BigInteger),
+    Column("email", String(255), nullable=False),
+    Column("token_sealed", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+settings_versions = Table(
+    "settings_versions", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+account_secrets = Table(
+    "account_secrets", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("sealed", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("invocation_id", String(128), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("requester_id", BigInteger, nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+)
+failed_jobs = Table(
+    "failed_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("job", String(64), nullable=False),
+    Column("arguments", JSON, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
+crm_contact_emails = Table(
+    "crm_contact_emails", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Index("ix_crm_contact_emails_email", "account_id", "source", "email"),
+)
+crm_deals = Table(
+    "crm_deals", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("contact_id", String(64)),
+    Column("won", Boolean),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(16), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("modified_at", DateTime(timezone=True)),
+    Index("ix_crm_deals_contact", "account_id", "source", "contact_id"),
+)
+
+def connect(url: str) -> Engine:
+    """An engine for the database URL; SQLite waits on locks instead of failing at once."""
+    url = with_driver(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def account_id(engine: Engine, key: str, now: datetime) -> int:
+    """The id of the account known by `key` (its base URL), registered on first sight."""
+    with engine.begin() as conn:
+        found = conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar()
+        if found is not None:
+            return found
+        inserted = conn.execute(accounts.insert().values(key=key, created_at=as_utc(now)))
+        return inserted.inserted_primary_key[0]
+
+def with_driver(url: str) -> str:
+    """A PostgreSQL URL as people write it (`postgres://`, `postgresql://`) with the driver
+    this app installs (psycopg 3) named; other URLs as they are."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
+def upsert_rows(conn, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, or update them where their primary key exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
+    conn.execute(statement, rows)

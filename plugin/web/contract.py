@@ -1,0 +1,85 @@
+"""The JSON contract of an assessment, made at the edges only.
+
+`customer-value score --json` prints `to_json(...)` and the app's `GET /api/customers/<id>/value`
+returns it (plus `stale`), so both read the same. The shape is documented in the README; outside
+checks rely on it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from plugin.core.assessment import Assessment
+from plugin.core.model import CustomerValue, SignalScore
+from plugin.core.times import zulu
+from plugin.service_layer.values import CachedValue
+
+
+def to_json(assessment: Assessment) -> dict[str, Any]:
+    v = assessment.value
+    return {
+        "user_id": v.user_id,
+        "name": v.name,
+        "value": v.value,
+        "tier": v.tier,
+        "total_benefits": v.total_benefits,
+        "total_costs": v.total_costs,
+        "benefits": [_signal(s) for s in v.benefits],
+        "costs": [_signal(s) for s in v.costs],
+        "top_drivers": [
+            {"signal": s.signal, "label": s.label, "kind": s.kind,
+             "points": s.points if s.kind == "benefit" else -s.points}
+            for s in v.top_drivers
+        ],
+        "little_data": v.little_data,
+        "segment": v.segment,
+        "currency": v.currency,
+        "lifetime_spend": v.lifetime_spend,
+        "cost_to_serve": v.cost_to_serve,
+        "spend": _spend(v),
+        "notices": list(v.notices),
+        "crm_degraded": v.crm_degraded,
+        "suggestions": [
+            {"id": s.id, "title": s.title, "reason": s.reason,
+             "action": {"type": s.action.type, "value": s.action.value}}
+            for s in assessment.suggestions
+        ],
+        "settings_version": v.settings_version,
+        "computed_at": zulu(v.computed_at),
+    }
+
+
+def _spend(v: CustomerValue) -> dict[str, Any] | None:
+    """The purchase figures the sidebar shows: lifetime spend, purchases (won deals), how
+    often lately (a year), days since the last one, the average deal, and won deals left out
+    for want of an exchange rate."""
+    s = v.spend
+    if s is None:
+        return None
+    return {"source": s.source, "currency": v.currency, "lifetime": s.lifetime,
+            "purchases": s.purchases, "lost": s.lost, "per_year": s.per_year,
+            "last_purchase_days": s.last_purchase_days, "average_deal": s.average_deal,
+            "skipped_currencies": dict(s.skipped_currencies)}
+
+
+def _signal(s: SignalScore) -> dict[str, Any]:
+    return {"signal": s.signal, "label": s.label, "points": s.points,
+            "max_points": s.max_points, "evidence": s.evidence}
+
+
+def cached_json(cached: CachedValue) -> dict[str, Any]:
+    """The contract object of a cached assessment: a failed refresh's notice added, `stale`
+    set."""
+    body = to_json(cached.result)
+    if cached.notice:
+        body["notices"] = [*body["notices"], cached.notice]
+    body["stale"] = cached.stale
+    return body
+
+
+def encode(cached: CachedValue) -> bytes:
+    """`cached_json` as compact UTF-8 JSON with sorted keys: warm requests send these bytes
+    as they are (see `CachedValue.encoded`)."""
+    return json.dumps(cached_json(cached), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode()

@@ -1,0 +1,91 @@
+"""Hand-written fakes of the app's outside world, shared by every test module.
+
+Each records what was asked of it, so tests assert on its state (cosmicpython's style).
+"""
+
+from __future__ import annotations
+
+from integrations.errors import NotFound
+from integrations.zendesk import TicketFact, UserFact
+from tests.factories import NOW, profile, rating, ticket
+
+
+class FakeSleep:
+    """`time.sleep` that only remembers how long it was asked to wait."""
+
+    def __init__(self):
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+class FakeZendesk:
+    """The Zendesk client the web app asks: one known requester (7, four good tickets) and
+    the roles of two users (123 an agent, 124 an admin). `fail` makes every user lookup raise
+    it; `calls` counts user lookups."""
+
+    roles = {123: "agent", 124: "admin"}
+
+    def __init__(self):
+        self.fail: Exception | None = None
+        self.calls = 0
+
+    def user(self, user_id):
+        self.calls += 1
+        if self.fail:
+            raise self.fail
+        if user_id != 7:
+            raise NotFound("no such user")
+        return UserFact(profile(id=7, name="<b>Zoë</b>"), None, NOW), None
+
+    def requested_tickets(self, user_id, updated_since=None):
+        return [TicketFact(7, ticket(i, satisfaction=rating(True)), NOW) for i in range(1, 5)]
+
+    def user_role(self, user_id):
+        return self.roles[user_id]
+
+    def close(self):
+        pass
+
+
+class FakeFetch:
+    """Zendesk's public key endpoint: one body per URL, every request recorded."""
+
+    def __init__(self, bodies: dict[str, str]) -> None:
+        self.bodies = bodies
+        self.urls: list[str] = []
+
+    def __call__(self, url: str) -> str:
+        self.urls.append(url)
+        return self.bodies[url]
+
+
+class FakeCrm:
+    """A CRM source: contacts by email, or `error` raised for every lookup."""
+
+    name = "Zendesk Sell"
+
+    def __init__(self, contacts=None, error=None):
+        self.by_email = contacts or {}
+        self.error = error
+        self.asked: list[str] = []
+
+    def contacts(self, email):
+        self.asked.append(email)
+        if self.error is not None:
+            raise self.error
+        return self.by_email.get(email, [])
+
+
+class FakeStored:
+    """The history store's synced copy of a CRM: the same contacts for every email."""
+
+    name = "Zendesk Sell"
+    synced_at = "2025-05-31T23:00:00Z"
+
+    def __init__(self, contacts):
+        self.found = contacts
+
+    def contacts(self, email):
+        return self.found
