@@ -5,30 +5,24 @@ customer's name is shown as text, never run. Screenshots land in test-artifacts/
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from plugin.demo.generator import generate
+from tests.chromium import chromium, screenshot, violations
 from tests.commands import SCRIPT
 
 pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">Mallory'
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +53,7 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1200,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium()
     yield driver
     driver.quit()
 
@@ -88,9 +76,10 @@ def test_the_sidebar_shows_a_value_and_suggestions(demo, browser):
     assert browser.find_elements(By.CSS_SELECTOR, ".cv-signals li")
     suggestions = browser.find_elements(By.CSS_SELECTOR, ".cv-suggestions li")
     assert suggestions
-    ARTIFACTS.mkdir(exist_ok=True)
     browser.switch_to.default_content()
-    browser.save_screenshot(str(ARTIFACTS / "sidebar.png"))
+    screenshot(browser, "sidebar")
+    serious = [v for v in violations(browser) if v.startswith(("serious", "critical"))]
+    assert not serious, serious
 
 
 def test_a_reply_snippet_reaches_the_comment_box(demo, browser):
@@ -118,7 +107,7 @@ def test_a_script_in_a_customers_name_is_text(demo, browser):
     assert "<script>window.__xss=1</script>" in reasons
     browser.switch_to.default_content()
     assert browser.execute_script("return window.__xss") is None
-    browser.save_screenshot(str(ARTIFACTS / "sidebar-escaped-name.png"))
+    screenshot(browser, "sidebar-escaped-name")
     browser.get(url)
     assert browser.execute_script("return window.__xss") is None
 
@@ -147,7 +136,9 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
         assert float(before_after[2]) >= float(before_after[1]), \
             f"a cost weighed at 0 lowers no value: {example.text}"
     assert browser.find_element(By.ID, "cv-histogram").get_attribute("src").startswith("blob:")
-    browser.save_screenshot(str(ARTIFACTS / "settings.png"))
+    screenshot(browser, "settings")
+    serious = [v for v in violations(browser) if v.startswith(("serious", "critical"))]
+    assert not serious, serious
     browser.find_element(By.ID, "cv-save").click()
     # Version 2 is the demo's own: spend from its Zendesk Sell.
     WebDriverWait(browser, 20).until(
