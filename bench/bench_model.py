@@ -4,9 +4,12 @@
 
 It generates a seeded account (long-tailed: most customers have a few tickets, some hundreds),
 reads it, adds a customer of 1,000 and one of 2,000 tickets, and times `score` (the value) and
-`assess` (value plus suggestions) over every customer with tickets, pinned to one core. Each
-figure is the best of several rounds, the usual way to read through noise on a shared machine.
-Memory is the peak that scoring one customer allocates (tracemalloc), for histories of growing size.
+`assess` (value, suggestions and the 13-point trend) over every customer with tickets, pinned
+to one core, with the account's own norms. It also times the trend alone for the 1,000-ticket
+customer (`score_series` at 13 dates: the value now and every two weeks back for six months).
+Each figure is the best of several rounds, the usual way to read through noise on a shared
+machine. Memory is the peak that assessing one customer allocates (tracemalloc), for histories
+of growing size.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from integrations.files.dataset import load
-from plugin.core.assessment import assess
-from plugin.core.model import score
+from plugin.core.assessment import TREND_POINTS, TREND_STEP, assess
+from plugin.core.model import score, score_series
+from plugin.core.norms import account_norms
 from plugin.core.settings import Settings
 from plugin.demo.generator import generate
 
@@ -41,14 +45,24 @@ def pin_to_one_core() -> str:
 
 def best_rate(histories, func, rounds: int) -> tuple[float, float]:
     tickets = sum(len(h.tickets) for h in histories)
-    settings = Settings()
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
         for history in histories:
-            func(history, settings, NOW)
+            func(history)
         times.append(time.perf_counter() - start)
     return tickets / min(times), tickets / statistics.median(times)
+
+
+def trend_ms(history, norms, rounds: int) -> tuple[float, float]:
+    """Milliseconds for a 12-step trend (13 dates) of one history, best and median."""
+    moments = [NOW - TREND_STEP * back for back in range(TREND_POINTS - 1, -1, -1)]
+    times = []
+    for _ in range(rounds * 5):
+        start = time.perf_counter()
+        score_series(history, Settings(), moments, norms=norms)
+        times.append(time.perf_counter() - start)
+    return min(times) * 1000, statistics.median(times) * 1000
 
 
 def grown(history, size: int):
@@ -65,10 +79,10 @@ def grown(history, size: int):
     return replace(history, tickets=tuple(tickets))
 
 
-def peak_bytes(history) -> int:
+def peak_bytes(history, norms) -> int:
     settings = Settings()
     tracemalloc.start()
-    assess(history, settings, NOW)
+    assess(history, settings, NOW, norms=norms)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
@@ -89,13 +103,21 @@ def main() -> None:
     counts = sorted(len(h.tickets) for h in histories)
     print(f"Pinned to {where}. {len(histories)} customers with tickets, {sum(counts):,} tickets; "
           f"per customer: median {counts[len(counts) // 2]}, max {counts[-1]}.")
-    for label, func in (("score (value only)", score), ("assess (value + suggestions)", assess)):
+    settings = Settings()
+    norms = account_norms(histories, settings, NOW)
+    for label, func in (
+            ("score (value only)", lambda h: score(h, settings, NOW, norms=norms)),
+            ("assess (value, suggestions, 13-point trend)",
+             lambda h: assess(h, settings, NOW, norms=norms))):
         best, median = best_rate(histories, func, args.rounds)
         print(f"| {label} | {best:,.0f} tickets/s (best of {args.rounds}) | "
               f"{median:,.0f} tickets/s (median) |")
-    print("| tickets in the history | peak memory while scoring it |")
+    best, median = trend_ms(grown(heaviest, 1000), norms, args.rounds)
+    print(f"| 12-point trend of a 1,000-ticket customer | {best:.2f} ms (best) | "
+          f"{median:.2f} ms (median) |")
+    print("| tickets in the history | peak memory while assessing it |")
     for size in SIZES:
-        print(f"| {size:,} | {peak_bytes(grown(heaviest, size)) / 1024:,.1f} KiB |")
+        print(f"| {size:,} | {peak_bytes(grown(heaviest, size), norms) / 1024:,.1f} KiB |")
 
 
 if __name__ == "__main__":

@@ -122,7 +122,10 @@ def test_scores_record_the_settings_version_they_used(app):
                json={"settings": {"weights": {"ticket_volume": 0}}})
     after = client.get("/api/customers/2/value", headers=session("acme")).get_json()
     assert (before["settings_version"], after["settings_version"]) == (1, 2)
-    assert after["value"] > before["value"]
+    volume = [next(c for c in body["costs"] if c["signal"] == "ticket_volume")
+              for body in (before, after)]
+    assert volume[0]["max_points"] > 0 and volume[1]["max_points"] == 0, \
+        "the new version's weights are the ones used"
 
 
 def test_preview_reports_the_effect_before_saving(app):
@@ -146,18 +149,20 @@ def test_preview_numbers_on_a_fixed_dataset():
     urgent = history(*[ticket(i, priority="urgent", days=i) for i in range(1, 9)], id=2,
                      fields={"lifetime_spend": 60000})
     current = Settings()
-    draft = Settings.from_dict({"weights": {"escalations": 0}, "tiers": {"high": 10,
-                                                                         "low": -5}})
+    draft = Settings.from_dict({"weights": {"escalations": 0}, "tiers": {"high": 30,
+                                                                         "low": 10}})
     result = preview([calm, urgent], current, draft, NOW)
-    # calm: -5.7 either way, medium now (low at -15), low with the draft (low at -5);
-    # urgent: -2.2 now, +5.0 without the escalation cost, medium either way.
+    # urgent: all 8 tickets urgent against the default 20%: (8 + 6·0.2) / (8 + 6) = 0.657 per
+    # ticket, 2.29× beyond typical → 2.29 / 3.29 · 15 = 10.4 points of escalations; without
+    # them 25.4 → 35.8, high either way. calm: 9.4 either way (little data: 2 of 3 tickets),
+    # medium now, low under the draft's low of 10.
     assert result.customers == 2
-    assert result.moves == {("medium", "low"): 1, ("medium", "medium"): 1}
+    assert result.moves == {("medium", "low"): 1, ("high", "high"): 1}
     assert result.changed_tier == 1
     first, second = result.examples
-    assert (first.user_id, first.before, first.after, first.tier_after) == (1, -5.7, -5.7, "low")
-    assert (second.user_id, second.before, second.after) == (2, -2.2, 5.0)
-    assert result.histogram_current == {-10: 2} and result.histogram_draft == {-10: 1, 0: 1}
+    assert (first.user_id, first.before, first.after, first.tier_after) == (1, 9.4, 9.4, "low")
+    assert (second.user_id, second.before, second.after) == (2, 25.4, 35.8)
+    assert result.histogram_current == {0: 1, 20: 1} and result.histogram_draft == {0: 1, 30: 1}
 
 
 def test_demo_serves_the_page_only_in_demo_mode(app):

@@ -109,10 +109,10 @@ def test_percentile_tiers_come_from_the_accounts_customers(app):
     assert response.get_json()["tier"] == "medium"
     store = services.store("https://acme.zendesk.com")
     store.save_page("users", users_=[UserFact(profile(id=8), None, NOW)], now=NOW)
-    # Cutoffs are reused for ten minutes, then ranked against user 8: tenure alone,
-    # 800 days = 2.19 years → 15 · 2.19 / (2.19 + 2) = 7.8.
+    # Cutoffs are reused for ten minutes, then ranked against user 8, who has nothing but a
+    # user record: little data, a neutral 0.
     assert services.cutoffs(store, settings, NOW).high == float("inf")
-    assert services.cutoffs(store, settings, NOW + timedelta(minutes=11)).high == 7.8
+    assert services.cutoffs(store, settings, NOW + timedelta(minutes=11)).high == 0.0
 
 
 def test_credentials_are_encrypted_at_rest(app, tmp_path):

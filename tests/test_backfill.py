@@ -11,6 +11,7 @@ from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin.core.model import absolute_cutoffs, score
+from plugin.core.norms import account_norms
 from plugin.core.settings import Settings
 from plugin.demo.generator import generate
 from plugin.service_layer.backfill import backfill
@@ -69,8 +70,10 @@ def test_backfill_tags_open_tickets_in_bulk(dataset, tmp_path):
     assert report.updates <= report.tickets_tagged // 100 + 2 * len(report.tiers)
     assert sum(report.tiers.values()) > 0
     cutoffs = absolute_cutoffs(SETTINGS)
+    norms = account_norms(store.sample(SETTINGS), SETTINGS, NOW)
     for history in store.histories():
-        tier = score(history, SETTINGS, NOW, cutoffs).tier
+        value = score(history, SETTINGS, NOW, cutoffs, norms)
+        tier = "medium" if value.little_data else value.tier  # little data keeps no tag
         for ticket in history.tickets:
             if ticket.status == "closed":
                 continue
@@ -142,6 +145,7 @@ def test_backfill_ranks_customers_with_their_crm_deals_as_offline_scoring_does(d
     from integrations.files.dataset import load
     from integrations.sell import SellClient, SellConfig
     from plugin.core.model import account_cutoffs
+    from plugin.core.norms import account_norms
     from plugin.service_layer.crm import with_crm
 
     settings = Settings.from_dict({
@@ -155,9 +159,11 @@ def test_backfill_ranks_customers_with_their_crm_deals_as_offline_scoring_does(d
         crm.close()
     folder_crm = load_crm(dataset, "sell")
     offline = [with_crm(h, folder_crm, settings) for h in load(dataset).histories()]
-    cutoffs = account_cutoffs(offline, settings, NOW)
-    assert account_cutoffs(store.histories(settings), settings, NOW) == cutoffs
-    assert report.tiers == Counter(score(h, settings, NOW, cutoffs).tier
+    norms = account_norms(offline, settings, NOW)
+    assert account_norms(store.sample(settings), settings, NOW) == norms
+    cutoffs = account_cutoffs(offline, settings, NOW, norms)
+    assert account_cutoffs(store.histories(settings), settings, NOW, norms) == cutoffs
+    assert report.tiers == Counter(score(h, settings, NOW, cutoffs, norms).tier
                                    for h in offline if h.tickets)
     assert store.crm_deals("sell") is not None and store.counts()["crm_deals"] > 0
 

@@ -124,11 +124,15 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
     browser.get(url + "settings")
     weight = WebDriverWait(browser, 20).until(
         lambda d: d.find_element(By.ID, "f-weights.ticket_volume"))
-    WebDriverWait(browser, 10).until(lambda d: weight.get_attribute("value") == "25")
+    WebDriverWait(browser, 10).until(lambda d: weight.get_attribute("value") == "10")
     rates = json.loads(browser.find_element(By.ID, "f-exchange_rates").get_attribute("value"))
     assert rates == {"EUR": 1.08, "GBP": 1.27}, "the demo's saved rates are shown"
     weight.clear()
     weight.send_keys("0")
+    for field, threshold in (("f-tiers.low", "-100"), ("f-tiers.high", "-99")):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(threshold)
     WebDriverWait(browser, 20).until(
         lambda d: "would change tier" in d.find_element(By.ID, "cv-preview-summary").text)
     for example in browser.find_elements(By.CSS_SELECTOR, "#cv-examples li"):
@@ -146,7 +150,9 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
 
     open_sidebar(browser, url, ticket_path)
     after = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
-    assert float(after) > float(before), (before, after)
+    assert float(after) >= float(before), (before, after)
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-badge").text.lower().startswith("high"), \
+        "the saved thresholds make every customer high, and the sidebar says so"
 
 
 def test_the_sidebar_shows_purchases_lifetime_spend_frequency_recency_and_average(demo,

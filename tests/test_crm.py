@@ -83,7 +83,9 @@ def test_a_crm_spend_source_ignores_the_spend_fields():
     assert score(history, Settings(), NOW).lifetime_spend == 90_000
     result = score(history, SELL, NOW)
     assert result.lifetime_spend == 0
-    assert "no won deals in Zendesk Sell" in [s.evidence for s in result.benefits]
+    spend = next(s for s in result.benefits if s.signal == "lifetime_spend")
+    assert not spend.measured and spend.reason == "no contact in Zendesk Sell", \
+        "without a CRM contact spend is not measured (not a zero)"
 
 
 def test_unknown_currencies_are_flagged_and_reported_in_the_spend_block():
@@ -177,6 +179,7 @@ def test_a_won_bitrix_deal_with_a_planned_close_date_ahead_still_counts(
         close_date, modified, expected):
     from integrations.records.crm import parse_bitrix_deal
     from plugin.core.measures import measure
+    from plugin.core.signals import DEFAULT_NORMS
 
     deal = {"ID": "1", "CONTACT_ID": "3", "OPPORTUNITY": "250.00", "CURRENCY_ID": "USD",
             "STAGE_SEMANTIC_ID": "S", "CLOSEDATE": close_date, "DATE_MODIFY": modified}
@@ -185,7 +188,8 @@ def test_a_won_bitrix_deal_with_a_planned_close_date_ahead_still_counts(
     history = CustomerHistory(profile=Profile(id=1, name="Ann", email="ann@example.com",
                                               created_at=NOW - timedelta(days=400)),
                               purchases=(purchase,))
-    assert measure(history, NOW, 180.0, "USD", {}).won == 1
+    assert measure(history, NOW, half_life_days=180.0, typical=DEFAULT_NORMS.typical,
+                   currency="USD").won == 1
 
 
 def test_deals_without_a_primary_contact_are_left_out_of_a_dataset_and_the_sandbox(tmp_path):

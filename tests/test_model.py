@@ -1,6 +1,7 @@
 """The model on hand-made histories: worked values, evidence, segments, tiers and currencies."""
 
 import math
+from datetime import timedelta
 
 import pytest
 
@@ -14,35 +15,55 @@ def points(result, signal):
     return next(s for s in result.benefits + result.costs if s.signal == signal)
 
 
-def test_worked_example_of_one_ticket():
-    # One ticket 10 days old with a 180-day half-life weighs 2^(-10/180) = 0.9622;
-    # ticket volume = 25 · 0.9622 / (0.9622 + 6) = 3.5 points.
-    result = score(history(ticket(days=10)), Settings(), NOW)
-    weight = 2 ** (-10 / 180)
-    assert points(result, "ticket_volume").points == round(25 * weight / (weight + 6), 1) == 3.5
-    # Means shrink towards zero with a pseudo-weight of 0.5: first reply 60 min reads as
-    # 60 · 0.9622 / 1.4622 = 39.5 min → 15 · 39.5 / (39.5 + 240) = 2.1.
-    shrink = weight / (weight + 0.5)
-    assert points(result, "first_reply_wait").points == round(
-        15 * 60 * shrink / (60 * shrink + 240), 1) == 2.1
-    # Resolution 600 min → 394.8 min: 15 · 394.8 / (394.8 + 2880) = 1.8.
-    assert points(result, "resolution_wait").points == 1.8
-    # 2 replies → 1.316: 10 · 1.316 / 5.316 = 2.5. Tenure 800 days = 2.19 years: 15 · 2.19/4.19.
-    assert points(result, "back_and_forth").points == 2.5
-    assert points(result, "tenure").points == round(15 * (800 / 365) / (800 / 365 + 2), 1)
-    assert result.value == round(result.total_benefits - result.total_costs, 1)
+def three(**changes):
+    """Three ordinary tickets 10, 20 and 30 days old (past the little-data threshold)."""
+    return [ticket(i, days=10 * i, **changes) for i in (1, 2, 3)]
 
 
-def test_satisfaction_uses_the_wilson_lower_bound_of_decayed_ratings():
+def test_worked_example_of_three_ordinary_tickets():
+    result = score(history(*three()), Settings(), NOW)
+    # Default norms: a typical first reply of 240 min, resolution 2880 min, 3 replies; no
+    # customer's ticket volume, tenure or feedback is typical yet (0).
+    # Volume: three tickets 10 days apart age on the contact clock by at most 7 days a gap:
+    # burden = 1 + 2^(-7/180) + 2^(-14/180) = 2.921 → 10 · 2.921 / (2.921 + 12) = 2.0.
+    burden = 1 + 2 ** (-7 / 180) + 2 ** (-14 / 180)
+    assert points(result, "ticket_volume").points == round(10 * burden / (burden + 12), 1) == 2.0
+    # Each ticket's first reply (60 min) is 0.25× typical: the mean with 6 pseudo-tickets at
+    # 1× is below 1, so waiting costs nothing; likewise resolution and replies.
+    for signal in ("first_reply_wait", "resolution_wait", "back_and_forth"):
+        assert points(result, signal).points == 0 and points(result, signal).measured
+    # No reopens, escalations or bad ratings against the default 10%, 20% and 5%: 0.
+    # Tenure: first evidence the user record 800 days ago, last the latest ticket 10 days ago:
+    # 790 days = 2.164 years → 2.164 / (2.164 + 2) = 0.520, and the measured benefits (tenure
+    # 15, satisfaction 25, advocacy 10: spend and purchases are not measured) share all 100:
+    # 100 · 15/50 · 0.520 = 15.6.
+    years = 790 / 365
+    assert points(result, "tenure").points == round(100 * 15 / 50 * years / (years + 2), 1)
+    assert points(result, "tenure").max_points == 30.0
+    assert not points(result, "lifetime_spend").measured
+    assert result.value == round(result.total_benefits - result.total_costs, 1) == 13.6
+    assert result.coverage == round((15 + 25 + 10 + 100) / 200, 3)
+
+
+def test_satisfaction_is_the_decayed_share_of_good_ratings_beyond_the_accounts():
     rated = [ticket(i, days=1, satisfaction=rating(True, days=0)) for i in range(1, 11)]
     result = score(history(*rated), Settings(), NOW)
-    # Ten good ratings today: lb(10, 10) = 0.7225 → 25 · 0.7225 = 18.1.
-    assert points(result, "satisfaction").points == 18.1
+    # Ten good ratings today, 2 pseudo-ratings at the default 85%: (10 + 1.7) / 12 = 0.975,
+    # (0.975 − 0.85) / 0.15 = 0.833 of the 50 points satisfaction takes of the 100 → 41.7.
+    assert points(result, "satisfaction").measure == 0.975
+    assert points(result, "satisfaction").points == 41.7
     assert points(result, "satisfaction").evidence.startswith("10 of 10 ratings good")
 
 
-def test_one_good_rating_scores_far_below_many():
-    one = score(history(ticket(1, satisfaction=rating(True))), Settings(), NOW)
+def test_unrated_customers_sit_at_the_accounts_typical_and_earn_nothing():
+    result = score(history(*three()), Settings(), NOW)
+    assert points(result, "satisfaction").measure == 0.85
+    assert points(result, "satisfaction").points == 0
+    assert "counted as the account's typical" in points(result, "satisfaction").evidence
+
+
+def test_one_good_rating_moves_satisfaction_less_than_many():
+    one = score(history(*three(), ticket(4, satisfaction=rating(True))), Settings(), NOW)
     many = score(history(*[ticket(i, satisfaction=rating(True)) for i in range(1, 21)]),
                  Settings(), NOW)
     assert points(one, "satisfaction").points < points(many, "satisfaction").points / 2
@@ -55,15 +76,25 @@ def test_survey_scale_evidence_reports_the_average():
     assert "2 of 3 ratings good" in evidence and "average 3.7/5 over 3 surveys" in evidence
 
 
-@pytest.mark.parametrize("signal", sorted(COST_SIGNALS))
-def test_a_recent_costly_ticket_costs_more_than_an_old_one(signal):
-    def cost(days):
-        costly = ticket(1, days=days, priority="urgent", reopens=2, first_reply_minutes=900.0,
-                        resolution_minutes=9000.0, replies=9,
-                        satisfaction=rating(False, days=days))
-        return points(score(history(costly), Settings(), NOW), signal).points
+@pytest.mark.parametrize("signal", sorted(set(COST_SIGNALS) - {"ticket_volume"}))
+def test_a_costly_ticket_costs_more_as_the_latest_than_followed_by_later_contact(signal):
+    costly = ticket(1, days=60, priority="urgent", reopens=2, first_reply_minutes=900.0,
+                    resolution_minutes=40_000.0, replies=9, satisfaction=rating(False, days=30))
 
-    assert cost(5) > cost(400) > 0
+    def cost(later_tickets):
+        later = [ticket(10 + i, days=50 - i * 7) for i in range(later_tickets)]
+        return points(score(history(costly, *three(), *later), Settings(), NOW), signal).points
+
+    assert cost(0) > cost(6) >= 0
+
+
+def test_a_wait_still_running_counts_as_long_as_it_has_lasted():
+    waiting = ticket(9, days=3, first_reply_minutes=10_000.0, resolution_minutes=20_000.0)
+    result = score(history(*three(), waiting), Settings(), NOW)
+    # 3 days = 4320 min so far against a typical 240: 18×, not yet the 41.7× to come.
+    assert points(result, "first_reply_wait").points > 0
+    later = score(history(*three(), waiting), Settings(), NOW + timedelta(days=4))
+    assert points(later, "first_reply_wait").measure > points(result, "first_reply_wait").measure
 
 
 def test_segment_weights_apply_and_are_recorded():
@@ -81,7 +112,8 @@ def test_spend_comes_from_deals_first_then_user_then_organization_field():
     org = Organization(id=5, fields={"lifetime_spend": "3000"})
     from_org = score(history(organization=org), Settings(), NOW)
     assert from_org.lifetime_spend == 3000
-    assert "organization field" in points(from_org, "lifetime_spend").evidence
+    assert "account spend (organization field lifetime_spend)" in points(
+        from_org, "lifetime_spend").evidence
     from_user = score(history(organization=org, fields={"lifetime_spend": 500}), Settings(), NOW)
     assert from_user.lifetime_spend == 500
     from_deals = score(history(purchases=(purchase(700), purchase(300, won=False)),
@@ -103,7 +135,7 @@ def test_deals_in_other_currencies_are_converted_or_flagged():
     result = score(history(purchases=deals), settings, NOW)
     assert result.lifetime_spend == 700
     assert result.notices == ("Deals in JPY left out: no exchange rate to EUR",)
-    assert points(result, "lifetime_spend").evidence == "EUR 700 over 2 won deals"
+    assert points(result, "lifetime_spend").evidence == "EUR 700 over 2 won deals − EUR 0 to serve"
 
 
 def test_purchase_signals_reward_frequent_recent_buyers():
@@ -112,7 +144,8 @@ def test_purchase_signals_reward_frequent_recent_buyers():
     lapsed = score(history(purchases=(purchase(500, days=900),)), Settings(), NOW)
     for signal in ("purchase_frequency", "purchase_recency", "deal_count"):
         assert points(frequent, signal).points > points(lapsed, signal).points
-    assert points(frequent, "purchase_recency").evidence == "last purchase 5 days ago"
+    assert points(frequent, "purchase_recency").evidence == \
+        "last purchase 5 days ago; buys about every 30 days"
 
 
 def test_little_data_flag():

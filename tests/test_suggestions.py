@@ -94,7 +94,10 @@ def test_surprise_and_delight_within_the_monthly_budget():
 
 
 def test_loyalty_reward_by_tenure_spend_or_purchases():
-    assert "loyalty_reward" in suggestions(history(joined_days_ago=1200))
+    regular = [ticket(i, days=10 * i) for i in range(1, 4)]
+    assert "loyalty_reward" in suggestions(history(*regular, joined_days_ago=1200))
+    assert "loyalty_reward" not in suggestions(history(joined_days_ago=1200)), \
+        "a user record alone is little data: no loyalty reward"
     by_spend = suggestions(history(joined_days_ago=10, fields={"lifetime_spend": 25000}))
     assert by_spend["loyalty_reward"].reason == "Loyal customer: USD 25,000 spent"
     buyer = history(joined_days_ago=10, purchases=tuple(purchase(10, days=d) for d in range(1, 6)))

@@ -51,7 +51,7 @@ class FakeServices:
         assert mode == "background"
         self.asked.append(refresh)
         value, degraded = self.values.pop(0)
-        scored = SimpleNamespace(value=value, crm_degraded=degraded,
+        scored = SimpleNamespace(value=value, crm_degraded=degraded, little_data=False,
                                  cutoffs=absolute_cutoffs(self.settings))
         return SimpleNamespace(result=SimpleNamespace(value=scored))
 

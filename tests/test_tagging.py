@@ -26,12 +26,19 @@ def test_decisions(value, tags, tier, add, remove):
 
 
 @pytest.mark.parametrize(("value", "previous", "tier"), [
-    (19.0, "high", "high"), (18.0, "high", "high"), (17.9, "high", "medium"),
-    (19.0, None, "medium"), (-14.0, "low", "low"), (-12.9, "low", "medium"),
-    (-14.0, "medium", "medium"),
+    (19.0, "high", "high"), (17.0, "high", "high"), (16.9, "high", "medium"),
+    (19.0, None, "medium"), (-14.0, "low", "low"), (-12.0, "low", "low"),
+    (-11.9, "low", "medium"), (-14.0, "medium", "medium"),
 ])
 def test_hysteresis_keeps_a_tier_near_its_threshold(value, previous, tier):
     assert tier_with_hysteresis(value, previous, CUTOFFS) == tier
+
+
+def test_little_data_keeps_no_tier_tag_unless_the_admin_opts_in():
+    little = decide(-40, ("cv_low",), S, CUTOFFS, little_data=True)
+    assert (little.tier, little.add, little.remove) == ("medium", (), ("cv_low",))
+    opted = Settings(tag_little_data=True)
+    assert decide(-40, (), opted, CUTOFFS, little_data=True).add == ("cv_low",)
 
 
 @given(st.lists(st.floats(min_value=18.5, max_value=21.5), min_size=2, max_size=30))

@@ -18,6 +18,7 @@ from plugin.cli.base import BAR_WIDTH, Timestamp, account_services, fail, main
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CustomerHistory
 from plugin.core.model import account_cutoffs
+from plugin.core.norms import account_norms
 from plugin.core.settings import Settings, SettingsError
 from plugin.core.spend import with_contacts
 from plugin.core.times import zulu
@@ -51,7 +52,7 @@ def score_command(data_dir: Path | None, user_id: int, as_json: bool, now: datet
     now = now or datetime.now(UTC)
     settings = read_settings(settings_file)
     if data_dir is None:
-        history, population, settings = online_history(
+        history, population, settings, sampled = online_history(
             user_id, settings if settings_file is not None else None)
     else:
         dataset = read_dataset(data_dir, settings, skip_invalid)
@@ -60,10 +61,16 @@ def score_command(data_dir: Path | None, user_id: int, as_json: bool, now: datet
         except KeyError:
             fail(f"user {user_id} is not in {data_dir / 'users.json'} "
                  f"({len(dataset.profiles)} users; for example {_examples(dataset)})")
-        history = with_contacts(history, read_crm(data_dir, settings), settings)
-        population = dataset.histories
-    cutoffs = account_cutoffs(population(), settings, now)
-    result = assess(history, settings, now, cutoffs=cutoffs, ticket_id=ticket_id,
+        crm = read_crm(data_dir, settings)
+
+        def population() -> Iterable[CustomerHistory]:
+            return (with_contacts(h, crm, settings) for h in dataset.histories())
+
+        history = with_contacts(history, crm, settings)
+        sampled = population
+    norms = account_norms(sampled(), settings, now)
+    cutoffs = account_cutoffs(population(), settings, now, norms)
+    result = assess(history, settings, now, cutoffs=cutoffs, norms=norms, ticket_id=ticket_id,
                     gestures_used=gestures_used)
     if as_json:
         click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
@@ -85,7 +92,9 @@ def summary_command(customers: int, out: Path | None) -> None:
         generate(folder, customers, seed=7, now=now)
         settings = Settings()
         dataset = read_dataset(folder, settings, skip_invalid=False)
-        results = [assess(history, settings, now) for history in dataset.histories()]
+        norms = account_norms(dataset.histories(), settings, now)
+        results = [assess(history, settings, now, norms=norms, trend_points=1)
+                   for history in dataset.histories()]
     click.echo(summarise(results))
 
 
@@ -148,10 +157,11 @@ def read_dataset(folder: Path, settings: Settings, skip_invalid: bool) -> Datase
 
 
 def online_history(user_id: int, settings: Settings | None
-                   ) -> tuple[CustomerHistory, Callable[[], Iterable[CustomerHistory]], Settings]:
-    """The customer's history from the store plus a live refresh, the account's histories, and
-    the settings used: `settings` if given (`--settings`), else the account's saved ones, as
-    the sidebar uses them."""
+                   ) -> tuple[CustomerHistory, Callable[[], Iterable[CustomerHistory]], Settings,
+                              Callable[[], Iterable[CustomerHistory]]]:
+    """The customer's history from the store plus a live refresh, the account's histories, the
+    settings used (`settings` if given with `--settings`, else the account's saved ones, as the
+    sidebar uses them) and the sample the account's norms are read from."""
     services = account_services(zendesk_mode="web")
     store = services.store(services.zendesk.base_url)
     if settings is None:
@@ -166,7 +176,8 @@ def online_history(user_id: int, settings: Settings | None
         fail(str(error))
     finally:
         services.close()
-    return history, lambda: store.histories(settings), settings
+    return (history, lambda: store.histories(settings), settings,
+            lambda: store.sample(settings))
 
 
 def saved_secrets(services: Services):

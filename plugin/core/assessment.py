@@ -7,18 +7,33 @@ is made from them at the edges (`plugin.web.contract`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from plugin.core.domain import CustomerHistory
-from plugin.core.model import CustomerValue, Cutoffs, score
+from plugin.core.model import CustomerValue, Cutoffs, score_series
 from plugin.core.settings import Settings
+from plugin.core.signals import DEFAULT_NORMS, Norms
 from plugin.core.suggestions import Suggestion, suggest
+
+TREND_POINTS = 13
+TREND_STEP = timedelta(days=14)
+"""The trend: the value every two weeks over the last six months, each point computed from
+only what was known at its date (so it exists from day one, not only since install)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    at: datetime
+    value: float
+    tier: str
 
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
     value: CustomerValue
     suggestions: tuple[Suggestion, ...]
+    trend: tuple[TrendPoint, ...] = ()
+    """Oldest first, ending with `value` itself; only dates on which the customer was known."""
 
 
 def assess(
@@ -27,10 +42,19 @@ def assess(
     now: datetime,
     *,
     cutoffs: Cutoffs | None = None,
+    norms: Norms = DEFAULT_NORMS,
     ticket_id: int | None = None,
     gestures_used: int = 0,
+    trend_points: int = TREND_POINTS,
 ) -> Assessment:
-    value = score(history, settings, now, cutoffs)
+    """The value as of `now` with its suggestions, and its trend over `trend_points` dates
+    (one sweep of the history for all of them)."""
+    moments = [now - TREND_STEP * back for back in range(max(trend_points, 1) - 1, -1, -1)]
+    values = score_series(history, settings, moments, cutoffs, norms)
+    value = values[-1]
     found = suggest(history, value, settings, now, ticket_id=ticket_id,
                     gestures_used=gestures_used)
-    return Assessment(value=value, suggestions=tuple(found))
+    first = value.measures.first_evidence
+    trend = tuple(TrendPoint(v.computed_at, v.value, v.tier) for v in values
+                  if first is not None and v.computed_at >= first)
+    return Assessment(value=value, suggestions=tuple(found), trend=trend)

@@ -160,3 +160,6 @@ class CustomerHistory:
     crm_degraded: bool = False
     """The spend source is a CRM that could not be asked, and no synced deals stood in: the
     value lacks the customer's CRM spend (the tagger waits rather than act on it)."""
+    crm_contact: CrmContact | None = None
+    """The one CRM contact that matched the customer (their deals are in `purchases`): with
+    it, purchases are measured even when there are none (a recorded zero)."""

@@ -71,6 +71,23 @@ def log_scale(amount: float, reference: float) -> float:
     return min(math.log1p(amount) / math.log1p(reference), 1.0)
 
 
+MONEY_STEPS = 500.0
+"""`money_scale`'s unit is the reference / 500 (USD 100 for a reference of 50,000)."""
+
+
+def money_scale(amount: float, reference: float) -> float:
+    """log(1 + amount/u) / log(1 + reference/u), capped at 1, with u = reference / 500.
+
+    Money on a diminishing (Weber–Fechner) scale like `log_scale`, but starting gently: a few
+    currency units near zero move it as little as they move a large account, so one ticket's
+    cost to serve shifts a small customer's net by a fraction of a point.
+    """
+    if amount <= 0 or reference <= 0:
+        return 0.0
+    unit = reference / MONEY_STEPS
+    return min(math.log1p(amount / unit) / math.log1p(MONEY_STEPS), 1.0)
+
+
 def rate_per_year(decayed_count: float, half_life_days: float) -> float:
     """Events per year estimated from a decayed count.
 

@@ -2,10 +2,25 @@
 
 Both source articles state customer value as CV = B − C (Zendesk, "What is customer value?",
 2024; Bitrix24, "What Is Customer Value in Marketing?", 2024). Each signal is measured from the
-customer's history, normalised to 0..1, and multiplied by the admin's weight; the weights of the
-default benefits and of the default costs each add up to 100, so a value reads on −100..+100.
+customer's history (`plugin.core.measures`), read against what is typical in the account
+(`plugin.core.signals`), and weighed by the admin:
 
-`score` is pure: the clock is its `now` argument and it reads nothing but its inputs.
+    benefit points_s = w_s · beyond_typical(measure_s) · W / W_measured
+    cost points_s    = w_s · beyond_typical(measure_s)
+
+where W is the benefits' total weight and W_measured the weight of the benefits measured for
+this customer: a signal with no data earns nothing and its weight leaves the scale, so a
+customer without a CRM contact or a spend field can reach the top as well as one with (values
+stay comparable). Costs read "beyond the account's typical" are 0 when unknown already. With
+the default weights each group adds up to 100, so a value reads on −100..+100, and the
+account's typical customer sits near 0.
+
+A customer with little evidence (fewer than `little_data_tickets` tickets and deals, and no
+known spend) is pulled toward 0 in proportion: `value = min(1, evidence / threshold) · (B − C)`.
+
+`score` is pure: the clock is its `now` argument and it reads nothing but its inputs;
+`score_series` gives the value at several moments from one sweep of the history, each from
+only what was known then.
 """
 
 from __future__ import annotations
@@ -15,48 +30,30 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from plugin.core.domain import CRM_NAMES, CustomerHistory, Profile
-from plugin.core.formulas import (
-    decay_weight,
-    log_scale,
-    percentile,
-    rate_per_year,
-    saturation,
-    wilson_lower_bound,
-)
-from plugin.core.measures import RECENT_DAYS, Measures, measure
+from plugin.core.domain import CustomerHistory
+from plugin.core.formulas import percentile
+from plugin.core.measures import Measures, measure_series
 from plugin.core.settings import BENEFIT_SIGNALS, COST_SIGNALS, SIGNALS, Settings
+from plugin.core.signals import (
+    DEFAULT_NORMS,
+    Money,
+    Norms,
+    Reading,
+    beyond_typical,
+    money_view,
+    neutral,
+    read_signals,
+)
 
-# Half-saturation points: the measurement at which a signal earns half its weight.
-HALF_PURCHASES_PER_YEAR = 2.0
-HALF_DEALS = 5.0
-HALF_TENURE_YEARS = 2.0
-HALF_POSITIVE_COMMENTS = 2.0
-HALF_TICKETS = 6.0
-"""Decayed tickets; a steady ticket a month with a 180-day half-life settles near 8.7."""
-HALF_FIRST_REPLY_MINUTES = 240.0
-HALF_RESOLUTION_MINUTES = 2 * 24 * 60.0
-HALF_REPLIES_PER_TICKET = 4.0
-HALF_REOPENS = 2.0
-HALF_BAD_RATINGS = 2.0
-HALF_ESCALATIONS = 3.0
-MEAN_PRIOR_WEIGHT = 0.5
-"""Pseudo-weight of "no wait, no back-and-forth" in the decayed means of the cost signals.
-
-Additive (Lidstone) smoothing towards zero: with many recent tickets it changes little, but a
-single slow reply fades as its ticket ages instead of standing for the customer's whole
-experience, so older events weigh less in these signals too.
-"""
-AVERAGE_DEAL_SHARE = 0.25
-"""An average deal of this share of the spend reference earns the average-deal signal in full."""
 DRIVERS = 3
-MAX_AMOUNT = 1e12
-"""Amounts above this are data errors, not customers."""
 
 
 @dataclass(frozen=True, slots=True)
 class SignalScore:
-    """One signal's contribution: its 0..1 measurement, points and the evidence behind them."""
+    """One signal's contribution: its 0..1 measurement, points and the evidence behind them.
+
+    `measured` says whether the customer has data for it (`reason` why not); `max_points` is
+    the signal's share of its group once the unmeasured weight has left the scale."""
 
     signal: str
     kind: str
@@ -65,6 +62,8 @@ class SignalScore:
     points: float
     max_points: float
     evidence: str
+    measured: bool = True
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +119,12 @@ class CustomerValue:
     """Computed without the CRM spend the settings ask for (see `CustomerHistory`)."""
     cutoffs: Cutoffs | None = None
     """The tier cutoffs `tier` came from (the tagger's hysteresis reads the same ones)."""
+    coverage: float = 1.0
+    """The share of the model's weight measured for this customer."""
+    money: Money | None = None
+    evidence: float = 0.0
+    """Tickets and decided deals (a known spend counts as the threshold): below
+    `little_data_tickets` the value is little data, pulled toward 0 in proportion."""
 
     @property
     def total_benefits(self) -> float:
@@ -155,218 +160,108 @@ def percentile_cutoffs(values: Sequence[float], settings: Settings) -> Cutoffs:
 
 
 def account_cutoffs(histories: Iterable[CustomerHistory], settings: Settings,
-                    now: datetime) -> Cutoffs:
+                    now: datetime, norms: Norms = DEFAULT_NORMS) -> Cutoffs:
     """The account's tier cutoffs: the absolute ones, or percentiles of every customer's value
-    (the histories are only read in percentile mode)."""
+    (the histories are only read in percentile mode). People whose spend is their
+    organization's count once per organization (their mean value), so a large organization
+    does not stand for many customers."""
     if settings.tiers.mode == "absolute":
         return absolute_cutoffs(settings)
     untiered = Cutoffs(0, 0)
-    return percentile_cutoffs([score(h, settings, now, untiered).value for h in histories],
-                              settings)
+    alone: list[float] = []
+    by_organization: dict[int, list[float]] = {}
+    for history in histories:
+        result = score(history, settings, now, untiered, norms)
+        organization = history.profile.organization
+        if result.money and result.money.basis == "organization field" and organization:
+            by_organization.setdefault(organization.id, []).append(result.value)
+        else:
+            alone.append(result.value)
+    values = alone + [sum(group) / len(group) for group in by_organization.values()]
+    return percentile_cutoffs(values, settings)
 
 
-def score(
-    history: CustomerHistory,
-    settings: Settings,
-    now: datetime,
-    cutoffs: Cutoffs | None = None,
-) -> CustomerValue:
-    """The customer's value as of `now`. Percentile tiers need `cutoffs` from the account."""
+def score(history: CustomerHistory, settings: Settings, now: datetime,
+          cutoffs: Cutoffs | None = None, norms: Norms = DEFAULT_NORMS) -> CustomerValue:
+    """The customer's value as of `now`. Percentile tiers need `cutoffs` from the account;
+    `norms` are the account's (`plugin.core.norms`), the defaults before it has data."""
+    return score_series(history, settings, [now], cutoffs, norms)[0]
+
+
+def score_series(history: CustomerHistory, settings: Settings, moments: Sequence[datetime],
+                 cutoffs: Cutoffs | None = None, norms: Norms = DEFAULT_NORMS
+                 ) -> list[CustomerValue]:
+    """The customer's value at each moment (ascending), from one sweep of the history: the
+    value as it would have been computed then, from only what was known then."""
     if cutoffs is None:
         cutoffs = absolute_cutoffs(settings)
+    weights, segment = settings.weights_for(history.profile.all_tags)
+    series = measure_series(history, moments, half_life_days=settings.half_life_days,
+                            typical=norms.typical, currency=settings.currency,
+                            rates=dict(settings.exchange_rates))
+    return [_value(history, settings, m, weights, segment, cutoffs, norms) for m in series]
+
+
+def _value(history: CustomerHistory, settings: Settings, m: Measures,
+           weights: Mapping[str, float], segment: str | None, cutoffs: Cutoffs,
+           norms: Norms) -> CustomerValue:
     profile = history.profile
-    weights, segment = settings.weights_for(profile.all_tags)
-    m = measure(history, now, settings.half_life_days, settings.currency,
-                dict(settings.exchange_rates))
     notices = list(history.notices)
-    spend, spend_evidence = _lifetime_spend(profile, m, settings, notices)
-    measured = _benefits(m, spend, spend_evidence, settings) | _costs(m, settings)
-    scores = {name: _points(name, weights, *measured[name]) for name in SIGNALS}
-    benefits = tuple(scores[name] for name in BENEFIT_SIGNALS)
-    costs = tuple(scores[name] for name in COST_SIGNALS)
+    money = money_view(history, m, settings, notices)
+    readings = read_signals(history, m, settings, norms, money)
+    threshold = settings.little_data_tickets
+    evidence = float(m.tickets + m.won + m.lost)
+    if money.spend is not None:
+        evidence = max(evidence, float(threshold))  # a known spend (a zero too) is data enough
+    little = evidence < threshold
+    pull = evidence / threshold if little else 1.0
+    benefits = _group(BENEFIT_SIGNALS, "benefit", readings, weights, norms, pull)
+    costs = _group(COST_SIGNALS, "cost", readings, weights, norms, pull)
     value = round(sum(s.points for s in benefits) - sum(s.points for s in costs), 1)
-    little = m.tickets < settings.little_data_tickets and not m.won and not spend
+    total = sum(float(weights[name]) for name in SIGNALS)
+    measured = sum(float(weights[name]) for name in SIGNALS if readings[name].measured)
     return CustomerValue(
         user_id=profile.id, name=profile.name, value=value, tier=cutoffs.tier(value),
         benefits=benefits, costs=costs, little_data=little, segment=segment,
-        settings_version=settings.version, computed_at=now, currency=settings.currency,
-        lifetime_spend=round(spend, 2),
-        cost_to_serve=round(m.tickets * settings.cost_per_ticket, 2),
-        notices=tuple(notices), measures=m, spend=_spend(m, spend, settings),
+        settings_version=settings.version, computed_at=m.at, currency=settings.currency,
+        lifetime_spend=round(money.spend or 0.0, 2), cost_to_serve=money.cost_to_serve,
+        notices=tuple(notices), measures=m, spend=_spend(m, money, settings),
         crm_degraded=history.crm_degraded, cutoffs=cutoffs,
-    )
+        coverage=round(measured / total, 3) if total else 0.0, money=money,
+        evidence=evidence)
 
 
-def _spend(m: Measures, lifetime: float, settings: Settings) -> Spend:
+def _group(names: Mapping[str, str], kind: str, readings: Mapping[str, Reading],
+           weights: Mapping[str, float], norms: Norms, pull: float) -> tuple[SignalScore, ...]:
+    """One group's signals as points: beyond the account's typical, pulled toward 0 for little
+    data; benefits renormalised over their measured weight. Costs are not scaled up: a cost at
+    the account's typical already costs nothing, so an unknown one is left at that, and a
+    cost never weighs more because another was not known."""
+    total = sum(float(weights[name]) for name in names)
+    measured = sum(float(weights[name]) for name in names if readings[name].measured)
+    scores = []
+    for name, label in names.items():
+        reading, weight = readings[name], float(weights[name])
+        if not reading.measured or not measured:
+            share = 0.0
+        elif kind == "benefit":
+            share = total * (weight / measured)  # in this order: no overflow for tiny weights
+        else:
+            share = weight
+        earned = beyond_typical(reading.measure, neutral(name, norms)) if reading.measured \
+            else 0.0
+        scores.append(SignalScore(
+            signal=name, kind=kind, label=label, measure=round(reading.measure, 4),
+            points=round(share * earned * pull, 1), max_points=round(share, 1),
+            evidence=reading.evidence, measured=reading.measured, reason=reading.reason))
+    return tuple(scores)
+
+
+def _spend(m: Measures, money: Money, settings: Settings) -> Spend:
     return Spend(
-        source=settings.spend_source, lifetime=round(lifetime, 2), purchases=m.won,
-        lost=m.lost, per_year=round(rate_per_year(m.decayed_won, settings.half_life_days), 2),
+        source=settings.spend_source, lifetime=round(money.spend or 0.0, 2), purchases=m.won,
+        lost=m.lost,
+        per_year=round(m.decayed_won * math.log(2) / settings.half_life_days * 365.0, 2),
         last_purchase_days=None if m.last_won_days is None else round(m.last_won_days, 1),
         average_deal=round(m.average_deal, 2),
         skipped_currencies=tuple(sorted(m.skipped_currencies.items())))
-
-
-def _points(name: str, weights: Mapping[str, float], value: float, evidence: str) -> SignalScore:
-    weight = float(weights[name])
-    kind = "benefit" if name in BENEFIT_SIGNALS else "cost"
-    return SignalScore(signal=name, kind=kind, label=SIGNALS[name], measure=round(value, 4),
-                       points=round(weight * value, 1), max_points=weight, evidence=evidence)
-
-
-def _lifetime_spend(
-    profile: Profile, m: Measures, settings: Settings, notices: list[str]
-) -> tuple[float, str]:
-    money = _money_formatter(settings.currency)
-    if m.skipped_currencies:
-        codes = ", ".join(sorted(m.skipped_currencies))
-        notices.append(f"Deals in {codes} left out: no exchange rate to {settings.currency}")
-    if m.won:
-        deals = "deal" if m.won == 1 else "deals"
-        return m.won_amount, f"{money(m.won_amount)} over {m.won} won {deals}"
-    if settings.spend_source in CRM_NAMES:
-        # Spend comes from the CRM alone: a stale field beside it would count twice.
-        return 0.0, f"no won deals in {CRM_NAMES[settings.spend_source]}"
-    sources = [("user field", profile.fields, settings.spend_field)]
-    if profile.organization is not None:
-        sources.append(("organization field", profile.organization.fields,
-                        settings.organization_spend_field))
-    for where, values, key in sources:
-        raw = values.get(key)
-        if raw is None or raw == "":
-            continue
-        amount = _amount(raw)
-        if amount is None:
-            notices.append(f"The {where} {key} is not an amount: {str(raw)[:40]}")
-            continue
-        return amount, f"{money(amount)} lifetime ({where} {key})"
-    return 0.0, "no spend recorded"
-
-
-def _amount(raw: object) -> float | None:
-    if isinstance(raw, bool):
-        return None
-    try:
-        amount = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(amount) or not 0 <= amount <= MAX_AMOUNT:
-        return None
-    return amount
-
-
-def _benefits(
-    m: Measures, spend: float, spend_evidence: str, settings: Settings
-) -> dict[str, tuple[float, str]]:
-    money = _money_formatter(settings.currency)
-    hl = settings.half_life_days
-    per_year = rate_per_year(m.decayed_won, hl)
-    recency = 0.0 if m.last_won_days is None else decay_weight(m.last_won_days, hl)
-    satisfaction = wilson_lower_bound(m.satisfied, m.rated)
-    return {
-        "lifetime_spend": (log_scale(spend, settings.spend_reference), spend_evidence),
-        "purchase_frequency": (
-            saturation(per_year, HALF_PURCHASES_PER_YEAR),
-            f"about {per_year:.1f} purchases a year lately" if m.won else "no purchases recorded"),
-        "purchase_recency": (
-            recency,
-            "no purchases recorded" if m.last_won_days is None
-            else f"last purchase {describe_days(m.last_won_days)} ago"),
-        "deal_count": (
-            saturation(m.won, HALF_DEALS),
-            f"{m.won} won, {m.lost} lost" if m.won or m.lost else "no deals recorded"),
-        "average_deal": (
-            log_scale(m.average_deal, settings.spend_reference * AVERAGE_DEAL_SHARE),
-            f"{money(m.average_deal)} on average" if m.won else "no deals recorded"),
-        "tenure": (
-            saturation(m.tenure_days / 365.0, HALF_TENURE_YEARS),
-            f"customer for {describe_days(m.tenure_days)}"),
-        "satisfaction": (satisfaction, _satisfaction_evidence(m)),
-        "advocacy": (
-            saturation(m.decayed_positive_comments, HALF_POSITIVE_COMMENTS),
-            _count(m.positive_comments, "positive comment") if m.positive_comments
-            else "no positive comments yet"),
-    }
-
-
-def _costs(m: Measures, settings: Settings) -> dict[str, tuple[float, str]]:
-    money = _money_formatter(settings.currency)
-    reply, resolution, replies = m.reply_wait, m.resolution, m.replies_per_ticket
-    shrunk_reply = _shrunk(m.reply_wait_sum, m.reply_wait_weight)
-    shrunk_resolution = _shrunk(m.resolution_sum, m.resolution_weight)
-    shrunk_replies = _shrunk(m.replies_sum, m.replies_weight)
-    volume = (f"{m.tickets_recent} in the last {RECENT_DAYS} days, {m.tickets} in all "
-              f"(about {money(m.tickets * settings.cost_per_ticket)} to serve)")
-    return {
-        "ticket_volume": (saturation(m.decayed_tickets, HALF_TICKETS),
-                          volume if m.tickets else "no tickets yet"),
-        "first_reply_wait": (
-            saturation(shrunk_reply, HALF_FIRST_REPLY_MINUTES),
-            "no reply times recorded" if reply is None
-            else f"first reply after {describe_minutes(reply)} on average"),
-        "resolution_wait": (
-            saturation(shrunk_resolution, HALF_RESOLUTION_MINUTES),
-            "no resolution times recorded" if resolution is None
-            else f"resolved after {describe_minutes(resolution)} on average"),
-        "back_and_forth": (
-            saturation(shrunk_replies, HALF_REPLIES_PER_TICKET),
-            "no reply counts recorded" if replies is None
-            else f"{replies:.1f} replies per ticket"),
-        "reopens": (
-            saturation(m.decayed_reopens, HALF_REOPENS),
-            f"{_count(m.reopened_tickets, 'ticket')} reopened ({_count(m.reopens, 'reopen')})"
-            if m.reopens else "no reopened tickets"),
-        "bad_ratings": (saturation(m.decayed_bad, HALF_BAD_RATINGS),
-                        _count(m.bad, "bad rating") if m.bad else "no bad ratings"),
-        "escalations": (
-            saturation(m.decayed_escalations, HALF_ESCALATIONS),
-            _count(m.escalations, "urgent or high priority ticket")
-            if m.escalations else "no urgent or high priority tickets"),
-    }
-
-
-def _shrunk(weighted_sum: float, weight: float) -> float:
-    return weighted_sum / (weight + MEAN_PRIOR_WEIGHT)
-
-
-def _satisfaction_evidence(m: Measures) -> str:
-    if not m.ratings:
-        return "no ratings yet"
-    parts = [f"{m.good} of {_count(m.ratings, 'rating')} good"]
-    if m.survey_ratings:
-        parts.append(f"average {m.survey_sum / m.survey_ratings:.1f}/5 over "
-                     f"{_count(m.survey_ratings, 'survey')}")
-    return "; ".join(parts) + " (recent ones weigh most)"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _money_formatter(currency: str):
-    def money(amount: float) -> str:
-        return f"{currency} {amount:,.0f}"
-    return money
-
-
-def describe_days(days: float) -> str:
-    """A duration for people: "2 years 3 months", "5 months", "12 days"."""
-    whole = int(days)
-    if whole < 1:
-        return "less than a day"
-    if whole < 60:
-        return _count(whole, "day")
-    months = int(days / 30.44)
-    years, months = divmod(months, 12)
-    if not years:
-        return _count(months, "month")
-    return _count(years, "year") + (f" {_count(months, 'month')}" if months else "")
-
-
-def describe_minutes(minutes: float) -> str:
-    """A wait for people: "45 min", "3 h 20 min", "2.5 days"."""
-    if minutes < 60:
-        return f"{minutes:.0f} min"
-    if minutes < 48 * 60:
-        hours, rest = divmod(int(round(minutes)), 60)
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
-    return f"{minutes / 1440:.1f} days"

@@ -14,6 +14,7 @@ from datetime import datetime
 from plugin.core.domain import CustomerHistory
 from plugin.core.model import Cutoffs, absolute_cutoffs, percentile_cutoffs, score
 from plugin.core.settings import Settings
+from plugin.core.signals import DEFAULT_NORMS, Norms
 
 TIERS = ("high", "medium", "low")
 BIN_WIDTH = 10
@@ -46,9 +47,9 @@ class Preview:
 
 
 def preview(histories: Sequence[CustomerHistory], current: Settings, draft: Settings,
-            now: datetime) -> Preview:
-    before = _values(histories, current, now)
-    after = _values(histories, draft, now)
+            now: datetime, norms: Norms = DEFAULT_NORMS) -> Preview:
+    before = _values(histories, current, now, norms)
+    after = _values(histories, draft, now, norms)
     moves: Counter[tuple[str, str]] = Counter()
     movers = []
     for history, (v0, t0), (v1, t1) in zip(histories, before, after, strict=True):
@@ -61,8 +62,9 @@ def preview(histories: Sequence[CustomerHistory], current: Settings, draft: Sett
                    examples=tuple(movers[:EXAMPLES]))
 
 
-def _values(histories, settings: Settings, now: datetime) -> list[tuple[float, str]]:
-    raw = [score(h, settings, now, Cutoffs(0, 0)).value for h in histories]
+def _values(histories, settings: Settings, now: datetime,
+            norms: Norms) -> list[tuple[float, str]]:
+    raw = [score(h, settings, now, Cutoffs(0, 0), norms).value for h in histories]
     cutoffs = (absolute_cutoffs(settings) if settings.tiers.mode == "absolute"
                else percentile_cutoffs(raw, settings))
     return [(v, cutoffs.tier(v)) for v in raw]

@@ -39,10 +39,11 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
     # Benefits add up to 100 and costs to 100, so a value reads on −100..+100.
     "lifetime_spend": 20, "purchase_frequency": 10, "purchase_recency": 8, "deal_count": 7,
     "average_deal": 5, "tenure": 15, "satisfaction": 25, "advocacy": 10,
-    "ticket_volume": 25, "first_reply_wait": 15, "resolution_wait": 15, "back_and_forth": 10,
-    "reopens": 10, "bad_ratings": 15, "escalations": 10,
+    "ticket_volume": 10, "first_reply_wait": 15, "resolution_wait": 15, "back_and_forth": 10,
+    "reopens": 15, "bad_ratings": 20, "escalations": 15,
 })
 MAX_WEIGHT = 100.0
+MAX_SYSTEM_TAGS = 200
 
 PLACEHOLDERS = frozenset({
     "first_name", "name", "tenure", "last_topic", "channel", "topic", "community_link",
@@ -130,7 +131,7 @@ class TierThresholds:
     """Where the tiers split: values (absolute) or percentiles of the account's customers."""
 
     mode: str = "absolute"
-    high: float = 20.0
+    high: float = 15.0
     low: float = -15.0
 
 
@@ -166,6 +167,10 @@ class Settings:
     spend_reference: float = 50_000.0
     """Lifetime spend that earns the spend signal's full points."""
     little_data_tickets: int = 3
+    tag_little_data: bool = False
+    """Tag customers with little data high or low too (off: they keep no tier tag)."""
+    system_tags: tuple[str, ...] = ("vip",)
+    """Ticket tags that are not topics (the app's own `cv_*` tags never are either)."""
     tag_high: str = "cv_high"
     tag_low: str = "cv_low"
     tagging_enabled: bool = False
@@ -205,6 +210,7 @@ class Settings:
             "cost_per_ticket": self.cost_per_ticket,
             "currency": self.currency,
             "exchange_rates": dict(self.exchange_rates),
+            "system_tags": list(self.system_tags),
             "suggestions": {
                 key: {f.name: getattr(rule, f.name) for f in fields(rule)}
                 for key, rule in self.suggestions.items()
@@ -252,6 +258,7 @@ _SCALARS: Mapping[str, tuple[type, float, float]] = MappingProxyType({
     "tagging_enabled": (bool, 0, 0),
     "tag_tickets": (bool, 0, 0),
     "tag_user": (bool, 0, 0),
+    "tag_little_data": (bool, 0, 0),
     "tag_high": (str, 0, 0),
     "tag_low": (str, 0, 0),
     "community_link": (str, 0, 0),
@@ -303,6 +310,8 @@ class _Reader:
             values["exchange_rates"] = self.rates(self.data["exchange_rates"])
         if "suggestions" in self.data:
             values["suggestions"] = self.suggestions(self.data["suggestions"])
+        if "system_tags" in self.data:
+            values["system_tags"] = self.tags("system_tags", self.data["system_tags"])
         if values.get("tag_high", defaults.tag_high) == values.get("tag_low", defaults.tag_low):
             self.fail("tag_low", "must differ from the high-value tag")
         if self.errors:
@@ -399,6 +408,16 @@ class _Reader:
             weights = self.weights(f"{path}.weights", item.get("weights", {}))
             read.append(Segment(tag=item["tag"], weights=MappingProxyType(weights)))
         return tuple(read)
+
+    def tags(self, path: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or len(value) > MAX_SYSTEM_TAGS:
+            self.fail(path, f"must be a list of at most {MAX_SYSTEM_TAGS} tags")
+            return ()
+        for index, tag in enumerate(value):
+            if not isinstance(tag, str) or not TAG.match(tag):
+                self.fail(f"{path}.{index}", "must be a Zendesk tag: no spaces, at most 80 "
+                                             "characters")
+        return tuple(dict.fromkeys(t for t in value if isinstance(t, str)))
 
     def rates(self, value: Any) -> Mapping[str, float]:
         if not isinstance(value, Mapping):

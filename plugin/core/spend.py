@@ -53,7 +53,8 @@ def attach(history: CustomerHistory, contacts: list[CrmContact], source: str,
     if len(contacts) > 1:
         return noticed(history, f"{len(contacts)} CRM contacts match {email} in {source}; "
                                 "their deals are not counted until the duplicates are merged")
-    return replace(history, purchases=history.purchases + contacts[0].purchases)
+    return replace(history, purchases=history.purchases + contacts[0].purchases,
+                   crm_contact=contacts[0])
 
 
 def with_contacts(history: CustomerHistory, source: CrmSource | None,

@@ -15,8 +15,9 @@ from datetime import datetime
 
 from plugin.core.domain import CustomerHistory, Ticket
 from plugin.core.measures import BASELINE_DAYS, RECENT_DAYS, TOPIC_WINDOW_DAYS, Measures
-from plugin.core.model import HALF_FIRST_REPLY_MINUTES, CustomerValue, describe_days
+from plugin.core.model import CustomerValue
 from plugin.core.settings import PLACEHOLDER, Settings, SuggestionRule
+from plugin.core.signals import describe_days
 
 PREFERRED_CHANNEL_SHARE = 0.6
 PREFERRED_CHANNEL_MIN_TICKETS = 3
@@ -26,7 +27,8 @@ RECURRING_TOPIC_MIN = 3
 ENGAGED_MIN_TICKETS = 5
 ENGAGED_MIN_GOOD = 3
 AT_RISK_BAD_RATINGS = 2
-SLOW_REPLY_MINUTES = 2 * HALF_FIRST_REPLY_MINUTES
+SLOW_REPLY_MINUTES = 8 * 60.0
+"""A first reply slower than a working day is a bad experience worth making up for."""
 QUOTE_LENGTH = 80
 SYSTEM_TAG_PREFIXES = ("cv_",)
 
@@ -114,7 +116,7 @@ def _placeholders(ctx: Context) -> dict[str, str]:
         "first_name": profile.first_name or profile.name,
         "name": profile.name,
         "company": profile.organization.name if profile.organization else "",
-        "tenure": describe_days(ctx.m.tenure_days),
+        "tenure": describe_days(ctx.m.known_days),
         "last_topic": _last_topic(ctx),
         "community_link": ctx.settings.community_link,
         "onboarding_link": ctx.settings.onboarding_link,
@@ -164,18 +166,21 @@ def _last_topic(ctx: Context) -> str:
     latest = max(earlier, key=lambda t: t.created_at, default=None)
     if latest is None:
         return ""
-    return latest.subject or next((t for t in latest.tags if not _is_system_tag(t)), "")
+    return latest.subject or next((t for t in latest.tags
+                                   if not _is_system_tag(t, ctx.settings)), "")
 
 
-def _is_system_tag(tag: str) -> bool:
-    return tag.startswith(SYSTEM_TAG_PREFIXES)
+def _is_system_tag(tag: str, settings: Settings) -> bool:
+    """The app's own tags and the admin's system tags are labels, never a topic."""
+    return (tag.startswith(SYSTEM_TAG_PREFIXES) or tag in settings.system_tags
+            or tag in (settings.tag_high, settings.tag_low))
 
 
 def _personalise(ctx: Context):
     profile = ctx.history.profile
     if not profile.first_name:
         return None
-    reason = f"{profile.first_name}, customer for {describe_days(ctx.m.tenure_days)}"
+    reason = f"{profile.first_name}, customer for {describe_days(ctx.m.known_days)}"
     topic = _last_topic(ctx)
     if topic:
         reason += f"; last topic: {_quote(topic)}"
@@ -196,10 +201,12 @@ def _preferred_channel(ctx: Context):
 
 
 def _onboarding(ctx: Context):
-    if ctx.m.tenure_days > ctx.settings.new_customer_days:
+    """Only for a customer whose earliest evidence (user, first ticket, first deal) is recent:
+    someone with earlier history is not new, whenever their user record was made."""
+    if ctx.m.known_days > ctx.settings.new_customer_days:
         return None
     tickets = "no tickets" if not ctx.m.tickets else f"{ctx.m.tickets} ticket(s)"
-    return f"New customer: joined {describe_days(ctx.m.tenure_days)} ago, {tickets} so far", {}
+    return f"New customer: first seen {describe_days(ctx.m.known_days)} ago, {tickets} so far", {}
 
 
 def _success_checkin(ctx: Context):
@@ -215,8 +222,7 @@ def _success_checkin(ctx: Context):
 
 def _recurring_issue(ctx: Context):
     topics = [(count, tag) for tag, count in ctx.m.recent_topics.items()
-              if count >= RECURRING_TOPIC_MIN and not _is_system_tag(tag)
-              and tag not in (ctx.settings.tag_high, ctx.settings.tag_low)]
+              if count >= RECURRING_TOPIC_MIN and not _is_system_tag(tag, ctx.settings)]
     if not topics:
         return None
     count, tag = max(topics)
@@ -239,7 +245,7 @@ def _we_heard_you(ctx: Context):
 
 def _surprise_delight(ctx: Context):
     left = ctx.settings.gesture_budget - ctx.gestures_used
-    if ctx.value.tier != "high" or left <= 0:
+    if ctx.value.tier != "high" or ctx.value.little_data or left <= 0:
         return None
     bad = _bad_experience(ctx)
     if bad is None:
@@ -260,10 +266,13 @@ def _bad_experience(ctx: Context) -> str | None:
 
 
 def _loyalty_reward(ctx: Context):
+    """Loyalty needs the evidence that names it, and never for a customer with little data."""
     s, m, v = ctx.settings, ctx.m, ctx.value
+    if v.little_data:
+        return None
     reasons = []
-    if m.tenure_days >= s.loyalty_tenure_days:
-        reasons.append(f"customer for {describe_days(m.tenure_days)}")
+    if m.known_days >= s.loyalty_tenure_days:
+        reasons.append(f"customer for {describe_days(m.known_days)}")
     if v.lifetime_spend >= s.loyalty_spend > 0:
         reasons.append(f"{v.currency} {v.lifetime_spend:,.0f} spent")
     if m.won >= s.loyalty_purchases > 0:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugin.core.model import Cutoffs
+from plugin.core.model import CustomerValue, Cutoffs
 from plugin.core.settings import Settings
 
-DEFAULT_MARGIN = 2.0
+DEFAULT_MARGIN = 3.0
+"""Points beyond a threshold before a tier tag changes. One ordinary ticket moves an active
+customer's value by less than this (docs/model.md measures it), so a tag does not flip back and
+forth on ordinary contact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +39,26 @@ def tier_with_hysteresis(value: float, previous: str | None, cutoffs: Cutoffs,
 
 
 def decide(value: float, current_tags: tuple[str, ...] | frozenset[str], settings: Settings,
-           cutoffs: Cutoffs, margin: float = DEFAULT_MARGIN) -> TagDecision:
+           cutoffs: Cutoffs, margin: float = DEFAULT_MARGIN, *,
+           little_data: bool = False) -> TagDecision:
     """The tags to add and remove on a ticket that carries `current_tags` now. The previous
-    tier is read from those tags, so the decision needs no state of its own."""
+    tier is read from those tags, so the decision needs no state of its own. A customer with
+    little data carries no tier tag unless the settings' `tag_little_data` says so."""
     tags = set(current_tags)
     previous = ("high" if settings.tag_high in tags else
                 "low" if settings.tag_low in tags else None)
     tier = tier_with_hysteresis(value, previous, cutoffs, margin)
+    if little_data and not settings.tag_little_data:
+        tier = "medium"
     wanted = {"high": {settings.tag_high}, "low": {settings.tag_low}}.get(tier, set())
     ours = {settings.tag_high, settings.tag_low}
     return TagDecision(tier=tier, add=tuple(sorted(wanted - tags)),
                        remove=tuple(sorted((ours - wanted) & tags)))
+
+
+def decide_for(value: CustomerValue, current_tags: tuple[str, ...] | frozenset[str],
+               settings: Settings) -> TagDecision:
+    """`decide` on an assessed value: its own cutoffs and little-data flag."""
+    return decide(value.value, current_tags, settings,
+                  value.cutoffs or Cutoffs(settings.tiers.high, settings.tiers.low),
+                  little_data=value.little_data)

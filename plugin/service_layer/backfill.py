@@ -21,8 +21,9 @@ from datetime import datetime
 from integrations.errors import IntegrationError
 from integrations.zendesk import BULK_LIMIT, ZendeskClient
 from plugin.core.model import account_cutoffs, score
+from plugin.core.norms import account_norms
 from plugin.core.settings import Settings
-from plugin.core.tagging import decide
+from plugin.core.tagging import decide_for
 from plugin.service_layer.crm_sync import CrmExport
 from plugin.service_layer.sync import sync
 from plugin.storage.history import HistoryStore
@@ -58,7 +59,8 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     report = BackfillReport()
     report.crm_error = sync(client, store, clock=clock, crm=crm).crm_error
     now = clock()
-    cutoffs = account_cutoffs(store.histories(settings), settings, now)
+    norms = account_norms(store.sample(settings), settings, now)
+    cutoffs = account_cutoffs(store.histories(settings), settings, now, norms)
     checkpoint = store.state(CHECKPOINT).cursor
     report.resumed_after = int(checkpoint) if checkpoint and not dry_run else None
     requesters = [u for u in store.user_ids()
@@ -68,12 +70,12 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     for done, user_id in enumerate(requesters, start=1):
         history = store.history(user_id, settings)
         if history is not None and history.tickets:
-            value = score(history, settings, now, cutoffs)
+            value = score(history, settings, now, cutoffs, norms)
             report.tiers[value.tier] += 1
             for ticket in history.tickets:
                 if ticket.status == CLOSED:
                     continue
-                decision = decide(value.value, ticket.tags, settings, cutoffs)
+                decision = decide_for(value, ticket.tags, settings)
                 if decision.changes:
                     batches[(decision.add, decision.remove)].append((ticket.id, user_id))
         if not dry_run and any(len(pending) >= BULK_LIMIT for pending in batches.values()):

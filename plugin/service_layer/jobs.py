@@ -23,7 +23,7 @@ from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
-from plugin.core.tagging import decide
+from plugin.core.tagging import decide_for
 from plugin.service_layer.telemetry import JOBS
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
             raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
                               "tags wait for it", service=crm)
         client = services.client(config)
-        decision = decide(value.value, client.ticket_tags(ticket_id), settings, value.cutoffs)
+        decision = decide_for(value, client.ticket_tags(ticket_id), settings)
         if decision.changes:
             job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
                                                      remove=list(decision.remove)))

@@ -21,7 +21,9 @@ from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CRM_NAMES, CustomerHistory
 from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
+from plugin.core.norms import account_norms
 from plugin.core.settings import Settings
+from plugin.core.signals import Norms
 from plugin.service_layer.crm import CrmConnector, SecretReader
 from plugin.service_layer.live import current_history
 from plugin.service_layer.values import CachedValue, ValueCache
@@ -60,7 +62,8 @@ class Services:
     crm: CrmConnector = field(default_factory=CrmConnector)
     _clients: dict[str, ZendeskClient] = field(default_factory=dict)
     _accounts: dict[str, int] = field(default_factory=dict)
-    _cutoffs: dict[tuple, tuple[Cutoffs, datetime]] = field(default_factory=dict)
+    _cutoffs: dict[tuple, tuple[Any, datetime]] = field(default_factory=dict)
+    """Cutoffs and norms per account, with when they were computed."""
     _settings: dict[int, tuple[Settings, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,7 +109,8 @@ class Services:
         def compute() -> Assessment:
             history = self.history(config, user_id, settings, mode=mode, fallback=True)
             now = self.clock()
-            result = assess(history, settings, now, ticket_id=ticket_id,
+            norms = self.norms(store, settings, now)
+            result = assess(history, settings, now, ticket_id=ticket_id, norms=norms,
                             cutoffs=self.cutoffs(store, settings, now))
             store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
@@ -148,6 +152,20 @@ class Services:
     def versions(self, store: HistoryStore) -> SettingsVersions:
         return SettingsVersions(self.engine, store.account)
 
+    def norms(self, store: HistoryStore, settings: Settings, now: datetime) -> Norms:
+        """What is typical in the account (`plugin.core.norms`), from a sample of its stored
+        customers, recomputed at most every CUTOFFS_SECONDS per account and settings version;
+        the defaults while the store is empty."""
+        key = ("norms", store.account, settings.version)
+        with self._lock:
+            cached = self._cutoffs.get(key)
+        if cached is not None and (now - cached[1]).total_seconds() < CUTOFFS_SECONDS:
+            return cached[0]
+        norms = account_norms(store.sample(settings), settings, now)
+        with self._lock:
+            self._cutoffs[key] = (norms, now)
+        return norms
+
     def cutoffs(self, store: HistoryStore, settings: Settings, now: datetime) -> Cutoffs:
         """Tier cutoffs; in percentile mode, from every stored customer's value (with their
         stored CRM deals when spend comes from a CRM), recomputed at most every
@@ -159,7 +177,8 @@ class Services:
             cached = self._cutoffs.get(key)
         if cached is not None and (now - cached[1]).total_seconds() < CUTOFFS_SECONDS:
             return cached[0]
-        cutoffs = account_cutoffs(store.histories(settings), settings, now)
+        cutoffs = account_cutoffs(store.histories(settings), settings, now,
+                                  self.norms(store, settings, now))
         with self._lock:
             self._cutoffs[key] = (cutoffs, now)
         return cutoffs

@@ -16,6 +16,7 @@ the Alembic migrations in `plugin/storage/migrations` (tables in `schema`).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from plugin.core.domain import (
     Satisfaction,
     Ticket,
 )
+from plugin.core.norms import NORMS_SAMPLE, sample_key
 from plugin.core.settings import Settings
 from plugin.core.spend import with_contacts
 from plugin.core.times import as_utc, zulu
@@ -242,6 +244,14 @@ class HistoryStore:
         with self.engine.connect() as conn:
             return list(conn.execute(select(users.c.id).where(
                 users.c.account_id == self.account).order_by(users.c.id)).scalars())
+
+    def sample(self, settings: Settings | None = None, size: int = NORMS_SAMPLE
+               ) -> list[CustomerHistory]:
+        """The customers `plugin.core.norms` reads the account's norms from: the same sample
+        it would draw from every history, read without loading the others."""
+        chosen = heapq.nsmallest(size, self.user_ids(), key=sample_key)
+        return [h for h in (self.history(user_id, settings) for user_id in sorted(chosen))
+                if h is not None]
 
     def histories(self, settings: Settings | None = None) -> Iterator[CustomerHistory]:
         """Every stored customer's history (with stored CRM deals, as `history`)."""

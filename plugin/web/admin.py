@@ -118,7 +118,8 @@ def preview_settings():
     draft = _draft(store)
     current = services().settings_for(store)
     sample = _sample(store, draft if draft.spend_source != "fields" else current)
-    result = preview(sample, current, draft, services().clock())
+    now = services().clock()
+    result = preview(sample, current, draft, now, services().norms(store, current, now))
     return jsonify({
         "customers": result.customers, "changed_tier": result.changed_tier,
         "tiers": list(TIERS),

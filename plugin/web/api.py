@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, make_response, request
 
+from integrations.errors import IntegrationError
 from plugin.core.settings import DEFAULT_SUGGESTIONS
 from plugin.web.contract import encode
 from plugin.web.session import account, services
@@ -29,8 +30,12 @@ def customer_value(user_id: int):
 @bp.get("/customers/<int:user_id>/trend.svg")
 def customer_trend(user_id: int):
     config, _ = account()
-    points = services().store(config.base_url).trend(user_id)
-    response = make_response(sparkline(points))
+    ticket_id = request.args.get("ticket_id", type=int)
+    try:
+        trend = services().value(config, user_id, ticket_id).result.trend
+    except IntegrationError:
+        trend = ()  # the value itself says what went wrong; the drawing just stays empty
+    response = make_response(sparkline([(point.at, point.value) for point in trend]))
     response.mimetype = "image/svg+xml"
     return response
 

@@ -37,6 +37,8 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
         "currency": v.currency,
         "lifetime_spend": v.lifetime_spend,
         "cost_to_serve": v.cost_to_serve,
+        "coverage": v.coverage,
+        "money": _money(v),
         "spend": _spend(v),
         "notices": list(v.notices),
         "crm_degraded": v.crm_degraded,
@@ -45,9 +47,21 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
              "action": {"type": s.action.type, "value": s.action.value}}
             for s in assessment.suggestions
         ],
+        "trend": [{"at": zulu(p.at), "value": p.value, "tier": p.tier}
+                  for p in assessment.trend],
         "settings_version": v.settings_version,
         "computed_at": zulu(v.computed_at),
     }
+
+
+def _money(v: CustomerValue) -> dict[str, Any] | None:
+    """The money view: spend (None when unknown), cost to serve, and their difference."""
+    money = v.money
+    if money is None:
+        return None
+    return {"currency": v.currency, "spend": money.spend, "basis": money.basis,
+            "cost_to_serve": money.cost_to_serve,
+            "net": None if money.net is None else round(money.net, 2)}
 
 
 def _spend(v: CustomerValue) -> dict[str, Any] | None:
@@ -65,7 +79,8 @@ def _spend(v: CustomerValue) -> dict[str, Any] | None:
 
 def _signal(s: SignalScore) -> dict[str, Any]:
     return {"signal": s.signal, "label": s.label, "points": s.points,
-            "max_points": s.max_points, "evidence": s.evidence}
+            "max_points": s.max_points, "evidence": s.evidence, "measured": s.measured,
+            "reason": s.reason}
 
 
 def cached_json(cached: CachedValue) -> dict[str, Any]:

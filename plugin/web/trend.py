@@ -1,4 +1,4 @@
-"""The value's trend as a small SVG sparkline, drawn on the server from stored snapshots.
+"""The value's trend as a small SVG sparkline, drawn on the server from the point-in-time trend.
 
 Only numbers go into the drawing, so there is nothing to escape.
 """

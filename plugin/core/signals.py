@@ -1,0 +1,384 @@
+"""Each signal read from one moment's measures: measured or not (and why not), its 0..1
+measurement, and the evidence an agent reads.
+
+A signal with no data for this customer is **not measured**: it earns nothing and its weight
+leaves the scale (`plugin.core.model` renormalises). A recorded zero (a spend field set to 0, a
+CRM contact with no won deals, a customer with tickets and no reopens) is measured, and zero.
+
+Every measurement is turned into points by how far it lies *beyond the account's typical
+customer* (`Norms.signals`, medians from `plugin.core.norms`): a benefit at or below typical
+earns nothing extra, a cost at or below typical costs nothing. So a typical customer sits near
+0, a customer who writes in rarely is not rewarded for it, and evidence that fades moves a
+signal toward typical, never below it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from plugin.core.domain import CRM_NAMES, CustomerHistory
+from plugin.core.formulas import LN2, decay_weight, money_scale, saturation
+from plugin.core.measures import RECENT_DAYS, Measures, Typical
+from plugin.core.settings import Settings
+
+HALF_PURCHASES_PER_YEAR = 2.0
+HALF_DEALS = 5.0
+HALF_TENURE_YEARS = 2.0
+HALF_POSITIVE_COMMENTS = 2.0
+HALF_TICKETS = 12.0
+"""Decayed tickets at which ticket volume reaches half its weight. One more ticket moves the
+signal by at most 1/12 of its weight."""
+HALF_EXCESS = 1.0
+"""A mean wait (or reply count) of twice the account's typical earns half the signal."""
+RATE_FLOOR = 0.05
+"""The least typical rate a per-ticket signal is measured against (5% of tickets)."""
+TYPICAL_PRIOR = 6.0
+"""Pseudo-tickets at the account's typical figures in each customer's typical ticket (waits,
+replies, reopens, escalations, bad ratings): one slow or reopened ticket does not stand for a
+customer's whole experience, and one more ticket moves each figure by at most a seventh."""
+SATISFACTION_PRIOR = 2.0
+"""Pseudo-ratings at the account's own good share in each customer's satisfaction
+(a Beta(2·p, 2·(1−p)) prior): unrated evidence sits at the account's typical, and one rating
+moves it part of the way."""
+ACTIVE_DAYS = 365.0
+"""Tenure counts in full while the customer was in touch (a ticket or a deal) within a year;
+after that it fades with the half-life: a relationship that has gone quiet is not a long one."""
+AVERAGE_DEAL_SHARE = 0.25
+"""An average deal of this share of the spend reference earns the average-deal signal in full."""
+MAX_TYPICAL = 0.95
+"""A typical level is capped below the top, so the best customers can still stand out."""
+MAX_AMOUNT = 1e12
+"""Amounts above this are data errors, not customers."""
+PER_TICKET = ("first_reply_wait", "resolution_wait", "back_and_forth", "reopens",
+              "escalations", "bad_ratings")
+"""Cost signals read as the customer's typical ticket against the account's."""
+BENEFITS_FROM_PURCHASES = ("purchase_frequency", "purchase_recency", "deal_count",
+                           "average_deal")
+
+
+@dataclass(frozen=True, slots=True)
+class Norms:
+    """What is typical in this account: the yardstick every signal is read against.
+
+    `typical` holds the medians a single ticket is compared with; `good_share` is the share of
+    good ratings (None when the account collects no ratings, so satisfaction is not measured
+    for anyone); `signals` the median measurement of each signal among the customers for whom
+    it is measured. Built by `plugin.core.norms.account_norms`; `DEFAULT_NORMS` stands in before
+    the account has data."""
+
+    typical: Typical = Typical(first_reply_minutes=240.0, resolution_minutes=2880.0,
+                               replies=3.0)
+    good_share: float | None = 0.85
+    signals: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    customers: int = 0
+    """How many customers the norms were read from (0: the built-in defaults)."""
+
+
+DEFAULT_NORMS = Norms()
+"""Before an account has data: a first reply within 4 hours, resolution within 2 days and 3
+replies are typical, 85% of ratings good, and every other signal's typical level is zero."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One signal as measured: `measure` in 0..1, or not measured (`reason` says why)."""
+
+    measured: bool
+    measure: float
+    evidence: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """The money view in the account's currency: what the customer brought, what serving them
+    cost (`cost_per_ticket` × their decayed ticket burden), and the difference. `spend` is None
+    when no spend is known for the customer; `basis` says where it came from."""
+
+    spend: float | None
+    cost_to_serve: float
+    basis: str | None
+    """`user field`, `organization field` (the account's spend), a CRM's name, or None."""
+    field: str = ""
+    """The field read (for a field basis), or how many won deals (for deals)."""
+
+    @property
+    def net(self) -> float | None:
+        return None if self.spend is None else self.spend - self.cost_to_serve
+
+
+def not_measured(reason: str) -> Reading:
+    return Reading(measured=False, measure=0.0, evidence=reason, reason=reason)
+
+
+def money_view(history: CustomerHistory, m: Measures, settings: Settings,
+               notices: list[str]) -> Money:
+    """Where the customer's spend comes from (won deals, else the user's, else their
+    organization's field), and their cost to serve."""
+    cost = round(settings.cost_per_ticket * m.burden, 2)
+    if m.skipped_currencies:
+        codes = ", ".join(sorted(m.skipped_currencies))
+        notices.append(f"Deals in {codes} left out: no exchange rate to {settings.currency}")
+    if purchases_known(history, settings):
+        return Money(spend=m.won_amount, cost_to_serve=cost,
+                     basis=CRM_NAMES.get(settings.spend_source, "deals"),
+                     field=count(m.won, "won deal"))
+    if settings.spend_source in CRM_NAMES:
+        return Money(spend=None, cost_to_serve=cost, basis=None)
+    profile = history.profile
+    sources = [("user field", profile.fields, settings.spend_field)]
+    if profile.organization is not None:
+        sources.append(("organization field", profile.organization.fields,
+                        settings.organization_spend_field))
+    for where, values, key in sources:
+        raw = values.get(key)
+        if raw is None or raw == "":
+            continue
+        amount = _amount(raw)
+        if amount is None:
+            notices.append(f"The {where} {key} is not an amount: {str(raw)[:40]}")
+            continue
+        return Money(spend=amount, cost_to_serve=cost, basis=where, field=key)
+    return Money(spend=None, cost_to_serve=cost, basis=None)
+
+
+def purchases_known(history: CustomerHistory, settings: Settings) -> bool:
+    """Whether the customer's deals are known: a CRM contact matched them (or deals are on
+    the history), and the CRM could be asked."""
+    if history.crm_degraded:
+        return False
+    return bool(history.purchases) or (settings.spend_source in CRM_NAMES
+                                       and history.crm_contact is not None)
+
+
+def read_signals(history: CustomerHistory, m: Measures, settings: Settings, norms: Norms,
+                 money: Money) -> dict[str, Reading]:
+    """Every signal of the model, read from `m`."""
+    return _benefits(history, m, settings, norms, money) | _costs(m, norms)
+
+
+def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: Norms,
+              money: Money) -> dict[str, Reading]:
+    fmt = money_formatter(settings.currency)
+    hl = settings.half_life_days
+    readings: dict[str, Reading] = {"lifetime_spend": _spend(history, money, settings)}
+    if purchases_known(history, settings):
+        per_year = m.decayed_won * LN2 / hl * 365.0
+        readings["purchase_frequency"] = Reading(
+            True, saturation(per_year, HALF_PURCHASES_PER_YEAR),
+            f"about {per_year:.1f} purchases a year lately" if m.won else "no won deals")
+        readings["purchase_recency"] = _recency(m, hl)
+        readings["deal_count"] = Reading(
+            True, saturation(m.won, HALF_DEALS),
+            f"{m.won} won, {m.lost} lost" if m.won or m.lost else "no decided deals")
+        readings["average_deal"] = Reading(
+            True, money_scale(m.average_deal, settings.spend_reference * AVERAGE_DEAL_SHARE),
+            f"{fmt(m.average_deal)} on average") if m.won else not_measured(
+            "no won deals to average")
+    else:
+        reason = _no_purchases_reason(history, settings)
+        for name in BENEFITS_FROM_PURCHASES:
+            readings[name] = not_measured(reason)
+    readings["tenure"] = _tenure(m, hl)
+    if norms.good_share is None:
+        reason = "this account collects no ratings"
+        readings["satisfaction"] = readings["advocacy"] = not_measured(reason)
+    elif not m.tickets:
+        reason = "no tickets yet, so never asked for a rating"
+        readings["satisfaction"] = readings["advocacy"] = not_measured(reason)
+    else:
+        estimate = (m.satisfied + SATISFACTION_PRIOR * norms.good_share) / (
+            m.rated + SATISFACTION_PRIOR)
+        readings["satisfaction"] = Reading(True, estimate, _satisfaction_evidence(m, estimate))
+        readings["advocacy"] = Reading(
+            True, saturation(m.decayed_positive_comments, HALF_POSITIVE_COMMENTS),
+            count(m.positive_comments, "positive comment") if m.positive_comments
+            else "no positive comments yet")
+    return readings
+
+
+def _spend(history: CustomerHistory, money: Money, settings: Settings) -> Reading:
+    if money.spend is None:
+        return not_measured(_no_spend_reason(history, settings))
+    fmt = money_formatter(settings.currency)
+    net = money.net or 0.0
+    if money.basis == "organization field":
+        whose = f"account spend (organization field {money.field})"
+    elif money.basis == "user field":
+        whose = f"spent (user field {money.field})"
+    else:
+        whose = f"over {money.field}"
+    evidence = f"{fmt(money.spend)} {whose} − {fmt(money.cost_to_serve)} to serve"
+    return Reading(True, money_scale(max(net, 0.0), settings.spend_reference), evidence)
+
+
+def _no_spend_reason(history: CustomerHistory, settings: Settings) -> str:
+    if settings.spend_source in CRM_NAMES:
+        return _no_purchases_reason(history, settings)
+    return "no spend field set for them or their organization"
+
+
+def _no_purchases_reason(history: CustomerHistory, settings: Settings) -> str:
+    crm = CRM_NAMES.get(settings.spend_source)
+    if crm is None:
+        return "purchases are not recorded: spend comes from a field"
+    if history.crm_degraded:
+        return f"{crm} could not be asked"
+    return f"no contact in {crm}"
+
+
+def _recency(m: Measures, half_life_days: float) -> Reading:
+    days = m.last_won_days
+    if days is None:
+        return Reading(True, 0.0, "no won deals")
+    gap = m.purchase_gap_days
+    if gap is None:
+        return Reading(True, decay_weight(days, half_life_days),
+                       f"last purchase {describe_days(days)} ago")
+    overdue = max(days - gap, 0.0)
+    evidence = f"last purchase {describe_days(days)} ago; buys about every {describe_days(gap)}"
+    if overdue >= 1:
+        evidence += f", {describe_days(overdue)} overdue"
+    return Reading(True, decay_weight(overdue, gap), evidence)
+
+
+def _tenure(m: Measures, half_life_days: float) -> Reading:
+    years = m.tenure_days / 365.0
+    quiet = max(m.silence_days - ACTIVE_DAYS, 0.0)
+    evidence = f"customer for {describe_days(m.tenure_days)}"
+    if quiet > 0:
+        evidence += f"; nothing for {describe_days(m.silence_days)}"
+    return Reading(True, saturation(years, HALF_TENURE_YEARS) * decay_weight(quiet, half_life_days),
+                   evidence)
+
+
+def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
+    """Ticket volume (the customer's burden of tickets not rated good, against the account's
+    typical) and six figures of the customer's typical ticket against the account's: a mean
+    weighed by the contact clock, with TYPICAL_PRIOR pseudo-tickets at the account's figure,
+    earning the signal by how many times worse than typical it is (twice typical: half)."""
+    typical = norms.typical
+    readings = {"ticket_volume": Reading(
+        True, saturation(m.burden, HALF_TICKETS),
+        f"{m.tickets_recent} in the last {RECENT_DAYS} days, {m.tickets} in all"
+        if m.tickets else "no tickets")}
+    for name, total, weight, noun, baseline in (
+            ("first_reply_wait", m.reply_sum, m.reply_weight, "first replies",
+             describe_minutes(typical.first_reply_minutes)),
+            ("resolution_wait", m.resolution_sum, m.resolution_weight, "resolutions",
+             describe_minutes(typical.resolution_minutes)),
+            ("back_and_forth", m.replies_sum, m.replies_weight, "replies per ticket",
+             f"{typical.replies:g}")):
+        if not weight:
+            readings[name] = not_measured(f"no {noun} recorded")
+            continue
+        mean = (total + TYPICAL_PRIOR) / (weight + TYPICAL_PRIOR)
+        readings[name] = Reading(True, saturation(max(mean - 1.0, 0.0), HALF_EXCESS),
+                                 f"{noun} {mean:.1f}× the account's typical ({baseline})")
+    if not m.tickets:
+        for name in ("reopens", "escalations"):
+            readings[name] = not_measured("no tickets yet")
+    else:
+        readings["reopens"] = _rate(
+            m.decayed_reopens, m.solved_weight, typical.reopens,
+            f"{count(m.reopened_tickets, 'ticket')} reopened ({count(m.reopens, 'reopen')})"
+            if m.reopens else "no reopened tickets")
+        readings["escalations"] = _rate(
+            m.decayed_escalations, m.decayed_tickets, typical.escalations,
+            count(m.escalations, "urgent or high priority ticket")
+            if m.escalations else "no urgent or high priority tickets")
+    if norms.good_share is None or not m.tickets:
+        readings["bad_ratings"] = not_measured(
+            "this account collects no ratings" if norms.good_share is None
+            else "no tickets yet, so never asked for a rating")
+    else:
+        readings["bad_ratings"] = _rate(
+            m.decayed_bad, m.decayed_tickets, typical.bad_ratings,
+            count(m.bad, "bad rating") if m.bad else "no bad ratings")
+    return readings
+
+
+def _rate(events: float, tickets: float, typical: float, evidence: str) -> Reading:
+    """How often something happens per ticket, against how often it happens in the account:
+    a decayed mean with TYPICAL_PRIOR pseudo-tickets at the account's rate, earning the signal
+    by how many times the typical rate it exceeds it (a rate below RATE_FLOOR counts as that
+    floor, so one reopen in an account that never reopens is not infinitely bad)."""
+    mean = (events + TYPICAL_PRIOR * typical) / (tickets + TYPICAL_PRIOR)
+    excess = max(mean - typical, 0.0) / max(typical, RATE_FLOOR)
+    return Reading(True, saturation(excess, HALF_EXCESS), evidence)
+
+
+def neutral(signal: str, norms: Norms) -> float:
+    """The account's typical measurement of a signal: the level it earns or costs nothing at."""
+    if signal == "satisfaction":
+        level = norms.good_share if norms.good_share is not None else 0.0
+    elif signal in PER_TICKET:
+        level = 0.0  # measured against the account's typical ticket already
+    else:
+        level = norms.signals.get(signal, 0.0)
+    return min(max(level, 0.0), MAX_TYPICAL)
+
+
+def beyond_typical(measure: float, typical: float) -> float:
+    """How far a measurement lies beyond the typical one, on 0..1: 0 at or below typical, 1 at
+    the top of the scale."""
+    return max(measure - typical, 0.0) / (1.0 - typical)
+
+
+def _satisfaction_evidence(m: Measures, estimate: float) -> str:
+    if not m.ratings:
+        return f"no ratings yet (counted as the account's typical, {estimate:.0%} good)"
+    parts = [f"{m.good} of {count(m.ratings, 'rating')} good"]
+    if m.survey_ratings:
+        parts.append(f"average {m.survey_sum / m.survey_ratings:.1f}/5 over "
+                     f"{count(m.survey_ratings, 'survey')}")
+    return "; ".join(parts) + f" (recent ones weigh most: {estimate:.0%})"
+
+
+def _amount(raw: object) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    try:
+        amount = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(amount) or not 0 <= amount <= MAX_AMOUNT:
+        return None
+    return amount
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def money_formatter(currency: str):
+    def money(amount: float) -> str:
+        return f"{currency} {amount:,.0f}"
+    return money
+
+
+def describe_days(days: float) -> str:
+    """A duration for people: "2 years 3 months", "5 months", "12 days"."""
+    whole = int(days)
+    if whole < 1:
+        return "less than a day"
+    if whole < 60:
+        return count(whole, "day")
+    months = int(days / 30.44)
+    years, months = divmod(months, 12)
+    if not years:
+        return count(months, "month")
+    return count(years, "year") + (f" {count(months, 'month')}" if months else "")
+
+
+def describe_minutes(minutes: float) -> str:
+    """A wait for people: "45 min", "3 h 20 min", "2.5 days"."""
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if minutes < 48 * 60:
+        hours, rest = divmod(int(round(minutes)), 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    return f"{minutes / 1440:.1f} days"
