@@ -260,6 +260,10 @@ def test_a_series_equals_scoring_each_moment_alone(history, backs):
     moments = sorted(NOW - timedelta(days=b) for b in backs)
     series = score_series(history, Settings(), moments)
     assert [v.value for v in series] == [score(history, Settings(), m).value for m in moments]
+    # each point's evidence is worded from its own moment, as scoring that moment alone would
+    assert [[s.evidence for s in v.benefits + v.costs] for v in series] == [
+        [s.evidence for s in alone.benefits + alone.costs]
+        for alone in (score(history, Settings(), m) for m in moments)]
 
 
 # 10. Suggestions follow the evidence -----------------------------------------------------

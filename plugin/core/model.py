@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from plugin.core.domain import CustomerHistory
@@ -39,10 +39,12 @@ from plugin.core.signals import (
     Money,
     Norms,
     Reading,
+    Wording,
     beyond_typical,
     money_view,
     neutral,
     read_signals,
+    worded,
 )
 
 DRIVERS = 3
@@ -61,9 +63,14 @@ class SignalScore:
     measure: float
     points: float
     max_points: float
-    evidence: str
+    wording: Wording = field(compare=False, repr=False)
     measured: bool = True
     reason: str | None = None
+
+    @property
+    def evidence(self) -> str:
+        """The sentence behind the points, worded when it is read."""
+        return worded(self.wording)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,16 +202,19 @@ def score_series(history: CustomerHistory, settings: Settings, moments: Sequence
     value as it would have been computed then, from only what was known then."""
     if cutoffs is None:
         cutoffs = absolute_cutoffs(settings)
-    weights, segment = settings.weights_for(history.profile.all_tags)
+    chosen, segment = settings.weights_for(history.profile.all_tags)
+    weights = {name: float(chosen[name]) for name in SIGNALS}
+    typical = {name: neutral(name, norms) for name in SIGNALS}
     series = measure_series(history, moments, half_life_days=settings.half_life_days,
                             typical=norms.typical, currency=settings.currency,
                             rates=dict(settings.exchange_rates))
-    return [_value(history, settings, m, weights, segment, cutoffs, norms) for m in series]
+    return [_value(history, settings, m, weights, typical, segment, cutoffs, norms)
+            for m in series]
 
 
 def _value(history: CustomerHistory, settings: Settings, m: Measures,
-           weights: Mapping[str, float], segment: str | None, cutoffs: Cutoffs,
-           norms: Norms) -> CustomerValue:
+           weights: Mapping[str, float], typical: Mapping[str, float], segment: str | None,
+           cutoffs: Cutoffs, norms: Norms) -> CustomerValue:
     profile = history.profile
     notices = list(history.notices)
     money = money_view(history, m, settings, notices)
@@ -215,11 +225,11 @@ def _value(history: CustomerHistory, settings: Settings, m: Measures,
         evidence = max(evidence, float(threshold))  # a known spend (a zero too) is data enough
     little = evidence < threshold
     pull = evidence / threshold if little else 1.0
-    benefits = _group(BENEFIT_SIGNALS, "benefit", readings, weights, norms, pull)
-    costs = _group(COST_SIGNALS, "cost", readings, weights, norms, pull)
+    benefits = _group(BENEFIT_SIGNALS, "benefit", readings, weights, typical, pull)
+    costs = _group(COST_SIGNALS, "cost", readings, weights, typical, pull)
     value = round(sum(s.points for s in benefits) - sum(s.points for s in costs), 1)
-    total = sum(float(weights[name]) for name in SIGNALS)
-    measured = sum(float(weights[name]) for name in SIGNALS if readings[name].measured)
+    total = sum(weights.values())
+    measured = sum(weights[name] for name in SIGNALS if readings[name].measured)
     return CustomerValue(
         user_id=profile.id, name=profile.name, value=value, tier=cutoffs.tier(value),
         benefits=benefits, costs=costs, little_data=little, segment=segment,
@@ -232,28 +242,28 @@ def _value(history: CustomerHistory, settings: Settings, m: Measures,
 
 
 def _group(names: Mapping[str, str], kind: str, readings: Mapping[str, Reading],
-           weights: Mapping[str, float], norms: Norms, pull: float) -> tuple[SignalScore, ...]:
+           weights: Mapping[str, float], typical: Mapping[str, float], pull: float
+           ) -> tuple[SignalScore, ...]:
     """One group's signals as points: beyond the account's typical, pulled toward 0 for little
     data; benefits renormalised over their measured weight. Costs are not scaled up: a cost at
     the account's typical already costs nothing, so an unknown one is left at that, and a
     cost never weighs more because another was not known."""
-    total = sum(float(weights[name]) for name in names)
-    measured = sum(float(weights[name]) for name in names if readings[name].measured)
+    total = sum(weights[name] for name in names)
+    measured = sum(weights[name] for name in names if readings[name].measured)
     scores = []
     for name, label in names.items():
-        reading, weight = readings[name], float(weights[name])
+        reading, weight = readings[name], weights[name]
         if not reading.measured or not measured:
             share = 0.0
         elif kind == "benefit":
             share = total * (weight / measured)  # in this order: no overflow for tiny weights
         else:
             share = weight
-        earned = beyond_typical(reading.measure, neutral(name, norms)) if reading.measured \
-            else 0.0
+        earned = beyond_typical(reading.measure, typical[name]) if reading.measured else 0.0
         scores.append(SignalScore(
             signal=name, kind=kind, label=label, measure=round(reading.measure, 4),
             points=round(share * earned * pull, 1), max_points=round(share, 1),
-            evidence=reading.evidence, measured=reading.measured, reason=reading.reason))
+            wording=reading.wording, measured=reading.measured, reason=reading.reason))
     return tuple(scores)
 
 

@@ -15,7 +15,7 @@ signal toward typical, never below it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -82,14 +82,27 @@ DEFAULT_NORMS = Norms()
 replies are typical, 85% of ratings good, and every other signal's typical level is zero."""
 
 
+Wording = str | Callable[[], str]
+"""Evidence as a sentence, or as the function that words it: scoring only keeps the function,
+so a value computed for a number (tagging, percentiles, trends) never formats text."""
+
+
+def worded(wording: Wording) -> str:
+    return wording if isinstance(wording, str) else wording()
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One signal as measured: `measure` in 0..1, or not measured (`reason` says why)."""
 
     measured: bool
     measure: float
-    evidence: str
+    wording: Wording = field(compare=False, repr=False)
     reason: str | None = None
+
+    @property
+    def evidence(self) -> str:
+        return worded(self.wording)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +124,7 @@ class Money:
 
 
 def not_measured(reason: str) -> Reading:
-    return Reading(measured=False, measure=0.0, evidence=reason, reason=reason)
+    return Reading(measured=False, measure=0.0, wording=reason, reason=reason)
 
 
 def money_view(history: CustomerHistory, m: Measures, settings: Settings,
@@ -162,21 +175,21 @@ def read_signals(history: CustomerHistory, m: Measures, settings: Settings, norm
 
 def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: Norms,
               money: Money) -> dict[str, Reading]:
-    fmt = money_formatter(settings.currency)
     hl = settings.half_life_days
     readings: dict[str, Reading] = {"lifetime_spend": _spend(history, money, settings)}
     if purchases_known(history, settings):
         per_year = m.decayed_won * LN2 / hl * 365.0
         readings["purchase_frequency"] = Reading(
             True, saturation(per_year, HALF_PURCHASES_PER_YEAR),
-            f"about {per_year:.1f} purchases a year lately" if m.won else "no won deals")
+            (lambda: f"about {per_year:.1f} purchases a year lately") if m.won
+            else "no won deals")
         readings["purchase_recency"] = _recency(m, hl)
         readings["deal_count"] = Reading(
             True, saturation(m.won, HALF_DEALS),
-            f"{m.won} won, {m.lost} lost" if m.won or m.lost else "no decided deals")
+            (lambda: f"{m.won} won, {m.lost} lost") if m.won or m.lost else "no decided deals")
         readings["average_deal"] = Reading(
             True, money_scale(m.average_deal, settings.spend_reference * AVERAGE_DEAL_SHARE),
-            f"{fmt(m.average_deal)} on average") if m.won else not_measured(
+            lambda: f"{money_formatter(settings.currency)(m.average_deal)} on average") if m.won else not_measured(
             "no won deals to average")
     else:
         reason = _no_purchases_reason(history, settings)
@@ -192,10 +205,11 @@ def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: 
     else:
         estimate = (m.satisfied + SATISFACTION_PRIOR * norms.good_share) / (
             m.rated + SATISFACTION_PRIOR)
-        readings["satisfaction"] = Reading(True, estimate, _satisfaction_evidence(m, estimate))
+        readings["satisfaction"] = Reading(
+            True, estimate, lambda: _satisfaction_evidence(m, estimate))
         readings["advocacy"] = Reading(
             True, saturation(m.decayed_positive_comments, HALF_POSITIVE_COMMENTS),
-            count(m.positive_comments, "positive comment") if m.positive_comments
+            (lambda: count(m.positive_comments, "positive comment")) if m.positive_comments
             else "no positive comments yet")
     return readings
 
@@ -203,16 +217,20 @@ def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: 
 def _spend(history: CustomerHistory, money: Money, settings: Settings) -> Reading:
     if money.spend is None:
         return not_measured(_no_spend_reason(history, settings))
-    fmt = money_formatter(settings.currency)
     net = money.net or 0.0
+    return Reading(True, money_scale(max(net, 0.0), settings.spend_reference),
+                   lambda: _spend_evidence(money, settings.currency))
+
+
+def _spend_evidence(money: Money, currency: str) -> str:
+    fmt = money_formatter(currency)
     if money.basis == "organization field":
         whose = f"account spend (organization field {money.field})"
     elif money.basis == "user field":
         whose = f"spent (user field {money.field})"
     else:
         whose = f"over {money.field}"
-    evidence = f"{fmt(money.spend)} {whose} − {fmt(money.cost_to_serve)} to serve"
-    return Reading(True, money_scale(max(net, 0.0), settings.spend_reference), evidence)
+    return f"{fmt(money.spend or 0.0)} {whose} − {fmt(money.cost_to_serve)} to serve"
 
 
 def _no_spend_reason(history: CustomerHistory, settings: Settings) -> str:
@@ -237,22 +255,30 @@ def _recency(m: Measures, half_life_days: float) -> Reading:
     gap = m.purchase_gap_days
     if gap is None:
         return Reading(True, decay_weight(days, half_life_days),
-                       f"last purchase {describe_days(days)} ago")
+                       lambda: f"last purchase {describe_days(days)} ago")
     overdue = max(days - gap, 0.0)
+    return Reading(True, decay_weight(overdue, gap), lambda: _recency_evidence(days, gap, overdue))
+
+
+def _recency_evidence(days: float, gap: float, overdue: float) -> str:
     evidence = f"last purchase {describe_days(days)} ago; buys about every {describe_days(gap)}"
     if overdue >= 1:
         evidence += f", {describe_days(overdue)} overdue"
-    return Reading(True, decay_weight(overdue, gap), evidence)
+    return evidence
 
 
 def _tenure(m: Measures, half_life_days: float) -> Reading:
     years = m.tenure_days / 365.0
     quiet = max(m.silence_days - ACTIVE_DAYS, 0.0)
+    return Reading(True, saturation(years, HALF_TENURE_YEARS) * decay_weight(quiet, half_life_days),
+                   lambda: _tenure_evidence(m, quiet))
+
+
+def _tenure_evidence(m: Measures, quiet: float) -> str:
     evidence = f"customer for {describe_days(m.tenure_days)}"
     if quiet > 0:
         evidence += f"; nothing for {describe_days(m.silence_days)}"
-    return Reading(True, saturation(years, HALF_TENURE_YEARS) * decay_weight(quiet, half_life_days),
-                   evidence)
+    return evidence
 
 
 def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
@@ -263,32 +289,35 @@ def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
     typical = norms.typical
     readings = {"ticket_volume": Reading(
         True, saturation(m.burden, HALF_TICKETS),
-        f"{m.tickets_recent} in the last {RECENT_DAYS} days, {m.tickets} in all"
+        (lambda: f"{m.tickets_recent} in the last {RECENT_DAYS} days, {m.tickets} in all")
         if m.tickets else "no tickets")}
     for name, total, weight, noun, baseline in (
             ("first_reply_wait", m.reply_sum, m.reply_weight, "first replies",
-             describe_minutes(typical.first_reply_minutes)),
+             lambda: describe_minutes(typical.first_reply_minutes)),
             ("resolution_wait", m.resolution_sum, m.resolution_weight, "resolutions",
-             describe_minutes(typical.resolution_minutes)),
+             lambda: describe_minutes(typical.resolution_minutes)),
             ("back_and_forth", m.replies_sum, m.replies_weight, "replies per ticket",
-             f"{typical.replies:g}")):
+             lambda: f"{typical.replies:g}")):
         if not weight:
             readings[name] = not_measured(f"no {noun} recorded")
             continue
         mean = (total + TYPICAL_PRIOR) / (weight + TYPICAL_PRIOR)
-        readings[name] = Reading(True, saturation(max(mean - 1.0, 0.0), HALF_EXCESS),
-                                 f"{noun} {mean:.1f}× the account's typical ({baseline})")
+        readings[name] = Reading(
+            True, saturation(max(mean - 1.0, 0.0), HALF_EXCESS),
+            lambda noun=noun, mean=mean, baseline=baseline:
+            f"{noun} {mean:.1f}× the account's typical ({baseline()})")
     if not m.tickets:
         for name in ("reopens", "escalations"):
             readings[name] = not_measured("no tickets yet")
     else:
         readings["reopens"] = _rate(
             m.decayed_reopens, m.solved_weight, typical.reopens,
-            f"{count(m.reopened_tickets, 'ticket')} reopened ({count(m.reopens, 'reopen')})"
+            (lambda: f"{count(m.reopened_tickets, 'ticket')} reopened "
+                     f"({count(m.reopens, 'reopen')})")
             if m.reopens else "no reopened tickets")
         readings["escalations"] = _rate(
             m.decayed_escalations, m.decayed_tickets, typical.escalations,
-            count(m.escalations, "urgent or high priority ticket")
+            (lambda: count(m.escalations, "urgent or high priority ticket"))
             if m.escalations else "no urgent or high priority tickets")
     if norms.good_share is None or not m.tickets:
         readings["bad_ratings"] = not_measured(
@@ -297,11 +326,11 @@ def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
     else:
         readings["bad_ratings"] = _rate(
             m.decayed_bad, m.decayed_tickets, typical.bad_ratings,
-            count(m.bad, "bad rating") if m.bad else "no bad ratings")
+            (lambda: count(m.bad, "bad rating")) if m.bad else "no bad ratings")
     return readings
 
 
-def _rate(events: float, tickets: float, typical: float, evidence: str) -> Reading:
+def _rate(events: float, tickets: float, typical: float, evidence: Wording) -> Reading:
     """How often something happens per ticket, against how often it happens in the account:
     a decayed mean with TYPICAL_PRIOR pseudo-tickets at the account's rate, earning the signal
     by how many times the typical rate it exceeds it (a rate below RATE_FLOOR counts as that
