@@ -24,7 +24,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     from plugin.bootstrap import build_services
     from plugin.resources import resource_dir
     from plugin.service_layer.jobs import make_queue
-    from plugin.web import admin, api, demo, errors, observability, security, sidebar, webhook
+    from plugin.web import (
+        admin,
+        api,
+        demo,
+        errors,
+        limits,
+        observability,
+        security,
+        sidebar,
+        webhook,
+    )
 
     app = Flask(__name__, instance_path=str(configuration.instance_folder()),
                 template_folder=str(resource_dir("templates")))
@@ -39,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
         # headers, so links the app hands Zendesk (the webhook's URL) say https and the host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["customer_value"] = services or build_services(app.config)
+    limits.init_app(app)
     observability.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -12,6 +12,7 @@ import uuid
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 
 from plugin.storage.secrets import WEBHOOK_SECRET
+from plugin.web import limits
 from plugin.web.observability import set_account
 from plugin.web.signature import (
     INVOCATION_HEADER,
@@ -39,7 +40,7 @@ def zendesk_webhook():
     if not secret:
         abort(503, "webhooks are not configured: switch tagging on in the settings, or set "
                    "CUSTOMER_VALUE_WEBHOOK_SECRET")
-    body = request.get_data(cache=False)
+    body = limits.body()
     now = services.clock()
     try:
         verify(secret, body, request.headers.get(SIGNATURE_HEADER),
