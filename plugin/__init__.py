@@ -29,6 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
         api,
         demo,
         errors,
+        ids,
         limits,
         observability,
         security,
@@ -50,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["customer_value"] = services or build_services(app.config)
     limits.init_app(app)
+    ids.init_app(app)
     observability.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from plugin.web.ids import parse_id
+
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
 INVOCATION_HEADER = "X-Zendesk-Webhook-Invocation-Id"
@@ -91,13 +93,10 @@ def parse_event(body: bytes) -> TicketEvent:
 
 def _id(data: dict, key: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool):
-        value = None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or value <= 0:
-        raise BadPayload(f"{key} must be a Zendesk id, not {value!r}")
-    return value
+    try:
+        return parse_id(value.strip() if isinstance(value, str) else value, key)
+    except ValueError:
+        raise BadPayload(f"{key} must be a Zendesk id, not {str(value)[:40]!r}") from None
 
 
 def _moment(timestamp: str) -> datetime:
