@@ -163,6 +163,8 @@ webhook_deliveries = Table(
     Column("ticket_id", BigInteger, nullable=False),
     Column("requester_id", BigInteger, nullable=False),
     Column("done_at", DateTime(timezone=True)),
+    Column("signature_digest", String(64)),
+    Index("ux_webhook_deliveries_signature", "account_id", "signature_digest", unique=True),
 )
 failed_jobs = Table(
     "failed_jobs", metadata,
