@@ -7,6 +7,7 @@ from flask import Blueprint, Flask, abort, current_app, make_response, request
 
 from integrations.errors import IntegrationError
 from plugin.core.settings import DEFAULT_SUGGESTIONS
+from plugin.web.binding import allow_refresh, require, session_token, ticket_binding
 from plugin.web.contract import encode
 from plugin.web.ids import optional_id
 from plugin.web.session import account, services
@@ -23,7 +24,11 @@ def init_app(app: Flask) -> None:
 def customer_value(user_id: int):
     config, _ = account()
     ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
+    token = session_token()
+    require(token, ticket_binding(user_id, ticket_id))
     refresh = request.args.get("refresh") == "1"
+    if refresh:
+        allow_refresh(token, services().clock())
     cached = services().value(config, user_id, ticket_id, refresh=refresh)
     return current_app.response_class(cached.encoded(encode), mimetype="application/json")
 
@@ -32,6 +37,7 @@ def customer_value(user_id: int):
 def customer_trend(user_id: int):
     config, _ = account()
     ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
+    require(session_token(), ticket_binding(user_id, ticket_id))
     try:
         trend = services().value(config, user_id, ticket_id).result.trend
     except IntegrationError:
@@ -53,6 +59,7 @@ def suggestion_feedback(user_id: int, suggestion: str):
     if ticket_id is not None and not isinstance(ticket_id, int):
         abort(400, "ticket_id must be a ticket id")
     ticket_id = optional_id(ticket_id, "ticket_id")
+    require(session_token(), ticket_binding(user_id, ticket_id))
     services().store(config.base_url).record_feedback(
         user_id=user_id, ticket_id=ticket_id, suggestion=suggestion, outcome=outcome,
         agent_id=session.user_id, at=services().clock())
