@@ -28,9 +28,12 @@ boundaries to interrupt at. Rows:
   clean store's size; then the store is checked (`PRAGMA integrity_check`, every stream's
   cursor against its rows) and the sync resumed without the limit and compared with the clean
   run. A tmpfs was not used: mounting needs privileges this script should not assume.
+- `postgres`: a private PostgreSQL cluster (initdb in a temporary folder, port 5440, run as the
+  postgres user): a clean sync into one database, and into another a sync during which the
+  server is restarted after half of its pages, then run again; the two are compared.
 
-Not measured here: the tagging worker SIGKILLed mid-backfill and PostgreSQL restarted during a
-sync or tagging (see docs/reliability.md).
+Not measured here: the tagging worker SIGKILLed mid-backfill and PostgreSQL restarted during
+tagging (see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -108,9 +111,10 @@ def fingerprint(database: str) -> tuple[dict[str, int], str]:
     return counts, digest.hexdigest()
 
 
-def run_sync(database: str, base: str, stop_after: int | None = None) -> int:
-    """Sync into `database`; with `stop_after`, stop right after that many pages are saved.
-    The pages saved."""
+def run_sync(database: str, base: str, stop_after: int | None = None,
+             on_page: Callable[[int], None] | None = None) -> int:
+    """Sync into `database`; with `stop_after`, stop right after that many pages are saved;
+    `on_page(n)` is called after the n-th page is saved. The pages saved."""
     store = open_store(database, base)
     saved = 0
     original = store.save_page
@@ -119,6 +123,8 @@ def run_sync(database: str, base: str, stop_after: int | None = None) -> int:
         nonlocal saved
         original(*args, **kwargs)
         saved += 1
+        if on_page is not None:
+            on_page(saved)
         if stop_after is not None and saved >= stop_after:
             raise Interrupted
 
@@ -334,8 +340,63 @@ def disk_row(base: str, scratch: Path) -> dict:
             "ok": integrity == "ok" and resumed_equal and child.returncode != 0}
 
 
+PG_PORT = 5440
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), Path("/usr/bin"))
+
+
+def as_postgres(*command: str) -> None:
+    subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True,
+                   capture_output=True, timeout=120)
+
+
+def postgres_row(base: str, scratch: Path) -> dict:
+    """A private cluster (initdb in a temporary folder, port 5440, trust on 127.0.0.1 only):
+    a clean sync into one database; into another, a sync during which the server is restarted
+    (`pg_ctl restart -m fast`) right after half of the pages, then the sync run again."""
+    folder = Path(tempfile.mkdtemp(prefix="reliability-pg-"))
+    shutil.chown(folder, "postgres")
+    data = folder / "data"
+    control = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
+               f"-p {PG_PORT} -k {folder} -c listen_addresses=127.0.0.1"]
+    try:
+        as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
+        as_postgres(*control[:1], "start", *control[1:])
+        for name in ("clean", "restarted"):
+            as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(PG_PORT),
+                        "-U", "postgres", name)
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{PG_PORT}/" + "{}"
+        pages = run_sync(url.format("clean"), base)
+        expected = fingerprint(url.format("clean"))
+        restarted = []
+
+        def restart(saved: int) -> None:
+            if saved == pages // 2 and not restarted:
+                as_postgres(*control[:1], "restart", "-m", "fast", *control[1:])
+                restarted.append(saved)
+
+        try:
+            run_sync(url.format("restarted"), base, on_page=restart)
+            first = "finished"
+        except Exception as error:  # the restart's failure is the point
+            first = f"stopped ({type(error).__name__})"
+        run_sync(url.format("restarted"), base)
+        equal = fingerprint(url.format("restarted")) == expected
+    finally:
+        subprocess.run(["runuser", "-u", "postgres", "--", *control[:1], "stop", "-m", "fast",
+                        *control[1:]], capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"fault": "PostgreSQL restarted during a sync",
+            "running": f"sync of {expected[0]['tickets']} tickets ({pages} pages) into a "
+                       "private PostgreSQL",
+            "injected": f"pg_ctl restart -m fast after page {restarted[0] if restarted else '?'}"
+                        f"; the sync {first}, then ran again",
+            "jobs_lost": "n/a", "tags": "n/a",
+            "partial": f"resumed store {'equals' if equal else 'DIFFERS from'} the clean run",
+            "ok": equal and bool(restarted)}
+
+
 ROWS: dict[str, Callable] = {"pages": pages_row, "burst": burst_row, "redis": redis_row,
-                             "disk": disk_row}
+                             "disk": disk_row, "postgres": postgres_row}
 
 
 def main() -> None:
