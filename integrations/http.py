@@ -14,6 +14,11 @@ A `RetryPolicy` bounds that: how many tries, how long the backoff, and whether a
 request is tried again. The default suits background work; a caller on a web request (the CRM
 lookups of the sidebar) passes a tighter one: one quick retry of a fast failure, never another
 wait after a timeout.
+
+Redirects are never followed: a 3xx answer is an error naming its status, so an address vetted
+before the request (`check_url`) is the only one the request can reach. When `check_url`
+returns the address it vetted, the connection goes to that address (`PinnedAdapter`), with the
+host name kept for TLS (SNI and the certificate's name) and for the Host header.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from integrations.errors import (
     AuthFailed,
@@ -127,14 +133,21 @@ class Transport:
     error_of: Callable[[requests.Response], IntegrationError | None] | None = None
     """A service's own reading of a failed answer (Bitrix24 names its errors in the body
     whatever the status): the error to raise, or None for the generic one by status."""
-    check_url: Callable[[str], None] | None = None
+    check_url: Callable[[str], str | None] | None = None
     """Called with every URL before it is requested (a typed-in address must stay public:
-    `integrations.hosts`); a ValueError it raises refuses the request as AuthFailed."""
+    `integrations.hosts`); a ValueError it raises refuses the request as AuthFailed. The
+    address it returns, if any, is the one connected to (the name is not resolved again)."""
+    _pins: PinnedAdapter | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("web", "background"):
             raise ValueError(f"unknown transport mode {self.mode!r}")
         self.base_url = self.base_url.rstrip("/") + "/"
+        if self.check_url is not None:
+            self._pins = PinnedAdapter()
+            self.session.trust_env = False  # no proxy from the environment between check and host
+            for scheme in ("https://", "http://"):
+                self.session.mount(scheme, self._pins)
 
     @property
     def total_calls(self) -> int:
@@ -150,16 +163,21 @@ class Transport:
                 json: Any = None) -> dict[str, Any]:
         """Send one request, retrying as `retry_delay` decides; the decoded JSON body."""
         url = self.url(path)
-        if self.check_url is not None:
+        if self.check_url is not None and self._pins is not None:
             try:
-                self.check_url(url)
+                address = self.check_url(url)
             except ValueError as error:
                 raise AuthFailed(f"{self.service} address refused: {error}",
                                  service=self.service) from None
+            self._pins.pin(url, address)
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
             status, retry_after, response, timed_out = self._send(method, url, params, json)
+            if response is not None and 300 <= status < 400:
+                raise BadResponse(f"{self.service} answered {status} (a redirect) for "
+                                  f"{self._where(url)}; redirects are not followed",
+                                  service=self.service)
             if response is not None and status < 400:
                 return _decode(response, self.service)
             if response is not None and self.throttled is not None:
@@ -185,7 +203,8 @@ class Transport:
         started = time.perf_counter()
         try:
             response = self.session.request(method, url, params=params, json=body,
-                                            auth=self.auth, timeout=self.timeout)
+                                            auth=self.auth, timeout=self.timeout,
+                                            allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout) as error:
             log.info("%s %s failed: %s", method, self._where(url), type(error).__name__)
             self._tell(method, None, started)
@@ -233,6 +252,45 @@ class Transport:
         """The URL's path as logs and errors may show it (without the redacted secret)."""
         path = _path(url)
         return path.replace(self.redact, "***") if self.redact else path
+
+
+class PinnedAdapter(HTTPAdapter):
+    """requests' adapter connecting to a vetted address instead of resolving the host again.
+
+    The urllib3 pool is opened for the pinned address with `server_hostname` (TLS SNI and the
+    certificate check) and `assert_hostname` set to the URL's host, and the Host header names
+    the host: to the server it is an ordinary request to its name. Hosts without a pin
+    connect as usual.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pinned: dict[str, str] = {}
+
+    def pin(self, url: str, address: str | None) -> None:
+        """Connect to `address` for `url`'s host from now on (None: resolve the name)."""
+        host = (urlsplit(url).hostname or "").lower()
+        if address is None:
+            self._pinned.pop(host, None)
+        else:
+            self._pinned[host] = address
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        host = (urlsplit(request.url).hostname or "").lower()
+        address = self._pinned.get(host)
+        if address is None:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        host_params, pool_kwargs = self.build_connection_pool_key_attributes(
+            request, verify, cert)
+        host_params["host"] = f"[{address}]" if ":" in address else address
+        if host_params["scheme"] == "https":
+            pool_kwargs = {**pool_kwargs, "server_hostname": host, "assert_hostname": host}
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+
+    def add_headers(self, request, **kwargs) -> None:
+        parts = urlsplit(request.url)
+        if (parts.hostname or "").lower() in self._pinned:
+            request.headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
 
 
 def _decode(response: requests.Response, service: str) -> dict[str, Any]:

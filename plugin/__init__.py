@@ -21,10 +21,21 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     from flask import Flask
 
     from plugin import config as configuration
-    from plugin.bootstrap import build_services
+    from plugin.bootstrap import build_services, check_demo_mode
     from plugin.resources import resource_dir
     from plugin.service_layer.jobs import make_queue
-    from plugin.web import admin, api, demo, errors, observability, security, sidebar, webhook
+    from plugin.web import (
+        admin,
+        api,
+        demo,
+        errors,
+        ids,
+        limits,
+        observability,
+        security,
+        sidebar,
+        webhook,
+    )
 
     app = Flask(__name__, instance_path=str(configuration.instance_folder()),
                 template_folder=str(resource_dir("templates")))
@@ -39,6 +50,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
         # headers, so links the app hands Zendesk (the webhook's URL) say https and the host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["customer_value"] = services or build_services(app.config)
+    check_demo_mode(app.config, app.extensions["customer_value"].registry)
+    limits.init_app(app)
+    ids.init_app(app)
     observability.init_app(app)
     security.init_app(app)
     errors.init_app(app)

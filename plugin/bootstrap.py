@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from integrations.http import CONNECT_TIMEOUT
 from integrations.zendesk import ZendeskClient, ZendeskConfig
-from plugin.config import database_url
+from plugin.config import ConfigError, database_url
 from plugin.service_layer.crm import CrmConnector
 from plugin.service_layer.services import Services, utc_now
 from plugin.service_layer.values import ValueCache
@@ -68,6 +68,22 @@ def build_services(config: Mapping[str, Any], *,
         cache=ValueCache(fresh_for=float(config.get("VALUE_FRESH_SECONDS") or 60.0)),
         crm=crm or CrmConnector(allow_private_hosts=bool(
             config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))))
+
+
+def check_demo_mode(config: Mapping[str, Any], registry: Registry) -> None:
+    """Refuse demo mode (an admin session without sign-in, private CRM hosts) on a store that
+    holds real installations: any account other than the one the configuration names."""
+    if not config.get("DEMO_MODE"):
+        return
+    try:
+        own = _subdomain(single_account(config))
+    except ValueError:
+        own = None
+    others = sorted(subdomain for subdomain in registry.app_ids() if subdomain != own)
+    if others:
+        raise ConfigError(f"DEMO_MODE is on, but the database holds installations of "
+                          f"{len(others)} Zendesk account(s): demo mode is refused on a real "
+                          "store (use a database of its own)")
 
 
 def _subdomain(config: ZendeskConfig) -> str:

@@ -21,6 +21,9 @@ from plugin.storage.schema import with_driver
 DATABASE_FILE = "customer-value.db"
 SECRET_FILE = "secret_key"
 SECRET_BYTES = 32
+MIN_SECRET_BYTES = 32
+"""RFC 7518 §3.2: an HS256 key at least as long as the SHA-256 output. A shorter SECRET_KEY is
+refused at start-up rather than failing every signed session later."""
 
 DEFAULTS: Mapping[str, Any] = {
     "SECRET_KEY": None,
@@ -37,6 +40,8 @@ DEFAULTS: Mapping[str, Any] = {
     "METRICS_TOKEN": None,
     "TRUSTED_PROXIES": 0,
     "CRM_ALLOW_PRIVATE_HOSTS": False,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "TAG_ALWAYS": False,
 }
 PLAIN_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
                      "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
@@ -90,7 +95,18 @@ def load(test_config: Mapping[str, Any] | None = None) -> Config:
             config[name] = flag(name, config[name])
     if not config["SECRET_KEY"] and (folder / SECRET_FILE).exists():
         config["SECRET_KEY"] = (folder / SECRET_FILE).read_text().strip()
+    check_secret_key(config["SECRET_KEY"])
     return config
+
+
+def check_secret_key(key: object) -> None:
+    """ConfigError unless the secret key is unset (the instance folder's is made) or text of
+    at least MIN_SECRET_BYTES bytes."""
+    if key is None or key == "":
+        return
+    if not isinstance(key, str) or len(key.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes of text; "
+                          "leave it unset for a random one kept in the instance folder")
 
 
 def database_url(config: Mapping[str, Any]) -> str:

@@ -240,3 +240,23 @@ def test_saving_crm_credentials_forgets_the_accounts_computed_values(app):
     assert isinstance(cache.get(theirs, lambda: {"value": 3.0}), CachedValue)
     assert cache.get(theirs, lambda: {"value": 3.0}).result == {"value": 1.0}, \
         "another account's values stay"
+
+
+def test_a_save_of_a_hundred_thousand_segments_is_refused_with_the_reason(app):
+    client = app.test_client()
+    segments = [{"tag": f"s{i}", "weights": {}} for i in range(100_000)]
+    answer = client.put("/api/settings", headers=admin_session(),
+                        json={"settings": {"segments": segments}})
+    assert answer.status_code in (413, 422)
+    small = [{"tag": f"s{i}", "weights": {}} for i in range(51)]
+    answer = client.put("/api/settings", headers=admin_session(),
+                        json={"settings": {"segments": small}})
+    assert answer.status_code == 422
+    assert "at most 50 segments" in answer.get_json()["error"]["fields"]["segments"]
+    preview = client.post("/api/settings/preview", headers=admin_session(),
+                          json={"settings": {"segments": small}})
+    assert preview.status_code == 422
+    note = client.put("/api/settings", headers=admin_session(),
+                      json={"settings": {}, "note": "n" * 501})
+    assert note.status_code == 422 and "note" in note.get_json()["error"]["fields"]
+    assert client.get("/api/settings", headers=admin_session()).get_json()["versions"] == []

@@ -88,9 +88,17 @@ def test_a_burst_ends_with_every_ticket_tagged_once_despite_failures(receiving):
     client = app.test_client()
     tickets = open_tickets(base_url)
     started = time.perf_counter()
-    for ticket_id, requester_id in tickets * 2:
+    for ticket_id, requester_id in tickets:
         assert call(client, {"ticket_id": str(ticket_id),
                              "requester_id": str(requester_id)}).status_code == 202
+    # Each ticket again under a new invocation id: queued, or (signed in the same second, so
+    # the very same signed call) answered as a duplicate.
+    queued = len(tickets)
+    for ticket_id, requester_id in tickets:
+        status = call(client, {"ticket_id": str(ticket_id),
+                               "requester_id": str(requester_id)}).status_code
+        assert status in (200, 202)
+        queued += status == 202
     accept_seconds = (time.perf_counter() - started) / (len(tickets) * 2)
     assert accept_seconds < 0.5
     # A fifth of Zendesk's answers fail: 429s, 5xx, answers slower than the client's 1 s
@@ -100,7 +108,7 @@ def test_a_burst_ends_with_every_ticket_tagged_once_despite_failures(receiving):
         "fault_kinds": ["429", "500", "502", "503", "slow", "drop"]}, timeout=10)
     done = jobs_counted("done")
     run_consumer(app)
-    assert jobs_counted("done") - done == len(tickets) * 2, "the metrics count every job"
+    assert jobs_counted("done") - done == queued, "the metrics count every job"
     requests.post(f"{base_url}/_sandbox/config", json={"fault_rate": 0}, timeout=10)
     services = app.extensions["customer_value"]
     assert services.failed_jobs(base_url) == []

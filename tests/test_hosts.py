@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
-from integrations.errors import AuthFailed
+from integrations.errors import AuthFailed, BadResponse
 from integrations.hosts import UnsafeUrl, check_public_url
 from plugin.core.settings import Settings
 from plugin.service_layer.crm import CrmConnector, CrmEnv
@@ -80,3 +80,30 @@ def test_a_saved_webhook_url_to_a_private_host_is_never_requested():
         http.post("http://127.0.0.1:9/rest/1/abc/crm.contact.list.json",
                   json={"result": [], "total": 0})
         assert trusted.history(customer(), BITRIX, account=1, secrets=saved.get).notices == ()
+
+
+@pytest.mark.parametrize("address", [
+    "2002:7f00:1::", "2002:a00:1::", "2002:5db8:d70e::",   # 6to4 (of 127.0.0.1, 10.0.0.1, public)
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",               # Teredo
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1",  # NAT64
+    "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::ffff:192.168.0.1"])
+def test_ipv6_forms_that_reach_an_ipv4_address_are_refused(address):
+    with pytest.raises(UnsafeUrl, match="not on the public internet"):
+        check_public_url(HOOK, resolve=resolver(address))
+
+
+def test_the_check_names_the_address_it_vetted_for_the_connection():
+    assert check_public_url(HOOK, resolve=resolver("93.184.215.14")) == "93.184.215.14"
+    assert check_public_url("http://127.0.0.1:9/rest/1/s/", allow_private=True) is None
+
+
+def test_a_redirect_is_an_error_and_never_followed():
+    client = Bitrix24Client.connect(Bitrix24Config(HOOK), check_url=lambda url: check_public_url(
+        url, resolve=resolver("93.184.215.14")))
+    inside = "http://127.0.0.1:8080/latest/meta-data/iam"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
+        http.post(f"{HOOK}crm.contact.list.json", status=307, headers={"Location": inside})
+        http.post(inside, json={"result": [], "total": 0})
+        with pytest.raises(BadResponse, match="307"):
+            client.contact_ids("ann@example.com")
+        assert [call.request.url for call in http.calls] == [f"{HOOK}crm.contact.list.json"]

@@ -60,7 +60,8 @@ def test_tagging_switch_provisions_once_and_removes(dataset, tmp_path):
         stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         call = client.post("/webhooks/zendesk", data=body, headers={
             "X-Zendesk-Webhook-Signature": sign(secret, stamp, body),
-            "X-Zendesk-Webhook-Signature-Timestamp": stamp})
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            "X-Zendesk-Webhook-Invocation-Id": "01HZX-provisioned"})
         assert call.status_code == 202
 
         off = client.put("/api/settings", headers=admin,

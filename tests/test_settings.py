@@ -147,3 +147,38 @@ def test_tagging_and_spend_source_round_trip():
                                    "value_user_field": "customer_value", "spend_source": "sell",
                                    "organization_spend_field": "annual_revenue"})
     assert Settings.from_dict(settings.to_dict()) == settings
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"segments": [{"tag": f"s{i}", "weights": {}} for i in range(51)]}, "segments",
+     "at most 50 segments"),
+    ({"exchange_rates": {f"{chr(65 + i // 676)}{chr(65 + i // 26 % 26)}{chr(65 + i % 26)}": 1.0
+                         for i in range(201)}}, "exchange_rates", "at most 200 currencies"),
+    ({"community_link": "https://x.example/" + "a" * 2000}, "community_link",
+     "at most 2000 characters"),
+    ({"system_tags": ["t"] * 201}, "system_tags", "at most 200 tags"),
+    ({"suggestions": {"personalise": {"text": "x" * 2001}}}, "suggestions.personalise.text",
+     "at most 2000 characters"),
+])
+def test_lists_and_texts_are_capped(data, field, message):
+    with pytest.raises(SettingsError) as error:
+        Settings.from_dict(data)
+    assert message in error.value.errors[field]
+
+
+def test_the_whole_settings_object_is_capped():
+    huge = {"segments": [{"tag": "s", "weights": {}, "pad": "x" * 200_000}]}
+    with pytest.raises(SettingsError) as error:
+        Settings.from_dict(huge)
+    assert "at most 128 KB" in error.value.errors[""]
+
+
+def test_settings_at_every_cap_are_accepted():
+    from plugin.core.settings import MAX_RATES, MAX_SEGMENTS
+    codes = [f"{chr(65 + i // 676)}{chr(65 + i // 26 % 26)}{chr(65 + i % 26)}"
+             for i in range(MAX_RATES)]
+    settings = Settings.from_dict({
+        "segments": [{"tag": f"segment_{i}", "weights": dict.fromkeys(DEFAULT_WEIGHTS, 50)}
+                     for i in range(MAX_SEGMENTS)],
+        "exchange_rates": dict.fromkeys(codes, 1.25), "system_tags": [f"t{i}" for i in range(200)]})
+    assert len(settings.segments) == MAX_SEGMENTS and len(settings.exchange_rates) == MAX_RATES

@@ -7,6 +7,7 @@ so a settings page can show each message beside its field and save nothing.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -44,6 +45,13 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
 })
 MAX_WEIGHT = 100.0
 MAX_SYSTEM_TAGS = 200
+MAX_SEGMENTS = 50
+MAX_RATES = 200
+"""ISO 4217 lists fewer than 200 active currencies."""
+MAX_LINK = 2000
+MAX_SETTINGS_BYTES = 128 * 1024
+"""The whole settings object as JSON (the defaults take about 3 KB; every list at its cap
+about 70 KB)."""
 
 PLACEHOLDERS = frozenset({
     "first_name", "name", "tenure", "last_topic", "channel", "topic", "community_link",
@@ -290,6 +298,13 @@ class _Reader:
     def read(self) -> Settings:
         if not isinstance(self.data, Mapping):
             raise SettingsError({"": "settings must be an object"})
+        try:
+            size = len(json.dumps(self.data, default=str).encode())
+        except (TypeError, ValueError, RecursionError):
+            raise SettingsError({"": "settings must be plain JSON values"}) from None
+        if size > MAX_SETTINGS_BYTES:
+            raise SettingsError({"": f"settings may take at most {MAX_SETTINGS_BYTES // 1024} KB "
+                                     f"as JSON, not {size // 1024} KB"})
         known = {f.name for f in fields(Settings)}
         for key in self.data:
             if key not in known:
@@ -345,7 +360,9 @@ class _Reader:
             self.fail(name, "must be text")
             return None
         if name in _LINKS:
-            if value and not _is_link(value):
+            if len(value) > MAX_LINK:
+                self.fail(name, f"must be a link of at most {MAX_LINK} characters")
+            elif value and not _is_link(value):
                 self.fail(name, "must be an https:// link, or empty")
             return value
         pattern, message = _STRING_RULES[name]
@@ -394,6 +411,9 @@ class _Reader:
         if not isinstance(value, list):
             self.fail("segments", "must be a list")
             return ()
+        if len(value) > MAX_SEGMENTS:
+            self.fail("segments", f"may list at most {MAX_SEGMENTS} segments, not {len(value)}")
+            return ()
         read, seen = [], set()
         for index, item in enumerate(value):
             path = f"segments.{index}"
@@ -422,6 +442,10 @@ class _Reader:
     def rates(self, value: Any) -> Mapping[str, float]:
         if not isinstance(value, Mapping):
             self.fail("exchange_rates", "must be an object of currency: rate")
+            return MappingProxyType({})
+        if len(value) > MAX_RATES:
+            self.fail("exchange_rates", f"may list at most {MAX_RATES} currencies, not "
+                                        f"{len(value)}")
             return MappingProxyType({})
         read = {}
         for code, rate in value.items():
@@ -472,7 +496,8 @@ class _Reader:
             self.fail(f"{path}.macro_id", "must be a macro id (a positive whole number) or empty")
         if not isinstance(rule.tag, str) or (rule.tag and not TAG.match(rule.tag)):
             self.fail(f"{path}.tag", "must be a Zendesk tag: no spaces, at most 80 characters")
-        if not isinstance(rule.link, str) or (rule.link and not _is_link(rule.link)):
+        if not isinstance(rule.link, str) or len(rule.link) > MAX_LINK or (
+                rule.link and not _is_link(rule.link)):
             self.fail(f"{path}.link", "must be an https:// link, or empty")
         needs = {"macro": ("macro_id", rule.macro_id), "tag": ("tag", rule.tag),
                  "link": ("link", rule.link), "reply": ("text", rule.text)}.get(rule.action)

@@ -4,27 +4,36 @@ huey stores jobs in SQLite by default (the instance folder) and in Redis when RE
 set, for several workers on several machines. A job that hits a rate limit waits as long as
 Zendesk asks; one that meets an outage retries with growing delays; one that keeps failing is
 recorded in `failed_jobs` for admins to see, never dropped silently.
+
+Job payloads are stored as JSON (`JsonSerializer`), not huey's default pickle: whoever can write
+to the queue (Redis, `queue.db`) can then at most queue a job the app knows, with plain values,
+never run code in the worker. The SQLite queue file is readable by its owner only.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, Task
 from huey.consumer import Consumer
 from huey.exceptions import RetryTask
+from huey.registry import Message
+from huey.serializer import Serializer
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
 from plugin.core.tagging import decide_for
 from plugin.service_layer.telemetry import JOBS
+from plugin.storage.schema import private_file
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +45,59 @@ BACKOFF_BASE = 5.0
 BACKOFF_CAP = 600.0
 
 
+class JsonSerializer(Serializer):
+    """huey's messages (and its revocation marks) as JSON: a message is its fields in order,
+    datetimes are ISO strings, and nothing else but JSON's own values passes either way (a job
+    argument that is not one fails when queued, not in the worker)."""
+
+    def _serialize(self, data: Any) -> bytes:
+        return json.dumps(_plain(data), separators=(",", ":")).encode()
+
+    def _deserialize(self, data: bytes) -> Any:
+        return json.loads(data, object_hook=_revive)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Message):
+        return {"$message": [_plain(part) for part in value]}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return [_plain(part) for part in value]
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value) or any(
+                key.startswith("$") for key in value):
+            raise TypeError("a queued mapping needs plain string keys")
+        return {key: _plain(part) for key, part in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"a {type(value).__name__} cannot be queued as JSON")
+
+
+def _revive(value: dict[str, Any]) -> Any:
+    if "$message" in value:
+        fields = list(value["$message"])[:len(Message._fields)]
+        named = dict(zip(Message._fields, fields, strict=False))
+        named["args"] = tuple(named.get("args") or ())
+        named["kwargs"] = named.get("kwargs") or {}
+        if named.get("chord_config") is not None:
+            named["chord_config"] = tuple(named["chord_config"])
+        return Message(**named)
+    if "$datetime" in value:
+        return datetime.fromisoformat(value["$datetime"])
+    return value
+
+
 def make_queue(app: Flask) -> Huey:
-    """The app's queue, with its jobs registered; built once per app."""
+    """The app's queue, with its jobs registered; built once per app. Results are not kept
+    (nothing reads them, and a failure's traceback stays in the logs)."""
     redis_url = app.config.get("REDIS_URL")
+    options = {"serializer": JsonSerializer(), "results": False}
     if redis_url:
-        huey: Huey = RedisHuey("customer-value", url=redis_url)
+        huey: Huey = RedisHuey("customer-value", url=redis_url, **options)
     else:
-        huey = SqliteHuey("customer-value", filename=app.config["QUEUE_PATH"])
+        private_file(app.config["QUEUE_PATH"])
+        huey = SqliteHuey("customer-value", filename=app.config["QUEUE_PATH"], **options)
 
     @huey.task(retries=RETRIES, context=True)
     def tag_ticket(account_key: str, ticket_id: int, requester_id: int,

@@ -200,11 +200,12 @@ class Services:
     # --- the tagging queue's durable record (`plugin.storage.deliveries`) ------------------
 
     def first_delivery(self, account_key: str, invocation: str, *, ticket_id: int,
-                       requester_id: int) -> bool:
-        """Record a webhook delivery before its job is queued; False if seen before."""
+                       requester_id: int, signature_digest: str | None = None) -> bool:
+        """Record a webhook delivery before its job is queued; False if seen before (by its
+        invocation id or its signature's digest)."""
         return self.deliveries.first(self.store(account_key).account, invocation,
                                      ticket_id=ticket_id, requester_id=requester_id,
-                                     now=self.clock())
+                                     now=self.clock(), signature_digest=signature_digest)
 
     def finish_delivery(self, account_key: str, invocation: str) -> None:
         self.deliveries.finish(self.store(account_key).account, invocation, self.clock())

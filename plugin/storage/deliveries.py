@@ -47,13 +47,15 @@ class Deliveries:
         self.engine = engine
 
     def first(self, account: int, invocation: str, *, ticket_id: int, requester_id: int,
-              now: datetime) -> bool:
-        """Record a delivery (the durable copy of its job); False if it was seen before."""
+              now: datetime, signature_digest: str | None = None) -> bool:
+        """Record a delivery (the durable copy of its job); False if it was seen before, under
+        this invocation id or with this signature (a replay of the same signed call)."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(webhook_deliveries.insert().values(
                     account_id=account, invocation_id=invocation, received_at=as_utc(now),
-                    ticket_id=ticket_id, requester_id=requester_id))
+                    ticket_id=ticket_id, requester_id=requester_id,
+                    signature_digest=signature_digest))
         except IntegrityError:
             return False
         return True

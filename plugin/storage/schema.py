@@ -11,6 +11,7 @@ sync positions, trend snapshots, suggestion feedback), `installations`, `version
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 
 from plugin.core.times import as_utc
 
@@ -163,6 +165,8 @@ webhook_deliveries = Table(
     Column("ticket_id", BigInteger, nullable=False),
     Column("requester_id", BigInteger, nullable=False),
     Column("done_at", DateTime(timezone=True)),
+    Column("signature_digest", String(64)),
+    Index("ux_webhook_deliveries_signature", "account_id", "signature_digest", unique=True),
 )
 failed_jobs = Table(
     "failed_jobs", metadata,
@@ -196,10 +200,29 @@ crm_deals = Table(
     Index("ix_crm_deals_contact", "account_id", "source", "contact_id"),
 )
 
+def private_file(path: str | os.PathLike[str]) -> None:
+    """Create `path` readable and writable by its owner only (0600), or narrow it to that if it
+    exists: SQLite gives its -wal and -shm files the database file's mode."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+
+
+def private_sqlite(url: str) -> None:
+    """For a SQLite file URL, `private_file` of its database file (before SQLite makes it)."""
+    parsed = make_url(with_driver(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        private_file(parsed.database)
+
+
 def connect(url: str) -> Engine:
-    """An engine for the database URL; SQLite waits on locks instead of failing at once."""
+    """An engine for the database URL; SQLite waits on locks instead of failing at once, and
+    its file is the owner's alone (0600)."""
     url = with_driver(url)
     if url.startswith("sqlite"):
+        private_sqlite(url)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -147,7 +147,7 @@ def save_settings():
     try:
         saved = services().versions(store).save(
             data, author_id=session.user_id, now=services().clock(),
-            note=str(body.get("note") or ""), base_version=body.get("base_version"))
+            note=_note(body), base_version=body.get("base_version"))
     except SettingsError as error:
         return _invalid(error)
     except VersionConflict as error:
@@ -242,6 +242,18 @@ def _draft(store) -> Settings:
         return Settings.from_dict({**data, "version": current.version})
     except SettingsError as error:
         abort(_invalid(error))
+
+
+MAX_NOTE = 500
+"""A saved version's note, in characters."""
+
+
+def _note(body: dict[str, Any]) -> str:
+    note = body.get("note") or ""
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        abort(_invalid(SettingsError({"note": f"must be text of at most {MAX_NOTE} "
+                                               "characters"})))
+    return note
 
 
 def _invalid(error: SettingsError):

@@ -7,7 +7,9 @@ from flask import Blueprint, Flask, abort, current_app, make_response, request
 
 from integrations.errors import IntegrationError
 from plugin.core.settings import DEFAULT_SUGGESTIONS
+from plugin.web.binding import allow_refresh, require, session_token, ticket_binding
 from plugin.web.contract import encode
+from plugin.web.ids import optional_id
 from plugin.web.session import account, services
 from plugin.web.trend import sparkline
 
@@ -18,19 +20,24 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-@bp.get("/customers/<int:user_id>/value")
+@bp.get("/customers/<zid:user_id>/value")
 def customer_value(user_id: int):
     config, _ = account()
-    ticket_id = request.args.get("ticket_id", type=int)
+    ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
+    token = session_token()
+    require(token, ticket_binding(user_id, ticket_id))
     refresh = request.args.get("refresh") == "1"
+    if refresh:
+        allow_refresh(token, services().clock())
     cached = services().value(config, user_id, ticket_id, refresh=refresh)
     return current_app.response_class(cached.encoded(encode), mimetype="application/json")
 
 
-@bp.get("/customers/<int:user_id>/trend.svg")
+@bp.get("/customers/<zid:user_id>/trend.svg")
 def customer_trend(user_id: int):
     config, _ = account()
-    ticket_id = request.args.get("ticket_id", type=int)
+    ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
+    require(session_token(), ticket_binding(user_id, ticket_id))
     try:
         trend = services().value(config, user_id, ticket_id).result.trend
     except IntegrationError:
@@ -40,7 +47,7 @@ def customer_trend(user_id: int):
     return response
 
 
-@bp.post("/customers/<int:user_id>/suggestions/<suggestion>")
+@bp.post("/customers/<zid:user_id>/suggestions/<suggestion>")
 def suggestion_feedback(user_id: int, suggestion: str):
     config, session = account()
     body = request.get_json(silent=True) or {}
@@ -49,8 +56,10 @@ def suggestion_feedback(user_id: int, suggestion: str):
         abort(404, f"unknown suggestion {suggestion!r}")
     if outcome not in ("accepted", "dismissed"):
         abort(400, "outcome must be accepted or dismissed")
-    if ticket_id is not None and (isinstance(ticket_id, bool) or not isinstance(ticket_id, int)):
+    if ticket_id is not None and not isinstance(ticket_id, int):
         abort(400, "ticket_id must be a ticket id")
+    ticket_id = optional_id(ticket_id, "ticket_id")
+    require(session_token(), ticket_binding(user_id, ticket_id))
     services().store(config.base_url).record_feedback(
         user_id=user_id, ticket_id=ticket_id, suggestion=suggestion, outcome=outcome,
         agent_id=session.user_id, at=services().clock())

@@ -21,6 +21,7 @@ fetch at another host.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -37,6 +38,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from plugin.core.times import epoch_zulu
 
+log = logging.getLogger(__name__)
+
 ZENDESK_TOKEN_FORM_FIELD = "token"
 ZENDESK_ALGORITHM = "RS256"
 DEFAULT_LEEWAY = timedelta(seconds=30)
@@ -46,6 +49,8 @@ PUBLIC_KEY_URL = "https://{subdomain}.zendesk.com/api/v2/apps/{app_id}/public_ke
 INSTALLATION_AUDIENCE = (
     "https://{subdomain}.zendesk.com/api/v2/apps/installations/{installation_id}.json")
 DEFAULT_KEY_TTL = timedelta(hours=1)
+KEY_RETRY_AFTER = timedelta(seconds=30)
+"""How long a failed public-key fetch is remembered before another is tried."""
 MIN_RSA_BITS = 2048
 ZENDESK_ISSUER = re.compile(r"(?P<subdomain>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.zendesk\.com")
 USER_ID_IN_SUB = re.compile(r"(?:^|/users/)(?P<id>\d+)(?:\.json)?$")
@@ -102,6 +107,10 @@ class UnknownAccount(AuthError):
 
 class MissingClaims(AuthError):
     """A required claim is absent."""
+
+
+class KeyUnavailable(AuthError):
+    """Zendesk's public key could not be fetched (the page answers 503: try again)."""
 
 
 class PublicKeyRejected(AuthError):
@@ -191,29 +200,59 @@ class PublicKeyCache:
     ``fetch(url)`` returns the response body (the caller's HTTP adapter raises its own errors);
     ``app_ids`` maps every account (subdomain) the app serves to its app id, so a token naming any
     other account is refused before anything is fetched. A key that is not an RSA public key in
-    PEM is refused and not cached. Concurrent misses may fetch twice; the result is the same.
+    PEM is refused and not cached. A fetch that fails (no answer, an HTTP error) is
+    `KeyUnavailable`, and is remembered for ``retry_after``, so a burst of loads makes one
+    outbound request, not one each. One fetch at a time per account: concurrent misses wait for
+    the first and use its key.
     """
 
     def __init__(self, fetch: Callable[[str], str], app_ids: Mapping[str, int],
-                 ttl: timedelta = DEFAULT_KEY_TTL) -> None:
+                 ttl: timedelta = DEFAULT_KEY_TTL,
+                 retry_after: timedelta = KEY_RETRY_AFTER) -> None:
         self._fetch = fetch
         self._app_ids = app_ids
         self._ttl = ttl
+        self._retry_after = retry_after
         self._keys: dict[str, tuple[str, datetime]] = {}
+        self._failures: dict[str, datetime] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def public_key(self, account: str, now: datetime) -> str:
         """The account's PEM public key, from the cache while younger than the TTL."""
         known = ZENDESK_ISSUER.fullmatch(f"{account}.zendesk.com") and account in self._app_ids
         if not known:
             raise UnknownAccount(f"no installation of this app is known for account {account!r}")
+        cached = self._cached(account, now)
+        if cached is not None:
+            return cached
+        with self._locks_lock:
+            lock = self._locks.setdefault(account, threading.Lock())
+        with lock:
+            cached = self._cached(account, now)
+            if cached is not None:
+                return cached
+            failed = self._failures.get(account)
+            if failed is not None and timedelta(0) <= now - failed < self._retry_after:
+                raise KeyUnavailable("Zendesk's public key could not be fetched just now")
+            url = PUBLIC_KEY_URL.format(subdomain=account, app_id=self._app_ids[account])
+            try:
+                pem = self._fetch(url)
+            except Exception as error:  # any fetch failure: the caller answers 503, not 500
+                self._failures[account] = now
+                log.warning("fetching the public key of %s failed: %s", account,
+                            type(error).__name__)
+                raise KeyUnavailable("Zendesk's public key could not be fetched") from None
+            load_rsa_public_key(pem)
+            self._failures.pop(account, None)
+            self._keys[account] = (pem, now)
+            return pem
+
+    def _cached(self, account: str, now: datetime) -> str | None:
         cached = self._keys.get(account)
         if cached is not None and timedelta(0) <= now - cached[1] < self._ttl:
             return cached[0]
-        url = PUBLIC_KEY_URL.format(subdomain=account, app_id=self._app_ids[account])
-        pem = self._fetch(url)
-        load_rsa_public_key(pem)
-        self._keys[account] = (pem, now)
-        return pem
+        return None
 
     def key_for(self, now: datetime) -> Callable[[str], str]:
         """``public_key`` with ``now`` fixed: the ``key_for`` argument of verify_zendesk_token."""

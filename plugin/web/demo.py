@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 
+from plugin.web.ids import optional_id
+
 bp = Blueprint("demo", __name__)
 
 DEMO_TICKETS = 12
@@ -27,11 +29,11 @@ def index():
     return render_template("demo/index.html", tickets=tickets)
 
 
-@bp.get("/demo/ticket/<int:ticket_id>")
+@bp.get("/demo/ticket/<zid:ticket_id>")
 def ticket(ticket_id: int):
     if not current_app.config["DEMO_MODE"]:
         abort(404)
-    requester = request.args.get("requester_id", type=int)
+    requester = optional_id(request.args.get("requester_id"), "requester_id")
     if requester is None:
         abort(400, "requester_id is required")
     return render_template("demo/ticket.html", ticket_id=ticket_id, requester_id=requester,

@@ -17,6 +17,7 @@ from plugin.web.auth import (
     ZENDESK_TOKEN_FORM_FIELD,
     AppSession,
     AuthError,
+    KeyUnavailable,
     SessionCache,
     ZendeskClaims,
     bearer_token,
@@ -51,8 +52,10 @@ def account() -> tuple[ZendeskConfig, AppSession]:
 
 
 def fetch_key(url: str) -> str:
-    response = requests.get(url, timeout=(5, 10))
-    response.raise_for_status()
+    """The body of Zendesk's public-key URL; any answer but a 200 (a redirect too) raises."""
+    response = requests.get(url, timeout=(5, 10), allow_redirects=False)
+    if response.status_code != 200:
+        raise requests.HTTPError(f"the public key URL answered {response.status_code}")
     return response.text
 
 
@@ -71,6 +74,8 @@ def verified_load() -> ZendeskClaims:
     try:
         claims = verify_zendesk_token(token, key_for=keys.key_for(now), now=now,
                                       audience=audience)
+    except KeyUnavailable as error:
+        abort(503, f"the signed load cannot be checked now: {error}; try again shortly")
     except AuthError as error:
         abort(401, f"the signed load was refused: {error}")
     set_account(claims.account)

@@ -17,10 +17,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from plugin.web.ids import parse_id
+
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
 INVOCATION_HEADER = "X-Zendesk-Webhook-Invocation-Id"
 FRESHNESS = timedelta(minutes=5)
+FUTURE_SKEW = timedelta(seconds=60)
+"""How far ahead of the app's clock a call may be signed (clock drift, not a pre-signed call)."""
 TEST_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 """The secret Zendesk signs test calls with ("Test webhook" in Admin Center and the API)."""
 MAX_BODY = 64 * 1024
@@ -59,8 +63,10 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def verify(secret: str, body: bytes, signature: str | None, timestamp: str | None, *,
-           now: datetime, freshness: timedelta = FRESHNESS) -> None:
-    """Raise a `WebhookRefused` unless the call is signed with `secret` and fresh."""
+           now: datetime, freshness: timedelta = FRESHNESS,
+           future_skew: timedelta = FUTURE_SKEW) -> None:
+    """Raise a `WebhookRefused` unless the call is signed with `secret` and fresh: signed at
+    most `freshness` ago and at most `future_skew` ahead."""
     if not signature or not timestamp:
         raise MissingSignature("the call has no Zendesk signature")
     try:
@@ -71,8 +77,14 @@ def verify(secret: str, body: bytes, signature: str | None, timestamp: str | Non
     if not hmac.compare_digest(given, expected):
         raise BadSignature("the signature does not match this app's signing secret")
     sent = _moment(timestamp)
-    if abs(now - sent) > freshness:
+    if now - sent > freshness or sent - now > future_skew:
         raise StaleCall(f"the call was signed at {timestamp}, too far from now to accept")
+
+
+def signature_digest(signature: str) -> str:
+    """A fixed-size key of a call's signature (it covers the timestamp and body): the same
+    signed call replayed under another invocation id has the same digest."""
+    return hashlib.sha256(signature.strip().encode()).hexdigest()
 
 
 def parse_event(body: bytes) -> TicketEvent:
@@ -91,13 +103,10 @@ def parse_event(body: bytes) -> TicketEvent:
 
 def _id(data: dict, key: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool):
-        value = None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or value <= 0:
-        raise BadPayload(f"{key} must be a Zendesk id, not {value!r}")
-    return value
+    try:
+        return parse_id(value.strip() if isinstance(value, str) else value, key)
+    except ValueError:
+        raise BadPayload(f"{key} must be a Zendesk id, not {str(value)[:40]!r}") from None
 
 
 def _moment(timestamp: str) -> datetime:

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 
-from plugin.storage.schema import with_driver
+from plugin.storage.schema import private_sqlite, with_driver
 
 HERE = Path(__file__).parent
 
@@ -33,6 +33,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (creating it if empty)."""
     cfg = config(url)
     if not with_driver(url).startswith("postgresql"):
+        private_sqlite(url)
         command.upgrade(cfg, revision)
         return
     engine = create_engine(with_driver(url))

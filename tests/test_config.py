@@ -1,0 +1,51 @@
+"""Yes/no settings are read strictly from the environment (a "False" is false, a "maybe" stops
+the app), and demo mode is refused on a store holding real installations."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from plugin import create_app
+from plugin.bootstrap import build_services
+from plugin.config import DEFAULTS, ConfigError, load
+from plugin.storage.installations import Installation
+
+FLAGS = sorted(name for name, default in DEFAULTS.items() if isinstance(default, bool))
+
+
+def test_every_yes_no_setting_is_known():
+    assert {"DEMO_MODE", "CRM_ALLOW_PRIVATE_HOSTS", "TAG_ALWAYS"} <= set(FLAGS)
+
+
+@pytest.mark.parametrize("name", FLAGS)
+@pytest.mark.parametrize(("word", "meant"), [
+    ("False", False), ("false", False), ("no", False), ("off", False), ("0", False),
+    ("", False), ("True", True), ("yes", True), ("ON", True), ("1", True)])
+def test_yes_no_words_from_the_environment(monkeypatch, tmp_path, name, word, meant):
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.setenv(f"CUSTOMER_VALUE_{name}", word)
+    assert load()[name] is meant
+
+
+@pytest.mark.parametrize("name", FLAGS)
+@pytest.mark.parametrize("word", ["maybe", "Nein", "2", "tru"])
+def test_unknown_words_stop_the_app(monkeypatch, tmp_path, name, word):
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.setenv(f"CUSTOMER_VALUE_{name}", word)
+    with pytest.raises(ConfigError, match=name):
+        load()
+
+
+def test_demo_mode_is_refused_on_a_store_with_real_installations(tmp_path):
+    config = {"TESTING": True, "SECRET_KEY": "s" * 64,
+              "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+              "QUEUE_PATH": str(tmp_path / "queue.db")}
+    services = build_services(load(config))
+    for subdomain in ("acme", "globex"):
+        services.registry.save(Installation(
+            subdomain=subdomain, base_url=f"https://{subdomain}.zendesk.com", app_id=55,
+            installation_id=None, email="a@x.com", token="t"), datetime(2025, 1, 1, tzinfo=UTC))
+    services.close()
+    with pytest.raises(ConfigError, match="DEMO_MODE"):
+        create_app({**config, "DEMO_MODE": "true"})
+    create_app(config).extensions["customer_value"].close()
