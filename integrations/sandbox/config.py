@@ -52,6 +52,9 @@ class SandboxConfig:
     bitrix_bucket: int = BITRIX_BUCKET
     bitrix_drain: float = BITRIX_DRAIN
     crm_down: bool = False
+    surveys_forbidden: bool = False
+    """Answer the CSAT survey responses with 403, as Zendesk does on plans or for roles
+    without the newer CSAT."""
 
     def __post_init__(self) -> None:
         _check(self.latency_ms >= 0, "latency_ms must be >= 0")
@@ -81,8 +84,9 @@ class SandboxConfig:
                     values[name] = int(values[name] or 0)
             if "fault_kinds" in values:
                 values["fault_kinds"] = tuple(str(kind) for kind in values["fault_kinds"])
-            if "crm_down" in values:
-                values["crm_down"] = bool(values["crm_down"])
+            for name in ("crm_down", "surveys_forbidden"):
+                if name in values:
+                    values[name] = bool(values[name])
             if values.get("seed") is not None:
                 values["seed"] = int(values["seed"])
         except (TypeError, ValueError) as error:

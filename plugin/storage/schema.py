@@ -94,6 +94,7 @@ ratings = Table(
     Column("score", SmallInteger, nullable=False),
     Column("comment", Text, nullable=False),
     Column("rated_at", DateTime(timezone=True), nullable=False),
+    Column("category", String(8)),
 )
 sync_state = Table(
     "sync_state", metadata,
