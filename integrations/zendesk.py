@@ -29,6 +29,7 @@ from integrations.errors import (
     Unavailable,
 )
 from integrations.http import Transport
+from integrations.oauth import BearerAuth
 from integrations.records.zendesk import (
     DEFAULT_SPEND_FIELD,
     DELETED,
@@ -65,10 +66,15 @@ class ZendeskConfig:
     base_url: str
     email: str
     token: str = field(repr=False)
+    kind: str = "token"
+    """`token`: an API token (Basic "{email}/token"); `oauth`: an OAuth access token."""
 
     @property
-    def auth(self) -> tuple[str, str]:
-        """Zendesk API-token authentication: "{email}/token" with the token as the password."""
+    def auth(self) -> tuple[str, str] | BearerAuth:
+        """Zendesk API-token authentication ("{email}/token" with the token as the password),
+        or the OAuth access token as a Bearer."""
+        if self.kind == "oauth":
+            return BearerAuth(self.token)
         return f"{self.email}/token", self.token
 
     @classmethod
@@ -235,6 +241,13 @@ class ZendeskClient:
         orgs = [self._organization(r) for r in body.get("organizations") or []]
         org = next((o for o in orgs if o is not None and o.id == fact.organization_id), None)
         return fact, org
+
+    def me(self) -> tuple[int, str, str]:
+        """Who these credentials act as: (id, email, role), as `GET /api/v2/users/me` says."""
+        user = self.transport.get("/api/v2/users/me").get("user") or {}
+        if not isinstance(user.get("id"), int) or not isinstance(user.get("role"), str):
+            raise BadResponse("Zendesk sent the current user without an id or a role")
+        return user["id"], str(user.get("email") or ""), user["role"]
 
     def user_role(self, user_id: int) -> str:
         """The user's role in Zendesk ("admin", "agent" or "end-user"), as Zendesk says it."""

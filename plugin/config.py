@@ -37,10 +37,14 @@ DEFAULTS: Mapping[str, Any] = {
     "METRICS_TOKEN": None,
     "TRUSTED_PROXIES": 0,
     "CRM_ALLOW_PRIVATE_HOSTS": False,
+    "ZENDESK_OAUTH_CLIENT_ID": "", "ZENDESK_OAUTH_CLIENT_SECRET": "",
+    "PUBLIC_URL": "",
+    "SETUP_TOKEN_ENTRY": False,
 }
 PLAIN_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
                      "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
-                     "ZENDESK_INSTALLATION_ID")
+                     "ZENDESK_INSTALLATION_ID", "ZENDESK_OAUTH_CLIENT_ID",
+                     "ZENDESK_OAUTH_CLIENT_SECRET")
 """Read from the environment under their own names; every other setting as CUSTOMER_VALUE_*."""
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})

@@ -52,6 +52,9 @@ class SandboxConfig:
     bitrix_bucket: int = BITRIX_BUCKET
     bitrix_drain: float = BITRIX_DRAIN
     crm_down: bool = False
+    oauth_client_id: str = "customer_value"
+    oauth_client_secret: str = "sandbox-oauth-secret"
+    """The one OAuth client the sandbox's account knows (`/oauth/tokens`)."""
     surveys_forbidden: bool = False
     """Answer the CSAT survey responses with 403, as Zendesk does on plans or for roles
     without the newer CSAT."""
@@ -96,7 +99,7 @@ class SandboxConfig:
     def public(self) -> dict[str, Any]:
         """The knobs as JSON, without the token."""
         values = asdict(self)
-        for secret in ("token", "sell_token", "bitrix_secret"):
+        for secret in ("token", "sell_token", "bitrix_secret", "oauth_client_secret"):
             values[secret] = "********" if getattr(self, secret) else None
         values["fault_kinds"] = list(self.fault_kinds)
         return values

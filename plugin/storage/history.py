@@ -125,6 +125,15 @@ class HistoryStore:
                 "account_id": self.account, "stream": stream, "cursor": cursor,
                 "synced_through": as_utc(synced_through), "updated_at": as_utc(now)}])
 
+    def streams_done(self) -> int:
+        """How many of the Zendesk streams have been read to their end at least once."""
+        with self.engine.connect() as conn:
+            return len(conn.execute(select(sync_state.c.stream).where(
+                sync_state.c.account_id == self.account, sync_state.c.stream.in_(
+                    ("organizations", "users", "tickets", "satisfaction_ratings",
+                     "survey_responses")), sync_state.c.synced_through.is_not(None)
+                | sync_state.c.stream.in_(("organizations",)))).all())
+
     def state(self, stream: str) -> StreamState:
         with self.engine.connect() as conn:
             row = conn.execute(select(sync_state.c.cursor, sync_state.c.synced_through).where(
