@@ -17,6 +17,10 @@
       row.querySelector(".cv-check-mark").textContent = item.done ? "✓" : "○";
       row.querySelector(".cv-muted").textContent = item.detail ? "— " + item.detail : "";
     });
+    var connected = status.items.some(function (item) {
+      return item.key === "connected" && item.done;
+    });
+    document.getElementById("cv-connect-section").hidden = connected;
     document.getElementById("cv-setup-done").hidden = !status.done;
     return status.done;
   }
