@@ -128,8 +128,9 @@ def refresh_or_reconnect(options: SetupOptions, registry: Registry, installation
     try:
         if not installation.refresh_token:
             raise AuthFailed("no refresh token")
-        grant = options.oauth_for(installation.subdomain, options.public_url or "http://-") \
-            .refresh(installation.refresh_token)
+        # The refresh grant takes no redirect address; the client is what matters.
+        grant = options.oauth_for(installation.subdomain, "").refresh(
+            installation.refresh_token)
     except (AuthFailed, SetupRefused):
         registry.mark_reconnect(installation.subdomain, now)
         return None

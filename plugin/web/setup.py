@@ -32,6 +32,7 @@ from flask import (
     request,
 )
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.exceptions import HTTPException
 
 from integrations.errors import AuthFailed, IntegrationError
 from plugin.service_layer import setup as service
@@ -251,7 +252,7 @@ def _status(subdomain: str) -> dict[str, Any]:
 def _auth_failed(error: AuthFailed):
     try:
         session = session_from_request()
-    except Exception:  # noqa: BLE001 - no session: the generic answer below
+    except HTTPException:  # no session (a job, a command): the generic answer below
         session = None
     installation = services().registry.get(session.account) if session else None
     if installation is not None and installation.auth_kind == "oauth":
