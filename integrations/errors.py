@@ -20,8 +20,17 @@ class NotFound(IntegrationError):
     """The record does not exist (or is not visible to these credentials)."""
 
 
+FORBIDDEN = 403
+"""The status of credentials that are good but may not read this resource."""
+
+
 class AuthFailed(IntegrationError):
-    """The service rejected the credentials: someone must fix them; retrying will not help."""
+    """The service rejected the credentials: someone must fix them; retrying will not help.
+    `status` is the HTTP status when there was one (401 unknown, 403 not allowed)."""
+
+    def __init__(self, message: str, *, service: str = "Zendesk", status: int | None = None):
+        self.status = status
+        super().__init__(message, service=service)
 
 
 class RateLimited(IntegrationError):

@@ -235,7 +235,8 @@ class Transport:
             return RateLimited(DEFAULT_RETRY_AFTER if retry_after is None else retry_after,
                                service=service)
         if status in (401, 403):
-            return AuthFailed(f"{service} rejected the credentials ({status})", service=service)
+            return AuthFailed(f"{service} rejected the credentials ({status})", service=service,
+                              status=status)
         if status == 404:
             return NotFound(f"{service} has no {where}", service=service)
         if status == 409:

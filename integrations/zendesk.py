@@ -20,10 +20,19 @@ from typing import Any
 
 import requests
 
-from integrations.errors import BadResponse, IntegrationError, NotFound, Unavailable
+from integrations.errors import (
+    FORBIDDEN,
+    AuthFailed,
+    BadResponse,
+    IntegrationError,
+    NotFound,
+    Unavailable,
+)
 from integrations.http import Transport
+from integrations.oauth import BearerAuth
 from integrations.records.zendesk import (
     DEFAULT_SPEND_FIELD,
+    DELETED,
     Invalid,
     parse_metric,
     parse_organization,
@@ -57,10 +66,15 @@ class ZendeskConfig:
     base_url: str
     email: str
     token: str = field(repr=False)
+    kind: str = "token"
+    """`token`: an API token (Basic "{email}/token"); `oauth`: an OAuth access token."""
 
     @property
-    def auth(self) -> tuple[str, str]:
-        """Zendesk API-token authentication: "{email}/token" with the token as the password."""
+    def auth(self) -> tuple[str, str] | BearerAuth:
+        """Zendesk API-token authentication ("{email}/token" with the token as the password),
+        or the OAuth access token as a Bearer."""
+        if self.kind == "oauth":
+            return BearerAuth(self.token)
         return f"{self.email}/token", self.token
 
     @classmethod
@@ -94,6 +108,11 @@ class TicketFact:
     ticket: Ticket
     updated_at: datetime
 
+    @property
+    def deleted(self) -> bool:
+        """Whether the export reports the ticket deleted: it leaves the customer's history."""
+        return self.ticket.status == DELETED
+
 
 @dataclass(frozen=True, slots=True)
 class RatingFact:
@@ -122,6 +141,8 @@ class ZendeskClient:
     def __init__(self, transport: Transport, spend_field: str = DEFAULT_SPEND_FIELD):
         self.transport = transport
         self.spend_field = spend_field
+        self.surveys_refused = False
+        """Set when Zendesk answered 403 to the survey responses (no survey data)."""
 
     @classmethod
     def connect(cls, config: ZendeskConfig, *, mode: str = "web",
@@ -184,11 +205,17 @@ class ZendeskClient:
             meta = body.get("meta") or {}
             yield Page(items, meta.get("after_cursor"), not meta.get("has_more"), skipped)
 
-    def survey_pages(self, *, start: str, end: str, after: str | None = None
+    def survey_pages(self, *, start: datetime, end: datetime, after: str | None = None
                      ) -> Iterator[Page]:
-        """CSAT survey responses (the 1–5 scale) created in [start, end); nothing where the
-        account has no such surveys (404)."""
-        params = {"filter[created_at_start]": start, "filter[created_at_end]": end}
+        """CSAT survey responses created in [start, end); nothing where the account has no
+        such surveys (404) or these credentials may not read them (403, plans and roles
+        without the newer CSAT), which `surveys_refused` then says.
+
+        Zendesk's "List Survey Responses" takes both filters as Unix epoch time in
+        milliseconds (developer.zendesk.com, api-reference/ticketing/ticket-management/
+        csat_survey_responses, `filter[created_at_start]`)."""
+        params = {"filter[created_at_start]": _epoch_ms(start),
+                  "filter[created_at_end]": _epoch_ms(end)}
         try:
             for body in self._cursor_list("/api/v2/guide/survey_responses", params, after):
                 items, skipped = _parse_each(body.get("survey_responses"), _survey_fact)
@@ -196,6 +223,11 @@ class ZendeskClient:
                 yield Page(items, meta.get("after_cursor"), not meta.get("has_more"), skipped)
         except NotFound:
             log.info("this account has no CSAT survey responses")
+        except AuthFailed as error:
+            if error.status != FORBIDDEN:
+                raise
+            self.surveys_refused = True
+            log.warning("no survey data: Zendesk refused the CSAT survey responses (403)")
 
     # --- one customer, live --------------------------------------------------------------
 
@@ -209,6 +241,13 @@ class ZendeskClient:
         orgs = [self._organization(r) for r in body.get("organizations") or []]
         org = next((o for o in orgs if o is not None and o.id == fact.organization_id), None)
         return fact, org
+
+    def me(self) -> tuple[int, str, str]:
+        """Who these credentials act as: (id, email, role), as `GET /api/v2/users/me` says."""
+        user = self.transport.get("/api/v2/users/me").get("user") or {}
+        if not isinstance(user.get("id"), int) or not isinstance(user.get("role"), str):
+            raise BadResponse("Zendesk sent the current user without an id or a role")
+        return user["id"], str(user.get("email") or ""), user["role"]
 
     def user_role(self, user_id: int) -> str:
         """The user's role in Zendesk ("admin", "agent" or "end-user"), as Zendesk says it."""
@@ -240,7 +279,7 @@ class ZendeskClient:
             metrics = _metric_sets(body)
             for record in body.get("tickets") or []:
                 fact = self._ticket_fact(record, metrics)
-                if fact is None:
+                if fact is None or fact.deleted:
                     continue
                 if updated_since is not None and fact.updated_at < updated_since:
                     return facts
@@ -375,6 +414,10 @@ def _parse_each(records: Any, parse: Callable[[dict[str, Any]], Any]) -> tuple[l
         if item is not None:
             items.append(item)
     return items, skipped
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _updated_at(record: Mapping[str, Any]) -> datetime | None:

@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
         limits,
         observability,
         security,
+        setup,
         sidebar,
         webhook,
     )
@@ -60,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     sidebar.init_app(app, fetch_key)
     demo.init_app(app)
     admin.init_app(app)
+    setup.init_app(app)
     webhook.init_app(app)
     if not app.config["QUEUE_PATH"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)

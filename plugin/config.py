@@ -42,10 +42,14 @@ DEFAULTS: Mapping[str, Any] = {
     "CRM_ALLOW_PRIVATE_HOSTS": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "TAG_ALWAYS": False,
+    "ZENDESK_OAUTH_CLIENT_ID": "", "ZENDESK_OAUTH_CLIENT_SECRET": "",
+    "PUBLIC_URL": "",
+    "SETUP_TOKEN_ENTRY": False,
 }
 PLAIN_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
                      "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
-                     "ZENDESK_INSTALLATION_ID")
+                     "ZENDESK_INSTALLATION_ID", "ZENDESK_OAUTH_CLIENT_ID",
+                     "ZENDESK_OAUTH_CLIENT_SECRET")
 """Read from the environment under their own names; every other setting as CUSTOMER_VALUE_*."""
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})

@@ -97,7 +97,7 @@ def test_reads_survey_responses_on_the_five_point_scale(tmp_path):
     ({"survey_responses": {"survey_responses": [{"subjects": [{"type": "ticket", "id": "10"}],
                                                  "answers": [{"type": "rating_scale",
                                                               "rating": 7}]}]}},
-     "answers: rating must be a whole number from 1 to 5, not 7"),
+     "answers: rating 7 is not one of the question's options [1, 2, 3, 4, 5]"),
 ])
 def test_bad_data_is_named_precisely(tmp_path, files, expected):
     found = problems(write(tmp_path, **files))

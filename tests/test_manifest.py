@@ -66,6 +66,24 @@ def also(*changes):
     return apply
 
 
+ASKED = ({"name": "api_user_email", "type": "text", "required": True},
+         {"name": "zendesk_api_token", "type": "text", "required": True, "secure": True,
+          "scopes": ["header"]},
+         {"name": "webhook_signing_secret", "type": "text", "required": False, "secure": True,
+          "scopes": ["header"]})
+"""Parameters of the kind apps ask for (the real package asks for none: set-up happens on the
+app's own page), for the rules about parameters."""
+
+
+def with_parameters(*changes):
+    """The real package asking for `ASKED` (labelled in every language), then `changes`."""
+    def label(translations):
+        translations["app"]["parameters"] = {p["name"]: {"label": p["name"]} for p in ASKED}
+    return also(manifest(lambda m: m.update(parameters=[dict(p) for p in ASKED])),
+                *(edit(f"translations/{locale}.json", label) for locale in ("en", "de")),
+                *changes)
+
+
 def nest(folder):
     inner = folder / "app"
     inner.mkdir()
@@ -127,26 +145,29 @@ BROKEN = [
     ("default locale file", manifest(lambda m: m.update(defaultLocale="fr")),
      [(E, "Missing translation file for locale 'fr'. Learn more: https://developer.zendesk.com"
           "/apps/docs/developer-guide/deploying#app-internationalization")]),
-    ("parameter type", manifest(lambda m: param(m, "api_user_email").update(type="dropdown")),
+    ("parameter type", with_parameters(manifest(
+        lambda m: param(m, "api_user_email").update(type="dropdown"))),
      [(E, "dropdown is an invalid parameter type.")]),
-    ("password type", manifest(lambda m: param(m, "zendesk_api_token").update(type="password")),
+    ("password type", with_parameters(manifest(
+        lambda m: param(m, "zendesk_api_token").update(type="password"))),
      [(E, f"Password parameter type can no longer be used. Use Secure settings instead. "
           f"Learn more: {SECURE_DOCS}.")]),
-    ("duplicate parameter", manifest(lambda m: m["parameters"].append(
-        {"name": "api_user_email", "type": "text"})),
+    ("duplicate parameter", with_parameters(manifest(lambda m: m["parameters"].append(
+        {"name": "api_user_email", "type": "text"}))),
      [(E, 'Duplicate app parameters defined: ["api_user_email"]')]),
     ("reserved name", manifest(lambda m: m["parameters"].append({"name": "name"})),
      [(E, "Can't call a parameter 'name'")]),
     ("hidden and required", manifest(lambda m: m["parameters"].append(
         {"name": "account_id", "type": "hidden", "required": True})),
      [(E, "account_id is set to hidden and cannot be required.")]),
-    ("required not boolean", manifest(lambda m: param(m, "api_user_email").update(
-        required="yes")),
+    ("required not boolean", with_parameters(manifest(lambda m: param(m, "api_user_email").update(
+        required="yes"))),
      [(E, 'parameters.api_user_email.required must be a boolean value, got "yes".')]),
-    ("scopes not secure", manifest(lambda m: param(m, "api_user_email").update(
-        scopes=["header"])),
+    ("scopes not secure", with_parameters(manifest(lambda m: param(m, "api_user_email").update(
+        scopes=["header"]))),
      [(E, "Scopes can only be defined on secure parameters.")]),
-    ("empty scopes", manifest(lambda m: param(m, "zendesk_api_token").update(scopes=[])),
+    ("empty scopes", with_parameters(manifest(
+        lambda m: param(m, "zendesk_api_token").update(scopes=[]))),
      [(E, "Scopes cannot be empty when defined.")]),
     ("parameters not array", manifest(lambda m: m.update(parameters={})),
      [(E, "The manifest field parameters needs to be an array, but it was Hash"),
@@ -162,8 +183,8 @@ BROKEN = [
           "quotes: line 1 column 2 (char 1)")]),
     ("translation object", write("translations/de.json", "[]"),
      [(E, "translations/de.json is not a JSON object.")]),
-    ("parameter label", edit("translations/de.json", lambda t: t["app"]["parameters"][
-        "zendesk_api_token"].pop("label")),
+    ("parameter label", with_parameters(edit("translations/de.json", lambda t: t["app"][
+        "parameters"]["zendesk_api_token"].pop("label"))),
      [(E, "Missing required key label on leaf zendesk_api_token from translations/de.json")]),
     ("public listing keys", also(
         manifest(lambda m: m.update(private=False)),
@@ -182,20 +203,20 @@ BROKEN = [
     ("banner format", write("assets/banner.png", b"\xff\xd8\xff\xe0 a JPEG"),
      [(E, "Banner image must be a PNG file.")]),
     ("symlink", link, [(E, "Symlinks are not allowed in the zip file")]),
-    ("no whitelist", manifest(lambda m: m.pop("domainWhitelist")),
+    ("no whitelist", with_parameters(manifest(lambda m: m.pop("domainWhitelist"))),
      [(W, "Secure parameters (zendesk_api_token, webhook_signing_secret) are only sent to the "
           "domains listed in domainWhitelist, and the manifest lists none. Learn more: "
           + MANIFEST_DOCS)]),
-    ("misspelt whitelist", manifest(lambda m: m.update(
-        domainWhiteList=m.pop("domainWhitelist"))),
+    ("misspelt whitelist", with_parameters(manifest(lambda m: m.update(
+        domainWhiteList=m.pop("domainWhitelist")))),
      [(W, '"domainWhiteList" in manifest.json is not a key Zendesk reads; did you mean '
           '"domainWhitelist"? Zendesk ignores unknown keys without a word. Learn more: '
           + MANIFEST_DOCS),
       (W, "Secure parameters (zendesk_api_token, webhook_signing_secret) are only sent to the "
           "domains listed in domainWhitelist, and the manifest lists none. Learn more: "
           + MANIFEST_DOCS)]),
-    ("misspelt parameter key", manifest(lambda m: param(m, "api_user_email").update(
-        Required=param(m, "api_user_email").pop("required"))),
+    ("misspelt parameter key", with_parameters(manifest(lambda m: param(m, "api_user_email").update(
+        Required=param(m, "api_user_email").pop("required")))),
      [(W, '"Required" in parameter api_user_email is not a key Zendesk reads; did you mean '
           '"required"? Zendesk ignores unknown keys without a word. Learn more: '
           + MANIFEST_DOCS)]),
@@ -203,7 +224,8 @@ BROKEN = [
         {"name": "crm_api_key", "type": "text"})),
      [(W, f"Make sure to set secure to true when using keys in Settings. Learn more: "
           f"{SECURE_DOCS}")]),
-    ("secure default", manifest(lambda m: param(m, "zendesk_api_token").update(default="x")),
+    ("secure default", with_parameters(manifest(
+        lambda m: param(m, "zendesk_api_token").update(default="x"))),
      [(W, "Default values for secure or hidden parameters are not stored securely. Be sure to "
           "review them and confirm they do not contain sensitive data")]),
     ("logo size", write("assets/logo.png", png(300, 300)),
@@ -266,6 +288,7 @@ def test_translations_cover_every_language_of_the_sidebar_with_every_label():
         app = json.loads((REAL / "translations" / f"{locale}.json").read_text())["app"]
         assert all(app.get(key) for key in LISTING_KEYS), locale
         assert all(app["parameters"][name]["label"] for name in parameters), locale
+        assert "Connect with Zendesk" in app["installation_instructions"] or locale != "en"
 
 
 def test_the_manifest_is_what_the_issue_asks_for():
@@ -274,9 +297,9 @@ def test_the_manifest_is_what_the_issue_asks_for():
     assert data["signedUrls"] is True and data["frameworkVersion"] == "2.0"
     assert set(data["location"]["support"]) == {"ticket_sidebar", "nav_bar"}
     assert "domainWhitelist" in data
-    secrets = [p for p in data["parameters"] if p.get("secure")]
-    assert any(p["name"] == "zendesk_api_token" for p in secrets)
-    assert all(p["type"] == "text" and p["scopes"] for p in secrets)
+    # Nothing to type in when installing: set-up happens on the app's own page, and secure
+    # settings would only reach Zendesk's request proxy, never this server.
+    assert data["parameters"] == []
 
 
 def test_validate_prints_every_problem_and_fails_on_errors(tmp_path):

@@ -17,11 +17,14 @@ minutes = st.one_of(st.none(), st.floats(min_value=0, max_value=100_000, allow_n
 
 @st.composite
 def satisfactions(draw, created_age: float):
-    scale = draw(st.sampled_from([2, 5]))
-    score_ = draw(st.integers(0, 1) if scale == 2 else st.integers(1, 5))
+    scale = draw(st.sampled_from([2, 3, 5]))
+    score_ = draw(st.integers(0, 1) if scale == 2 else st.integers(1, scale))
     rated_age = draw(st.floats(min_value=0, max_value=created_age, allow_nan=False))
     comment = draw(st.sampled_from(["", "Thanks!", "Too slow"]))
-    return Satisfaction(scale=scale, score=score_, rated_at=days_ago(rated_age), comment=comment)
+    # Zendesk's own reading of a survey answer (rating_category), or none (the score's).
+    category = draw(st.sampled_from(["", "good", "neutral", "bad"]))
+    return Satisfaction(scale=scale, score=score_, rated_at=days_ago(rated_age), comment=comment,
+                        category=category)
 
 
 @st.composite
@@ -231,3 +234,19 @@ def test_value_stays_within_the_weights(history, settings):
 
 def test_default_weights_bound_the_value_to_a_hundred():
     assert sum(DEFAULT_WEIGHTS[s] for s in DEFAULT_WEIGHTS) == 200
+
+
+READINGS = ("bad", "neutral", "good")
+
+
+@given(histories(), model_settings(), st.data())
+def test_a_rating_read_better_on_its_own_scale_never_lowers_the_value(history, settings, data):
+    rated = [i for i, t in enumerate(history.tickets) if t.satisfaction is not None]
+    assume(rated)
+    index = data.draw(st.sampled_from(rated))
+    rating = history.tickets[index].satisfaction
+    lower, higher = sorted(data.draw(st.lists(st.sampled_from(READINGS), min_size=2,
+                                              max_size=2, unique=True)), key=READINGS.index)
+    worse = with_ticket(history, index, satisfaction=replace(rating, category=lower))
+    better = with_ticket(history, index, satisfaction=replace(rating, category=higher))
+    assert value(better, settings) >= value(worse, settings) - 1e-9

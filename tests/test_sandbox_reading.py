@@ -184,8 +184,10 @@ def test_satisfaction_ratings_filter_by_score_and_time(
 
 def test_survey_responses_filter_by_creation(api: Api, files: dict[str, list[Record]]) -> None:
     start, end = "2024-06-01T00:00:00Z", "2025-03-01T00:00:00Z"
+    # Zendesk documents both filters as Unix epoch time in milliseconds.
     listed = walk_pages(api, "/guide/survey_responses", "survey_responses",
-                        **{"filter[created_at_start]": start, "filter[created_at_end]": end,
+                        **{"filter[created_at_start]": str(epoch(start) * 1000),
+                           "filter[created_at_end]": str(epoch(end) * 1000),
                            "page[size]": 10})
 
     def rated(response: Record) -> int:

@@ -140,6 +140,8 @@ class FakeExports:
         self.transport.calls["ratings"] += 1
         yield Page([], None, True)
 
+    surveys_refused = False
+
     def survey_pages(self, start, end, after=None):
         return iter(())
 

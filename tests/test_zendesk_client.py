@@ -4,6 +4,7 @@ documented examples in, domain values out, every failure a typed error."""
 import copy
 import logging
 import random
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -117,8 +118,8 @@ def test_documented_satisfaction_ratings(http, sleep):
 def test_accounts_without_csat_surveys_yield_nothing(http, sleep):
     http.get(f"{BASE}/api/v2/guide/survey_responses", status=404,
              json={"error": "RecordNotFound", "description": "Not found"})
-    assert list(client(sleep).survey_pages(start="2024-01-01T00:00:00Z",
-                                           end="2024-02-01T00:00:00Z")) == []
+    assert list(client(sleep).survey_pages(start=datetime(2024, 1, 1, tzinfo=UTC),
+                                           end=datetime(2024, 2, 1, tzinfo=UTC))) == []
 
 
 def test_unreadable_records_are_left_out_and_counted(http, sleep):

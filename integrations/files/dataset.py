@@ -17,6 +17,7 @@ from typing import Any
 
 from integrations.records.zendesk import (
     DEFAULT_SPEND_FIELD,
+    DELETED,
     Invalid,
     parse_metric,
     parse_organization,
@@ -92,16 +93,22 @@ class _Loader:
         metrics = dict(self.records("ticket_metrics", raw, parse_metric))
         tickets: dict[int, Ticket] = {}
         owners: dict[int, int] = {}
+        deleted: set[int] = set()
         for requester, ticket in self.records("tickets", raw, parse_ticket):
+            if ticket.status == DELETED:
+                deleted.add(ticket.id)
+                continue
             if requester not in profiles:
                 self.warn(f"tickets.json: ticket {ticket.id} has an unknown requester {requester}")
                 continue
             tickets[ticket.id] = with_metrics(ticket, metrics.get(ticket.id))
             owners[ticket.id] = requester
         for ticket_id, rating in self.records("satisfaction_ratings", raw, parse_rating):
-            self.attach(tickets, ticket_id, rating, "satisfaction_ratings.json")
+            if ticket_id not in deleted:
+                self.attach(tickets, ticket_id, rating, "satisfaction_ratings.json")
         for ticket_id, rating in self.records("survey_responses", raw, parse_survey):
-            self.attach(tickets, ticket_id, rating, "survey_responses.json")
+            if ticket_id not in deleted:
+                self.attach(tickets, ticket_id, rating, "survey_responses.json")
         if self.problems and not self.skip_invalid:
             raise DatasetError(self.problems)
         by_user: dict[int, list[Ticket]] = defaultdict(list)

@@ -15,13 +15,24 @@ from types import MappingProxyType
 from typing import Any
 
 from integrations.records.values import Invalid, amount, parse_time
-from plugin.core.domain import Organization, Profile, Satisfaction, Ticket
+from plugin.core.domain import (
+    RATING_CATEGORIES,
+    SURVEY_SCALES,
+    Organization,
+    Profile,
+    Satisfaction,
+    Ticket,
+)
 
 DEFAULT_SPEND_FIELD = "lifetime_spend"
 NOT_RATED = frozenset({"offered", "unoffered"})
 RATING_SCORES = {"good": 1, "bad": 0, "good_with_comment": 1, "good_without_comment": 1,
                  "bad_with_comment": 0, "bad_without_comment": 0}
 PRIORITIES = frozenset({"urgent", "high", "normal", "low"})
+DELETED = "deleted"
+"""The status the incremental ticket export gives a deleted ticket."""
+TICKET_ZRN = "zen:ticket:"
+"""How a survey response names its ticket in `subject_zrns`."""
 
 
 def parse_organization(r: dict, spend_field: str = DEFAULT_SPEND_FIELD) -> Organization:
@@ -89,23 +100,64 @@ def parse_rating(r: dict) -> tuple[int, Satisfaction | None]:
     return _id(r, "ticket_id"), _binary_rating(r, _time(r, "created_at"), "")
 
 def parse_survey(r: dict) -> tuple[int | None, Satisfaction | None]:
-    """A CSAT survey response (1–5) as (rated ticket id, rating)."""
-    ticket_ids = [s.get("id") for s in r.get("subjects") or []
-                  if isinstance(s, dict) and s.get("type") == "ticket"]
+    """A CSAT survey response as (rated ticket id, rating), on the question's own scale.
+
+    The shapes follow Zendesk's "CSAT Survey Responses" reference (developer.zendesk.com,
+    api-reference/ticketing/ticket-management/csat_survey_responses): the ticket is named in
+    `subjects` (`{"type": "ticket", "id": "99"}`) or only in `subject_zrns` (`zen:ticket:99`);
+    the rating answer (`type: rating_scale`) carries `rating` and `rating_category` (good,
+    neutral or bad), and its question (`rating_scale_emoji`, `_numeric` or `_custom_text`)
+    lists the scale's `options`, one per point (2, 3 or 5). A 2-point answer is read as the
+    classic good/bad rating, which it is.
+    """
     answers = [a for a in r.get("answers") or [] if isinstance(a, dict)]
-    scale = next((a for a in answers if a.get("type") == "rating_scale"), None)
-    if scale is None:
-        return None, None
-    score = scale.get("rating")
-    if isinstance(score, bool) or not isinstance(score, int | float) or score != int(score) \
-            or not 1 <= score <= 5:
-        raise Invalid(f"answers: rating must be a whole number from 1 to 5, not {score!r}")
+    answer = next((a for a in answers if a.get("type") == "rating_scale"), None)
+    if answer is None:
+        return _survey_ticket(r), None
+    rating = answer.get("rating")
+    if isinstance(rating, bool) or not isinstance(rating, int | float) or rating != int(rating):
+        raise Invalid(f"answers: rating must be a whole number, not {rating!r}")
+    points = _scale_points(answer.get("question"), int(rating))
+    category = answer.get("rating_category")
+    if category is not None and category not in RATING_CATEGORIES:
+        raise Invalid(f"answers: rating_category must be good, neutral or bad, not {category!r}")
+    position = points.index(int(rating))
+    scale = len(points)
+    score = position if scale == 2 else position + 1
     comment = next((str(a.get("value") or "") for a in answers
                     if a.get("type") == "open_ended"), "")
-    ticket_id = _int_like(ticket_ids[0]) if ticket_ids else None
-    return ticket_id, Satisfaction(scale=5, score=int(score), comment=comment.strip(),
-                                   rated_at=_time(scale, "created_at"))
+    return _survey_ticket(r), Satisfaction(
+        scale=scale, score=score, comment=comment.strip(), rated_at=_time(answer, "created_at"),
+        category=category or "")
 
+
+def _scale_points(question: Any, rating: int) -> list[int]:
+    """The ratings a survey question offers, lowest first: its options' `rating`s, or 1..5
+    where the question lists none (the scale Zendesk's CSAT starts with)."""
+    options = question.get("options") if isinstance(question, dict) else None
+    points = sorted({o.get("rating") for o in options or [] if isinstance(o, dict)
+                     and isinstance(o.get("rating"), int) and not isinstance(o.get("rating"),
+                                                                             bool)})
+    if not points:
+        points = list(range(1, 6))
+    if len(points) not in SURVEY_SCALES:
+        raise Invalid(f"answers: a rating scale of {len(points)} points (Zendesk offers 2, 3 "
+                      "or 5)")
+    if rating not in points:
+        raise Invalid(f"answers: rating {rating} is not one of the question's options "
+                      f"{points}")
+    return points
+
+
+def _survey_ticket(r: dict) -> int | None:
+    """The rated ticket: a `subjects` entry of type ticket, else a `zen:ticket:N` name."""
+    for subject in r.get("subjects") or []:
+        if isinstance(subject, dict) and subject.get("type") == "ticket":
+            return _int_like(subject.get("id"))
+    for zrn in r.get("subject_zrns") or []:
+        if isinstance(zrn, str) and zrn.startswith(TICKET_ZRN):
+            return _int_like(zrn.removeprefix(TICKET_ZRN))
+    return None
 
 
 def with_metrics(ticket: Ticket, metric: dict[str, Any] | None) -> Ticket:

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from integrations.sandbox import automation, crm, exports, people, tickets
+from integrations.sandbox import automation, crm, exports, oauth, people, tickets
 from integrations.sandbox.clock import iso
 from integrations.sandbox.config import ConfigError, SandboxConfig
 from integrations.sandbox.context import API_PREFIX, Services, reply, services
@@ -53,7 +53,7 @@ def create_app(data: Store, config: SandboxConfig | None = None) -> Flask:
     app.wsgi_app = _without_json_suffix(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["sandbox"] = Services(data, Traffic(config or SandboxConfig()))
     for blueprint in (tickets.blueprint, people.blueprint, exports.blueprint,
-                      automation.blueprint, crm.blueprint, control):
+                      automation.blueprint, crm.blueprint, oauth.blueprint, control):
         app.register_blueprint(blueprint)
     app.before_request(_gate)
     app.after_request(_rate_headers)
@@ -96,7 +96,8 @@ def _gate() -> Response | None:
         answer = _inject(fault, traffic.config.slow_seconds)
         if answer is not None:
             return answer
-    if not _authenticated(request.headers.get("Authorization", ""), traffic.config):
+    if not _authenticated(request.headers.get("Authorization", ""), traffic.config,
+                          parts.oauth.knows):
         return reply(UNAUTHORIZED, 401, {"WWW-Authenticate": 'Basic realm="Web Password"'})
     admission = traffic.admit(export=request.endpoint in exports.EXPORT_ENDPOINTS)
     g.admission = admission
@@ -138,10 +139,15 @@ def _drop_connection() -> Response:
     return Response(status=500)
 
 
-def _authenticated(header: str, config: SandboxConfig) -> bool:
-    """Basic or Bearer credentials; with a configured token, they must carry it."""
+def _authenticated(header: str, config: SandboxConfig,
+                   issued: Callable[[str], bool | None]) -> bool:
+    """Basic or Bearer credentials; with a configured token, they must carry it. An OAuth
+    access token the sandbox issued passes until it is revoked."""
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials:
+        known = issued(credentials)
+        if known is not None:
+            return known
         return config.token is None or credentials == config.token
     if scheme.lower() != "basic" or not credentials:
         return False
@@ -188,6 +194,12 @@ def reset() -> Response:
     services().traffic.reset()
     crm.bucket().reset()
     return reply(services().stats.snapshot())
+
+
+@control.post("/oauth/revoke_all")
+def revoke_all() -> Response:
+    """Revokes every OAuth token issued so far (an admin removing the app's access)."""
+    return reply({"revoked": services().oauth.revoke_all()})
 
 
 @control.get("/config")

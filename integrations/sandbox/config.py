@@ -52,6 +52,12 @@ class SandboxConfig:
     bitrix_bucket: int = BITRIX_BUCKET
     bitrix_drain: float = BITRIX_DRAIN
     crm_down: bool = False
+    oauth_client_id: str = "customer_value"
+    oauth_client_secret: str = "sandbox-oauth-secret"
+    """The one OAuth client the sandbox's account knows (`/oauth/tokens`)."""
+    surveys_forbidden: bool = False
+    """Answer the CSAT survey responses with 403, as Zendesk does on plans or for roles
+    without the newer CSAT."""
 
     def __post_init__(self) -> None:
         _check(self.latency_ms >= 0, "latency_ms must be >= 0")
@@ -81,8 +87,9 @@ class SandboxConfig:
                     values[name] = int(values[name] or 0)
             if "fault_kinds" in values:
                 values["fault_kinds"] = tuple(str(kind) for kind in values["fault_kinds"])
-            if "crm_down" in values:
-                values["crm_down"] = bool(values["crm_down"])
+            for name in ("crm_down", "surveys_forbidden"):
+                if name in values:
+                    values[name] = bool(values[name])
             if values.get("seed") is not None:
                 values["seed"] = int(values["seed"])
         except (TypeError, ValueError) as error:
@@ -92,7 +99,7 @@ class SandboxConfig:
     def public(self) -> dict[str, Any]:
         """The knobs as JSON, without the token."""
         values = asdict(self)
-        for secret in ("token", "sell_token", "bitrix_secret"):
+        for secret in ("token", "sell_token", "bitrix_secret", "oauth_client_secret"):
             values[secret] = "********" if getattr(self, secret) else None
         values["fault_kinds"] = list(self.fault_kinds)
         return values

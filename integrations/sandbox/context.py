@@ -17,6 +17,7 @@ from integrations.sandbox.data import Store
 from integrations.sandbox.errors import bad_request
 from integrations.sandbox.faults import Traffic
 from integrations.sandbox.jobs import JobBoard
+from integrations.sandbox.grants import OAuthBoard
 from integrations.sandbox.paging import (
     Listing,
     cursor_links,
@@ -63,6 +64,7 @@ class Services:
     store: Store
     traffic: Traffic
     jobs: JobBoard = field(default_factory=JobBoard)
+    oauth: OAuthBoard = field(default_factory=OAuthBoard)
     stats: Stats = field(default_factory=Stats)
 
 

@@ -30,8 +30,9 @@ from integrations.sandbox.paging import CursorRequest, Listing, OffsetRequest, P
 Record = dict[str, Any]
 ARCHIVE_DAYS = 120
 CACHE_KIB = 64 * 1024
-ACTIVE = "NOT (tickets.status = 'closed' AND tickets.updated_ts < ?)"
-"""Not archived; the parameter is `archive_cutoff()`."""
+ACTIVE = ("tickets.status <> 'deleted' AND "
+          "NOT (tickets.status = 'closed' AND tickets.updated_ts < ?)")
+"""Neither deleted nor archived; the parameter is `archive_cutoff()`."""
 ID_TABLES = ("tickets", "users", "organizations", "ticket_metrics")
 
 

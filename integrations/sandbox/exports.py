@@ -14,9 +14,8 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from integrations.sandbox import listings, search
-from integrations.sandbox.clock import parse_iso
 from integrations.sandbox.context import link, paged, raw_reply, reply, services
-from integrations.sandbox.errors import bad_request, classic, invalid_endpoint
+from integrations.sandbox.errors import bad_request, classic, invalid_endpoint, listed
 from integrations.sandbox.paging import (
     cursor_request,
     decode_position,
@@ -75,10 +74,17 @@ def satisfaction_ratings() -> Response:
 
 @blueprint.get("/guide/survey_responses")
 def survey_responses() -> Response:
+    """Zendesk's "List Survey Responses": `filter[created_at_start]`/`_end` are Unix epoch
+    time in milliseconds (developer.zendesk.com, api-reference/ticketing/ticket-management/
+    csat_survey_responses); any other form is refused."""
     if not services().store.has_surveys:
         raise invalid_endpoint()
-    start, end = (_iso_arg(f"filter[created_at_{edge}]") for edge in ("start", "end"))
-    return paged("survey_responses", listings.survey_responses(start, end), offset=False)
+    if services().traffic.config.surveys_forbidden:
+        raise listed(403, "Forbidden", "Access to the resource is forbidden")
+    start, end = (_epoch_ms_arg(f"filter[created_at_{edge}]") for edge in ("start", "end"))
+    return paged("survey_responses", listings.survey_responses(
+        None if start is None else -(-start // 1000), None if end is None else end // 1000),
+        offset=False)
 
 
 @blueprint.get("/search")
@@ -140,11 +146,15 @@ def _cursor_export(table: str, sideloads: tuple[str, ...]) -> Response:
     rows = store.changes(table, after, size + 1)
     end_of_stream = len(rows) <= size
     rows = rows[:size]
-    after_cursor = encode_position(rows[-1][0] if rows else after)
+    # Zendesk's user export has been recorded ending an empty last page with
+    # `after_cursor: null`: the client must keep the cursor it already has.
+    after_cursor = encode_position(rows[-1][0]) if rows else (
+        None if table == "users" else encode_position(after))
     lists = {table: [text for _, _, text in rows]}
     lists |= _sideloads(sideloads, [pk for _, pk, _ in rows], lists[table])
     return raw_reply(render(lists, {
-        "after_url": link({"cursor": after_cursor}), "after_cursor": after_cursor,
+        "after_url": link({"cursor": after_cursor}) if after_cursor else None,
+        "after_cursor": after_cursor,
         "before_url": None, "before_cursor": None, "end_of_stream": end_of_stream}))
 
 
@@ -188,14 +198,14 @@ def _start_time() -> int:
     return start
 
 
-def _iso_arg(name: str) -> int | None:
+def _epoch_ms_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if not raw:
         return None
-    try:
-        return parse_iso(raw)
-    except ValueError:
-        raise bad_request(f"{name} must be an ISO 8601 time with a zone") from None
+    if not raw.isascii() or not raw.isdigit():
+        raise listed(400, "InvalidParameter", f"{name} is invalid",
+                     "expected a Unix epoch time in milliseconds")
+    return int(raw)
 
 
 def _query() -> search.Query:

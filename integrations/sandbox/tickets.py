@@ -99,6 +99,15 @@ def update_ticket(ticket_id: int) -> Response:
     return reply({"ticket": ticket})
 
 
+@blueprint.delete("/tickets/<int:ticket_id>")
+def delete_ticket(ticket_id: int) -> Response:
+    """Zendesk's "Delete Ticket": 204; the ticket leaves the lists and show, and the
+    incremental export reports it once more with `status: "deleted"`."""
+    _ticket_text(ticket_id)
+    _edit(ticket_id, lambda record: {**record, "status": "deleted"})
+    return Response(status=204)
+
+
 @blueprint.put("/tickets/update_many")
 def update_many() -> Response:
     tasks = editing.bulk_tasks(id_list("ids", UPDATE_MANY_MAX), request_body(), UPDATE_MANY_MAX)
@@ -161,7 +170,7 @@ def _job_task(ticket_id: int, changes: Record) -> Record:
 
 def _ticket_text(ticket_id: int) -> str:
     text = services().store.body("tickets", ticket_id)
-    if text is None:
+    if text is None or json.loads(text).get("status") == "deleted":
         raise not_found()
     return text
 

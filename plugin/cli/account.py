@@ -50,6 +50,8 @@ def sync_command() -> None:
     finally:
         services.close()
     crm_warning(report.crm_error, settings)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for stream, done in report.streams.items():
         skipped = f", {done.skipped:,} unreadable left out" if done.skipped else ""
         click.echo(f"{stream:<22} {done.records:>10,} records in {done.pages:,} pages{skipped}")

@@ -59,56 +59,80 @@ class Profile:
         return self.tags + org_tags
 
 
+RATING_CATEGORIES = ("bad", "neutral", "good")
+"""How Zendesk classes a rating on any of its scales (a survey answer's `rating_category`)."""
+
+SURVEY_SCALES = (2, 3, 5)
+"""The points of Zendesk's customizable CSAT rating scales (emoji, numeric or custom text)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Satisfaction:
-    """One rating of one ticket, on either of Zendesk's scales.
+    """One rating of one ticket, on its own scale, read as good, neutral or bad.
 
-    `scale` is 2 for the classic good/bad rating and 5 for the 1–5 CSAT survey; `score` is the
-    rating itself (1 for good and 0 for bad on the 2-point scale, 1..5 on the other).
+    `scale` is the number of points: 2 for the classic good/bad rating (`score` 0 bad, 1 good)
+    and for a 2-point survey (stored the same way, since it means the same), 3 or 5 for a CSAT
+    survey (`score` 1..scale). `category` is Zendesk's own reading of the answer
+    (`rating_category`: good, neutral or bad); without it (older records, the classic rating)
+    it follows from the score: the top of a 3-point scale is good and its middle neutral, and
+    on the 5-point scale 4 and 5 are good, 1 and 2 bad (the top-two-box convention of CSAT).
     """
 
     scale: int
     score: int
     rated_at: datetime
     comment: str = ""
+    category: str = ""
 
     def __post_init__(self) -> None:
         if self.scale == 2:
             if self.score not in (0, 1):
                 raise ValueError(f"a good/bad rating must be 0 or 1, not {self.score!r}")
-        elif self.scale == 5:
-            if not 1 <= self.score <= 5:
-                raise ValueError(f"a 1–5 rating must be between 1 and 5, not {self.score!r}")
+        elif self.scale in SURVEY_SCALES:
+            if not 1 <= self.score <= self.scale:
+                raise ValueError(f"a rating on a {self.scale}-point scale must be between 1 "
+                                 f"and {self.scale}, not {self.score!r}")
         else:
             raise ValueError(f"unknown rating scale {self.scale!r}")
+        if self.category and self.category not in RATING_CATEGORIES:
+            raise ValueError(f"unknown rating category {self.category!r} "
+                             "(expected good, neutral or bad)")
+
+    @property
+    def reading(self) -> str:
+        """Good, neutral or bad: Zendesk's category when it gave one, else the score's."""
+        if self.category:
+            return self.category
+        if self.scale == 2:
+            return "good" if self.score else "bad"
+        if self.scale == 3:
+            return RATING_CATEGORIES[self.score - 1]
+        if self.score >= GOOD_RATING_MIN:
+            return "good"
+        return "bad" if self.score <= BAD_RATING_MAX else "neutral"
 
     @property
     def share(self) -> float:
         """The rating as a success for the satisfaction estimate: 1 good, 0 bad, 0.5 neutral.
 
-        On the 1–5 scale this is the top-two-box reading of CSAT (4 and 5 are satisfied, 1 and
-        2 dissatisfied), so every good rating counts as a full success and adding one can only
-        raise the estimate; the average score is reported as evidence beside it.
+        Every good rating counts as a full success whatever its scale, so adding one can only
+        raise the estimate; the average score of 5-point surveys is reported beside it.
         """
-        if self.is_good:
-            return 1.0
-        if self.is_bad:
-            return 0.0
-        return 0.5
+        return {"good": 1.0, "bad": 0.0}.get(self.reading, 0.5)
 
     @property
     def is_good(self) -> bool:
-        return self.score == 1 if self.scale == 2 else self.score >= GOOD_RATING_MIN
+        return self.reading == "good"
 
     @property
     def is_bad(self) -> bool:
-        return self.score == 0 if self.scale == 2 else self.score <= BAD_RATING_MAX
+        return self.reading == "bad"
 
     @property
     def label(self) -> str:
         if self.scale == 2:
-            return "good" if self.score else "bad"
-        return f"{self.score}/5"
+            return self.reading
+        return f"{self.score}/{self.scale}"
 
 
 @dataclass(frozen=True, slots=True)

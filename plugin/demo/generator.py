@@ -95,9 +95,15 @@ PUBLIC_DOMAINS = ("example.com", "example.net", "example.org")
 ORG_SEGMENTS = (("enterprise", 0.15), ("vip", 0.05), ("smb", 0.50), ("", 0.30))
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SURVEY_ID = "01HQ2ZK8W5R0J6T1D3E4F5G6H7"
+SATISFACTION_LABELS = ("Very unsatisfied", "Unsatisfied", "Neither satisfied nor unsatisfied",
+                       "Satisfied", "Very satisfied")
 RATING_QUESTION = {"id": "01HQ2ZK8W5R0J6T1D3E4F5G6J8", "alias": "customer_satisfaction",
-                   "type": "rating_scale", "sub_type": "customer_satisfaction",
-                   "headline": "How satisfied were you?"}
+                   "type": "rating_scale_numeric", "sub_type": "customer_satisfaction",
+                   "headline": {"type": "static", "value": "How satisfied were you?"},
+                   "options": [{"rating": n, "label": {"type": "static", "value": label}}
+                               for n, label in enumerate(SATISFACTION_LABELS, start=1)]}
+"""A 5-point numeric CSAT question in the shape of Zendesk's "Rating scale question object"
+(developer.zendesk.com, api-reference/ticketing/ticket-management/csat_survey_responses)."""
 COMMENT_QUESTION = {"id": "01HQ2ZK8W5R0J6T1D3E4F5G6K9", "alias": "customer_satisfaction_comment",
                     "type": "open_ended", "sub_type": "customer_satisfaction_comment",
                     "headline": "Tell us more about your experience"}

@@ -28,6 +28,7 @@ from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin import create_app
 from plugin.demo.generator import generate
+from plugin.demo.zaf import DemoSigner
 from plugin.service_layer.crm import CrmConnector
 from plugin.service_layer.sync import sync
 from plugin.storage.history import HistoryStore
@@ -63,16 +64,27 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
                 os.environ["SELL_BASE_URL"] = base
                 os.environ["SELL_ACCESS_TOKEN"] = DEMO_SELL_TOKEN
             _sync(base, database, echo, sell=sell, now=now)
+            # Here, not at the top: the queue's module imports the metrics library, which
+            # `serve` must set up first (see `plugin.cli.server`).
+            from plugin.service_layer.jobs import consumer_threads
+
+            signer = DemoSigner()
             app = create_app({
                 "DEMO_MODE": True, "DATABASE_URL": database, "ZENDESK_BASE_URL": base,
                 "ZENDESK_EMAIL": DEMO_EMAIL, "ZENDESK_API_TOKEN": DEMO_TOKEN,
-                "SECRET_KEY": _secret(),
-            })
+                "SECRET_KEY": _secret(), "QUEUE_PATH": str(folder / "queue.db"),
+                # The sandbox's own OAuth client, so the set-up of a new account runs here.
+                "ZENDESK_OAUTH_CLIENT_ID": "customer_value",
+                "ZENDESK_OAUTH_CLIENT_SECRET": "sandbox-oauth-secret",
+                "SETUP_TOKEN_ENTRY": True,
+            }, fetch_key=signer.fetch)
+            app.extensions["demo_signer"] = signer
             server = make_server(HOST, port, app, threaded=True)
             url = f"http://{HOST}:{server.server_port}/"
             echo(f"Customer Value demo on {url} (Ctrl-C to stop)")
             try:
-                server.serve_forever()
+                with consumer_threads(app.extensions["queue"], 1):
+                    server.serve_forever()
             except KeyboardInterrupt:
                 echo("Stopped.")
             finally:

@@ -32,6 +32,7 @@ from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
 from plugin.core.tagging import decide_for
+from plugin.service_layer.setup import SetupOptions, run_first_sync
 from plugin.service_layer.telemetry import JOBS
 from plugin.storage.schema import private_file
 
@@ -128,7 +129,13 @@ def make_queue(app: Flask) -> Huey:
         with app.app_context():
             requeue_unfinished(app)
 
+    @huey.task(retries=RETRIES, retry_delay=30)
+    def first_sync(account_key: str):
+        run_first_sync(app.extensions["customer_value"], SetupOptions.from_config(app.config),
+                       account_key)
+
     huey.tag_ticket = tag_ticket
+    huey.first_sync = first_sync
     return huey
 
 

@@ -81,6 +81,13 @@ class Services:
                 self._clients[config.base_url] = client
             return self._clients[config.base_url]
 
+    def forget_client(self, base_url: str) -> None:
+        """Drop the account's cached client (its credentials changed)."""
+        with self._lock:
+            client = self._clients.pop(base_url, None)
+        if client is not None:
+            client.close()
+
     def history(self, config: ZendeskConfig, user_id: int, settings: Settings, *,
                 mode: str = "web", fallback: bool = False,
                 secrets: SecretReader | None = None) -> CustomerHistory:

@@ -34,6 +34,9 @@ RATING_OVERLAP = timedelta(minutes=5)
 the previous window was read is not missed (re-reading one is harmless: writes are upserts)."""
 EXPORT_LAG = timedelta(minutes=1)
 """Zendesk's exports refuse a start time within the last minute; windows end that far back."""
+NO_SURVEYS = ("no survey data: Zendesk refused the CSAT survey responses (403: the plan or the "
+              "connected user's role has no access to the newer CSAT); the other streams are "
+              "saved")
 STREAMS = ("organizations", "users", "tickets", "satisfaction_ratings", "survey_responses")
 
 Progress = Callable[[str, int, int], None]
@@ -52,6 +55,8 @@ class SyncReport:
     streams: dict[str, StreamReport] = field(default_factory=dict)
     api_calls: int = 0
     crm_calls: int = 0
+    warnings: list[str] = field(default_factory=list)
+    """What the run could not read but did not fail for (said to whoever ran it)."""
     crm_error: IntegrationError | None = None
     """Why the CRM streams stopped short, when they did (the Zendesk streams are saved)."""
     seconds: float = 0.0
@@ -120,12 +125,17 @@ class _Runner:
     def _cursor_stream(self, stream: str, export, key: str) -> None:
         state = self.store.state(stream)
         pages = export(cursor=state.cursor) if state.cursor else export(start_time=0)
-        through = state.synced_through
+        through, cursor = state.synced_through, state.cursor
         for page in self.pages(stream, pages):
             latest = max((f.updated_at for f in page.items if f.updated_at), default=None)
             if latest is not None and (through is None or latest > through):
                 through = latest
-            self.store.save_page(stream, **{key: page.items}, cursor=page.cursor or state.cursor,
+            # A page may end with `after_cursor: null`; the last cursor Zendesk gave stays the
+            # place to resume, or the next run would export everything again.
+            cursor = page.cursor or cursor
+            items = [f for f in page.items if not getattr(f, "deleted", False)]
+            gone = [f.ticket.id for f in page.items if getattr(f, "deleted", False)]
+            self.store.save_page(stream, **{key: items}, deleted_tickets=gone, cursor=cursor,
                                  synced_through=through, now=self.clock())
 
     def satisfaction_ratings(self) -> None:
@@ -136,8 +146,10 @@ class _Runner:
 
     def survey_responses(self) -> None:
         def fetch(start: datetime, end: datetime, after: str | None) -> Iterator[Page]:
-            return self.client.survey_pages(start=zulu(start), end=zulu(end), after=after)
+            return self.client.survey_pages(start=start, end=end, after=after)
         self._windowed("survey_responses", "survey", fetch)
+        if self.client.surveys_refused:
+            self.report.warnings.append(NO_SURVEYS)
 
     def _windowed(self, stream: str, source: str, fetch) -> None:
         """Ratings by time window: [last end − overlap, now − lag), resumable by page."""

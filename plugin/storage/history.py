@@ -77,11 +77,19 @@ class HistoryStore:
     def save_page(self, stream: str, *, organizations_: Iterable[Organization] = (),
                   users_: Iterable[Any] = (), tickets_: Iterable[Any] = (),
                   ratings_: Iterable[Any] = (), rating_source: str = "rating",
+                  deleted_tickets: Iterable[int] = (),
                   cursor: str | None = None, synced_through: datetime | None = None,
                   now: datetime) -> None:
-        """Upsert a page of facts and move the stream's cursor, atomically: a crash leaves
-        either the page and its cursor or neither, so a resumed sync repeats nothing."""
+        """Upsert a page of facts, remove the tickets Zendesk reports deleted (with their
+        ratings), and move the stream's cursor, atomically: a crash leaves either the page
+        and its cursor or neither, so a resumed sync repeats nothing."""
+        gone = list(deleted_tickets)
         with self.engine.begin() as conn:
+            for table in (ratings, tickets) if gone else ():
+                key = table.c.ticket_id if table is ratings else table.c.id
+                for start in range(0, len(gone), ID_CHUNK):
+                    conn.execute(delete(table).where(table.c.account_id == self.account,
+                                                     key.in_(gone[start:start + ID_CHUNK])))
             self._upsert(conn, organizations, [self._org_row(o) for o in organizations_])
             self._upsert(conn, users, [self._user_row(u) for u in users_])
             facts = list(tickets_)
@@ -116,6 +124,15 @@ class HistoryStore:
             self._upsert(conn, sync_state, [{
                 "account_id": self.account, "stream": stream, "cursor": cursor,
                 "synced_through": as_utc(synced_through), "updated_at": as_utc(now)}])
+
+    def streams_done(self) -> int:
+        """How many of the Zendesk streams have been read to their end at least once."""
+        with self.engine.connect() as conn:
+            return len(conn.execute(select(sync_state.c.stream).where(
+                sync_state.c.account_id == self.account, sync_state.c.stream.in_(
+                    ("organizations", "users", "tickets", "satisfaction_ratings",
+                     "survey_responses")), sync_state.c.synced_through.is_not(None)
+                | sync_state.c.stream.in_(("organizations",)))).all())
 
     def state(self, stream: str) -> StreamState:
         with self.engine.connect() as conn:
@@ -314,7 +331,7 @@ class HistoryStore:
     def _rating_row(self, ticket_id: int, rating: Satisfaction, source: str) -> dict[str, Any]:
         return {"account_id": self.account, "ticket_id": ticket_id, "source": source,
                 "scale": rating.scale, "score": rating.score, "comment": rating.comment,
-                "rated_at": as_utc(rating.rated_at)}
+                "category": rating.category or None, "rated_at": as_utc(rating.rated_at)}
 
 
 def crm_stream(source: str) -> str:
@@ -341,7 +358,7 @@ def _best_ratings(rows) -> dict[int, Satisfaction]:
         if row.ticket_id not in best or rank > best[row.ticket_id][0]:
             best[row.ticket_id] = (rank, Satisfaction(
                 scale=row.scale, score=row.score, comment=row.comment,
-                rated_at=as_utc(row.rated_at)))
+                rated_at=as_utc(row.rated_at), category=row.category or ""))
     return {ticket_id: rating for ticket_id, (_, rating) in best.items()}
 
 

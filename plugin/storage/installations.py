@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from integrations.zendesk import ZendeskConfig
 from plugin.core.times import as_utc
@@ -24,10 +24,16 @@ class Installation:
     installation_id: int | None
     email: str
     token: str = field(repr=False)
+    auth_kind: str = "token"
+    """`token` (an API token) or `oauth` (an access token, refreshed with `refresh_token`)."""
+    refresh_token: str = field(default="", repr=False)
+    needs_reconnect: bool = False
+    """Zendesk refused the OAuth tokens and the refresh: an admin must connect again."""
 
     @property
     def zendesk(self) -> ZendeskConfig:
-        return ZendeskConfig(base_url=self.base_url, email=self.email, token=self.token)
+        return ZendeskConfig(base_url=self.base_url, email=self.email, token=self.token,
+                             kind=self.auth_kind)
 
 
 class Registry:
@@ -42,7 +48,11 @@ class Registry:
                 "subdomain": installation.subdomain, "account_id": account,
                 "base_url": installation.base_url, "app_id": installation.app_id,
                 "installation_id": installation.installation_id, "email": installation.email,
-                "token_sealed": self.vault.seal(installation.token), "updated_at": as_utc(now)}])
+                "token_sealed": self.vault.seal(installation.token), "updated_at": as_utc(now),
+                "auth_kind": installation.auth_kind,
+                "refresh_sealed": self.vault.seal(installation.refresh_token)
+                if installation.refresh_token else None,
+                "needs_reconnect": installation.needs_reconnect}])
 
     def get(self, subdomain: str) -> Installation | None:
         with self.engine.connect() as conn:
@@ -52,7 +62,16 @@ class Registry:
             return None
         return Installation(subdomain=row.subdomain, base_url=row.base_url, app_id=row.app_id,
                             installation_id=row.installation_id, email=row.email,
-                            token=self.vault.open(row.token_sealed))
+                            token=self.vault.open(row.token_sealed), auth_kind=row.auth_kind,
+                            refresh_token=self.vault.open(row.refresh_sealed)
+                            if row.refresh_sealed else "",
+                            needs_reconnect=bool(row.needs_reconnect))
+
+    def mark_reconnect(self, subdomain: str, now: datetime) -> None:
+        """Zendesk refused the account's OAuth tokens for good: ask an admin to reconnect."""
+        with self.engine.begin() as conn:
+            conn.execute(update(installations).where(installations.c.subdomain == subdomain)
+                         .values(needs_reconnect=True, updated_at=as_utc(now)))
 
     def by_base_url(self, base_url: str) -> Installation | None:
         with self.engine.connect() as conn:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -96,6 +97,7 @@ ratings = Table(
     Column("score", SmallInteger, nullable=False),
     Column("comment", Text, nullable=False),
     Column("rated_at", DateTime(timezone=True), nullable=False),
+    Column("category", String(8)),
 )
 sync_state = Table(
     "sync_state", metadata,
@@ -137,6 +139,19 @@ installations = Table(
     Column("email", String(255), nullable=False),
     Column("token_sealed", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("auth_kind", String(8), nullable=False, server_default="token"),
+    Column("refresh_sealed", Text),
+    Column("needs_reconnect", Boolean, nullable=False, server_default=false()),
+)
+setup_states = Table(
+    "setup_states", metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("subdomain", String(63), nullable=False),
+    Column("app_id", BigInteger),
+    Column("installation_id", BigInteger),
+    Column("session_hash", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
 )
 
 settings_versions = Table(

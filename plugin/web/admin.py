@@ -46,6 +46,7 @@ from plugin.web.session import (
     services,
     verified_load,
 )
+from plugin.web.setup import intercept
 
 bp = Blueprint("admin", __name__)
 
@@ -59,6 +60,9 @@ def init_app(app: Flask) -> None:
 
 @bp.post("/settings")
 def signed_load():
+    setup = intercept("settings")
+    if setup is not None:
+        return setup
     claims = verified_load()
     installation = services().registry.get(claims.account)
     if installation is None:

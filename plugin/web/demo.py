@@ -38,3 +38,14 @@ def ticket(ticket_id: int):
         abort(400, "requester_id is required")
     return render_template("demo/ticket.html", ticket_id=ticket_id, requester_id=requester,
                            locale=request.args.get("locale", "en"))
+
+
+@bp.get("/demo/new-account")
+def new_account():
+    """Zendesk's part for an account that just installed the app: its signed loads of the
+    app's page (as its admin) and of a ticket sidebar (as an agent)."""
+    signer = current_app.extensions.get("demo_signer")
+    if not current_app.config["DEMO_MODE"] or signer is None:
+        abort(404)
+    return render_template("demo/new_account.html", admin_token=signer.token(),
+                           agent_token=signer.token(user_id=1))

@@ -48,6 +48,10 @@ def account() -> tuple[ZendeskConfig, AppSession]:
     installation = services().registry.get(session.account)
     if installation is None:
         abort(403, "this app is not installed for the session's Zendesk account")
+    if installation.needs_reconnect:
+        # Zendesk refused the tokens and the refresh: no call is sent until an admin reconnects.
+        abort(401, "reconnect: Zendesk no longer accepts the app's access; an admin needs to "
+                   "reconnect it on the app's page")
     return installation.zendesk, session
 
 

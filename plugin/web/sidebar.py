@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, abort, current_app, render_template, request
 from plugin.web.auth import PublicKeyCache
 from plugin.web.i18n import catalog, pick_locale
 from plugin.web.security import nonce
+from plugin.web.setup import intercept
 from plugin.web.session import DEMO_ACCOUNT, DEMO_USER_ID, fetch_key, new_session, verified_load
 
 bp = Blueprint("sidebar", __name__)
@@ -27,12 +28,16 @@ def init_app(app: Flask, fetch: Callable[[str], str] | None = None) -> None:
     HTTPS from the account) and cached."""
     app.register_blueprint(bp)
     app.jinja_env.globals["csp_nonce"] = nonce
+    app.extensions["customer_value_fetch"] = fetch or fetch_key
     app.extensions["customer_value_keys"] = PublicKeyCache(
         fetch or fetch_key, app.extensions["customer_value"].registry.app_ids())
 
 
 @bp.post("/sidebar")
 def signed_load():
+    setup = intercept("sidebar")
+    if setup is not None:
+        return setup
     claims = verified_load()
     return _page(new_session(claims.account, claims.user_id, "agent"))
 

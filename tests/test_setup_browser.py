@@ -1,0 +1,105 @@
+"""The set-up of a new account in the demo, in a real headless Chromium: an agent's sidebar
+(320 px) says an admin must finish set-up; the admin's page (1200 px) connects the account
+through the sandbox's Zendesk authorization page, and its checklist follows the first sync.
+Screenshots land in test-artifacts/ (docs/images/install/ holds copies)."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from plugin.demo.generator import generate
+from tests.chromium import SIDEBAR_WIDTH, chromium, screenshot, violations
+from tests.commands import SCRIPT
+
+pytestmark = pytest.mark.slow  # a demo subprocess and a browser
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("account")
+    generate(folder, 30, seed=5, now=NOW)
+    process = subprocess.Popen([SCRIPT, "demo", "--port", "0", "--data", str(folder),
+                                "--now", NOW.isoformat()],
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    url = None
+    deadline = time.monotonic() + 120
+    while url is None and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            break
+        found = re.search(r"demo on (http://\S+)", line)
+        url = found.group(1) if found else None
+    assert url, "the demo did not start"
+    yield url
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(30)
+    process.stderr.close()
+
+
+def serious(driver) -> list[str]:
+    return [v for v in violations(driver) if v.split()[0] in ("serious", "critical")]
+
+
+def test_an_agent_of_a_new_account_sees_that_an_admin_must_finish_set_up(demo):
+    driver = chromium(width=1200, height=900)
+    try:
+        driver.get(demo + "demo/new-account")
+        driver.find_element(By.ID, "cv-open-sidebar").click()
+        frame = driver.find_element(By.ID, "cv-frame")
+        driver.switch_to.frame(frame)
+        assert driver.execute_script("return window.innerWidth") == SIDEBAR_WIDTH
+        WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
+        assert driver.find_element(By.TAG_NAME, "h1").text == "An admin needs to finish set-up"
+        assert driver.execute_script("return document.documentElement.scrollWidth") \
+            <= SIDEBAR_WIDTH
+        assert serious(driver) == []
+        driver.switch_to.default_content()
+        screenshot(driver, "install-2-agent-sidebar")
+    finally:
+        driver.quit()
+
+
+def test_an_admin_connects_the_account_and_sees_the_first_sync(demo):
+    driver = chromium(width=1200, height=900)
+    try:
+        driver.get(demo + "demo/new-account")
+        screenshot(driver, "install-1-new-account")
+        driver.find_element(By.ID, "cv-open-app").click()
+        connect = WebDriverWait(driver, 20).until(
+            lambda d: d.find_element(By.ID, "cv-connect"))
+        assert "Set up Customer Value" in driver.find_element(By.TAG_NAME, "h1").text
+        screenshot(driver, "install-3-setup-page")
+        assert serious(driver) == []
+        setup_window = driver.current_window_handle
+        connect.click()
+        WebDriverWait(driver, 20).until(lambda d: len(d.window_handles) == 2)
+        driver.switch_to.window(next(h for h in driver.window_handles if h != setup_window))
+        allow = WebDriverWait(driver, 20).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "button.allow"))
+        assert "Allow Customer Value" in driver.find_element(By.TAG_NAME, "h1").text
+        screenshot(driver, "install-4-zendesk-authorization")
+        allow.click()
+        WebDriverWait(driver, 20).until(
+            lambda d: "Customer Value is connected" in d.find_element(By.TAG_NAME, "h1").text)
+        screenshot(driver, "install-5-connected")
+        assert serious(driver) == []
+        driver.close()
+        driver.switch_to.window(setup_window)
+        WebDriverWait(driver, 60).until(
+            lambda d: d.find_element(By.ID, "cv-setup-done").is_displayed())
+        rows = driver.find_elements(By.CSS_SELECTOR, "#cv-checklist li:not([hidden])")
+        assert all("cv-done" in row.get_attribute("class") for row in rows)
+        assert "5 of 5 streams" in rows[1].text
+        screenshot(driver, "install-6-checklist-done")
+        assert serious(driver) == []
+    finally:
+        driver.quit()
