@@ -89,3 +89,12 @@ def test_a_value_with_its_crm_spend_again_tags_as_usual():
     services = FakeServices([DEGRADED, (-40.0, False)])
     apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=RETRIES))
     assert services.zendesk.updates == [([10], ["cv_low"], ["cv_high"])]
+
+
+def test_a_job_for_an_account_with_tagging_off_writes_nothing_and_says_why(caplog):
+    services = FakeServices([(-40.0, False)])
+    services.settings = Settings(tagging_enabled=False)
+    with caplog.at_level("INFO", logger="plugin.service_layer.jobs"):
+        apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=RETRIES))
+    assert services.zendesk.updates == [] and services.asked == []
+    assert f"ticket 10 of {ACCOUNT} not tagged: tagging is switched off" in caplog.text

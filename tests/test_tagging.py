@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from plugin.core.model import Cutoffs
 from plugin.core.settings import Settings
-from plugin.core.tagging import decide, tier_with_hysteresis
+from plugin.core.tagging import decide, tagging_refusal, tier_with_hysteresis
 
 CUTOFFS = Cutoffs(high=20, low=-15)
 S = Settings()
@@ -50,3 +50,13 @@ def test_a_customer_wobbling_on_the_threshold_is_tagged_once(values):
         changes += decision.changes
         tags = (tags | set(decision.add)) - set(decision.remove)
     assert changes <= 1
+
+
+@pytest.mark.parametrize(("settings", "forced", "refused"), [
+    (Settings(tagging_enabled=True), False, None),
+    (Settings(tagging_enabled=False), False, "tagging is switched off"),
+    (Settings(tagging_enabled=False), True, None),
+])
+def test_one_rule_says_whether_an_account_may_be_tagged(settings, forced, refused):
+    answer = tagging_refusal(settings, forced=forced)
+    assert answer == refused or (refused and answer.startswith(refused))

@@ -29,6 +29,19 @@ class TagDecision:
         return bool(self.add or self.remove)
 
 
+def tagging_refusal(settings: Settings, *, forced: bool = False) -> str | None:
+    """Why the app may not write tier tags to this account's tickets now, or None when it may.
+
+    The one rule every writer of tier tags obeys (the webhook's tagging jobs, `backfill`, the
+    periodic sync) and every dry run reports. `forced`: the app's TAG_ALWAYS setting, for test
+    set-ups that tag without saved settings."""
+    if forced:
+        return None
+    if not settings.tagging_enabled:
+        return "tagging is switched off in the account's settings (tagging_enabled: false)"
+    return None
+
+
 def tier_with_hysteresis(value: float, previous: str | None, cutoffs: Cutoffs,
                          margin: float = DEFAULT_MARGIN) -> str:
     if previous == "high" and value >= cutoffs.high - margin:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -23,7 +24,8 @@ from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
-from plugin.core.tagging import decide_for
+from plugin.core.tagging import decide_for, tagging_refusal
+from plugin.service_layer.account_sync import claim_due, run_claimed
 from plugin.service_layer.telemetry import JOBS
 
 log = logging.getLogger(__name__)
@@ -73,8 +75,34 @@ def make_queue(app: Flask) -> Huey:
         with app.app_context():
             requeue_unfinished(app)
 
+    @huey.task()
+    def sync_job(subdomain: str, claim: str):
+        with app.app_context():
+            run_claimed(app.extensions["customer_value"], subdomain, claim,
+                        forced_tags=bool(app.config.get("TAG_ALWAYS")))
+
+    @huey.periodic_task(crontab(minute="*"))
+    def schedule_syncs():
+        with app.app_context():
+            queue_due_syncs(app)
+
     huey.tag_ticket = tag_ticket
+    huey.sync_job = sync_job
     return huey
+
+
+def queue_due_syncs(app: Flask) -> list[str]:
+    """Claim the accounts whose periodic sync is due and queue one sync job for each (any
+    worker may run it; the claim keeps every other worker off the account meanwhile). An
+    interval of 0 (CUSTOMER_VALUE_SYNC_INTERVAL_SECONDS) switches the periodic sync off."""
+    every = float(app.config.get("SYNC_INTERVAL_SECONDS") or 0)
+    if every <= 0:
+        return []
+    claim = uuid.uuid4().hex
+    due = claim_due(app.extensions["customer_value"], claim, every=timedelta(seconds=every))
+    for subdomain in due:
+        app.extensions["queue"].sync_job(subdomain, claim)
+    return due
 
 
 @contextmanager
@@ -137,7 +165,9 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
     config = services.config_for(account_key)
     try:
         settings = services.settings_for(services.store(config.base_url))
-        if not settings.tagging_enabled and not app.config.get("TAG_ALWAYS"):
+        refused = tagging_refusal(settings, forced=bool(app.config.get("TAG_ALWAYS")))
+        if refused is not None:
+            log.info("ticket %s of %s not tagged: %s", ticket_id, account_key, refused)
             return
         value = services.value(config, requester_id, ticket_id, mode="background").result.value
         if value.crm_degraded:

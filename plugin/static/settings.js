@@ -177,10 +177,25 @@
     });
   }
 
+  function showSync(sync) {
+    var line = document.getElementById("cv-sync");
+    if (!sync || !line) { return; }
+    if (!sync.last_run) {
+      line.textContent = sync.running ? "The first sync is running." :
+        "Not synced yet: the server syncs this account within a few minutes.";
+      return;
+    }
+    var lag = sync.lag_seconds === null ? "never succeeded" :
+      "store current as of " + Math.round(sync.lag_seconds / 60) + " min ago";
+    line.textContent = "Last run " + sync.last_run + (sync.running ? " (running now)" : "") +
+      "; " + lag + (sync.error ? "; last error: " + sync.error : "") + ".";
+  }
+
   function load() {
     return api("GET", "/api/settings").then(function (answer) {
       state.version = answer.data.version;
       showSecrets(answer.data.secrets);
+      showSync(answer.data.sync);
       document.getElementById("cv-version").textContent = "v" + state.version;
       fill(answer.data.settings);
       showVersions(answer.data.versions);

@@ -35,6 +35,7 @@ from plugin.core.settings import (
     SettingsError,
 )
 from plugin.core.times import zulu
+from plugin.service_layer.account_sync import sync_status
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
 from plugin.web.i18n import catalog, pick_locale
@@ -102,11 +103,12 @@ def _admin_account():
 
 @bp.get("/api/settings")
 def current_settings():
-    store, _ = _admin()
+    store, _, config = _admin_account()
     settings = services().settings_for(store)
     versions = services().versions(store).history()
     return jsonify({"settings": settings.to_dict(), "version": settings.version,
                     "secrets": _secrets(store).which_are_set(),
+                    "sync": _sync(config.base_url),
                     "versions": [{"version": v.version, "author_id": v.author_id,
                                   "note": v.note, "created_at": zulu(v.created_at)}
                                  for v in versions]})
@@ -189,6 +191,13 @@ def _switch_tagging(store, enabled: bool) -> None:
             unprovision(client)
     except IntegrationError as error:
         abort(502, f"Zendesk did not accept the webhook and trigger: {error}")
+
+
+def _sync(base_url: str) -> dict[str, Any]:
+    """The account's periodic sync as the page shows it (times in Zendesk's Z form)."""
+    status = sync_status(services(), base_url, services().clock())
+    return {**status, **{key: zulu(status[key]) if status[key] else None
+                         for key in ("last_run", "last_success")}}
 
 
 def _secrets(store) -> AccountSecrets:
