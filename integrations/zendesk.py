@@ -295,6 +295,13 @@ class ZendeskClient:
             query = dict(params, cursor=_unseen(body["after_cursor"], seen))
         raise BadResponse(f"{path} kept paging past {MAX_PAGES} pages")
 
+    def list_all(self, path: str, key: str, params: Mapping[str, Any] | None = None
+                 ) -> Iterator[dict[str, Any]]:
+        """Every record of a cursor-paginated list endpoint (`page[size]`, `page[after]`),
+        page after page: for lists an app must search whole (triggers, webhooks)."""
+        for body in self._cursor_list(path, dict(params or {}), None):
+            yield from body.get(key) or []
+
     def _cursor_list(self, path: str, params: dict[str, Any], after: str | None
                      ) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
