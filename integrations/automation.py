@@ -88,6 +88,26 @@ def _outdated(trigger: dict[str, Any], wanted: dict[str, Any]) -> bool:
             or trigger.get("actions") != wanted["actions"])
 
 
+FIELD_KINDS = ("user_fields", "organization_fields")
+
+
+def provision_fields(client: ZendeskClient, wanted: dict[str, tuple[str, str]]) -> list[str]:
+    """Create the user and organization fields the app writes (`key → (type, title)`) where
+    missing; the `kind/key` of each one created. Existing fields are left as they are (an
+    admin may have renamed or reordered them)."""
+    created = []
+    for kind in FIELD_KINDS:
+        existing = {f.get("key") for f in client.list_all(f"/api/v2/{kind}", kind)}
+        for key, (field_type, title) in wanted.items():
+            if key in existing:
+                continue
+            client.transport.request("POST", f"/api/v2/{kind}", json={kind[:-1]: {
+                "key": key, "type": field_type, "title": title,
+                "description": "Written by the Customer Value app; edits are overwritten."}})
+            created.append(f"{kind}/{key}")
+    return created
+
+
 def unprovision(client: ZendeskClient) -> None:
     """Delete the trigger and the webhook, whichever exist."""
     trigger = _find_trigger(client)

@@ -260,6 +260,20 @@ class ZendeskClient:
             json={"ticket": {"additional_tags": add, "remove_tags": remove}})
         return _job(body)
 
+    def update_user(self, user_id: int, *, fields: Mapping[str, object],
+                    tags: list[str] | None = None) -> None:
+        """Set user fields by key (and, when given, replace the user's tags) in one update."""
+        user: dict[str, Any] = {"user_fields": dict(fields)}
+        if tags is not None:
+            user["tags"] = tags
+        self.transport.request("PUT", f"/api/v2/users/{user_id}", json={"user": user})
+
+    def update_organization(self, organization_id: int, *, fields: Mapping[str, object]
+                            ) -> None:
+        """Set organization fields by key."""
+        self.transport.request("PUT", f"/api/v2/organizations/{organization_id}",
+                               json={"organization": {"organization_fields": dict(fields)}})
+
     def job(self, job_id: str) -> Job:
         return _job(self.transport.get(f"/api/v2/job_statuses/{job_id}"))
 

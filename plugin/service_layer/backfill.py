@@ -28,7 +28,16 @@ from integrations.zendesk import BULK_LIMIT, ZendeskClient
 from plugin.core.model import account_cutoffs, score
 from plugin.core.norms import account_norms
 from plugin.core.settings import Settings
-from plugin.core.tagging import decide_for, tagging_refusal
+from plugin.core.tagging import (
+    CUSTOMERS,
+    TICKETS,
+    decide_customer,
+    decide_for,
+    organization_roll_up,
+    tag_targets,
+    tagging_refusal,
+    with_changes,
+)
 from plugin.service_layer.crm_sync import CrmExport
 from plugin.service_layer.sync import sync
 from plugin.storage.history import HistoryStore
@@ -57,6 +66,10 @@ class BackfillReport:
     tagged; the counts then say what a permitted run would write."""
     customers: int = 0
     """Customers scored."""
+    users_written: int = 0
+    """Users whose tier tag or value fields were (or, refused or dry, would be) written."""
+    organizations_written: int = 0
+    """Organizations whose roll-up fields were (or would be) written."""
 
 
 def bulk_updates(batches) -> int:
@@ -89,18 +102,27 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
                   and (only is None or u in only)]
     batches: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[int, int]]] = (
         defaultdict(list))
+    targets = tag_targets(settings)
+    members: dict[int, list[float]] = defaultdict(list)
+    organizations = {}
     for done, user_id in enumerate(requesters, start=1):
         history = store.history(user_id, settings)
         if history is not None and history.tickets:
             value = score(history, settings, now, cutoffs, norms)
             report.tiers[value.tier] += 1
             report.customers += 1
-            for ticket in history.tickets:
+            for ticket in history.tickets if TICKETS in targets else ():
                 if ticket.status == CLOSED:
                     continue
                 decision = decide_for(value, ticket.tags, settings)
                 if decision.changes:
                     batches[(decision.add, decision.remove)].append((ticket.id, user_id))
+            if CUSTOMERS in targets:
+                _write_customer(client, history.profile, value, settings, report, dry_run)
+                organization = history.profile.organization
+                if organization is not None and not value.little_data:
+                    members[organization.id].append(value.value)
+                    organizations[organization.id] = organization
         if not dry_run and any(len(pending) >= BULK_LIMIT for pending in batches.values()):
             _flush(client, batches, report, full_only=True)
             if only is None:
@@ -110,6 +132,14 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
                                 cursor=str(min(waiting) - 1 if waiting else user_id))
         if progress:
             progress(done, len(requesters))
+    if only is None:  # a roll-up needs every member: full runs only
+        for organization_id, values in members.items():
+            write = organization_roll_up(values, organizations[organization_id].fields,
+                                         settings, cutoffs)
+            if write.changes:
+                report.organizations_written += 1
+                if not dry_run:
+                    client.update_organization(organization_id, fields=dict(write.fields))
     if dry_run:
         report.tickets_tagged = sum(len(pending) for pending in batches.values())
         report.updates = bulk_updates(batches)
@@ -120,6 +150,17 @@ def backfill(client: ZendeskClient, store: HistoryStore, settings: Settings, *,
     report.api_calls = client.transport.total_calls - calls
     report.seconds = time.monotonic() - started
     return report
+
+
+def _write_customer(client: ZendeskClient, profile, value, settings: Settings,
+                    report: BackfillReport, dry_run: bool) -> None:
+    """The customer's user tag and value fields, from the synced profile, where they differ."""
+    write = decide_customer(value, profile.tags, profile.fields, settings)
+    if write.changes:
+        report.users_written += 1
+        if not dry_run:
+            client.update_user(profile.id, fields=dict(write.fields),
+                               tags=with_changes(profile.tags, write))
 
 
 def _flush(client: ZendeskClient, batches, report: BackfillReport, *,

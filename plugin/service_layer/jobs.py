@@ -24,7 +24,15 @@ from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
-from plugin.core.tagging import decide_for, tagging_refusal
+from plugin.core.tagging import (
+    CUSTOMERS,
+    TICKETS,
+    decide_customer,
+    decide_for,
+    tag_targets,
+    tagging_refusal,
+    with_changes,
+)
 from plugin.service_layer.account_sync import claim_due, run_claimed
 from plugin.service_layer.telemetry import JOBS
 
@@ -155,7 +163,8 @@ def requeue_failed(app: Flask) -> int:
 def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
                task: Task | None) -> None:
     """Score the requester (through the cache), decide the ticket's tier tag with hysteresis,
-    and write only the change, adding and removing in one update.
+    and write only the change, adding and removing in one update; with the settings'
+    `tag_user`, also the requester's user tag and value and tier fields (only what differs).
 
     A value computed without the CRM spend the settings ask for (`crm_degraded`: the CRM
     failed and no synced deals stood in) is computed once more, then, if still degraded, the
@@ -178,12 +187,20 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
             raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
                               "tags wait for it", service=crm)
         client = services.client(config)
-        decision = decide_for(value, client.ticket_tags(ticket_id), settings)
-        if decision.changes:
-            job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
-                                                     remove=list(decision.remove)))
-            if job.failed:
-                log.warning("Zendesk refused to tag ticket %s", ticket_id)
+        targets = tag_targets(settings)
+        if TICKETS in targets:
+            decision = decide_for(value, client.ticket_tags(ticket_id), settings)
+            if decision.changes:
+                job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
+                                                         remove=list(decision.remove)))
+                if job.failed:
+                    log.warning("Zendesk refused to tag ticket %s", ticket_id)
+        if CUSTOMERS in targets:
+            fact, _ = client.user(requester_id)
+            write = decide_customer(value, fact.profile.tags, fact.profile.fields, settings)
+            if write.changes:
+                client.update_user(requester_id, fields=dict(write.fields),
+                                   tags=with_changes(fact.profile.tags, write))
     except RateLimited as error:
         # Not a failure: wait as long as Zendesk asks, without using up a retry.
         raise RetryTask(delay=error.retry_after) from error

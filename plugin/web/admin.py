@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from integrations.automation import provision, unprovision
+from integrations.automation import provision, provision_fields, unprovision
 from integrations.errors import IntegrationError
 from plugin.core.domain import CustomerHistory
 from plugin.core.preview import TIERS, histogram_svg, preview
@@ -34,6 +34,7 @@ from plugin.core.settings import (
     Settings,
     SettingsError,
 )
+from plugin.core.tagging import record_fields
 from plugin.core.times import zulu
 from plugin.service_layer.account_sync import sync_status
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
@@ -146,6 +147,11 @@ def save_settings():
     wanted = bool(data["tagging_enabled"])
     if wanted != before.tagging_enabled:
         _switch_tagging(store, wanted)
+    if wanted and data.get("tag_user") and (
+            not (before.tagging_enabled and before.tag_user)
+            or (data.get("value_user_field"), data.get("tier_user_field"))
+            != (before.value_user_field, before.tier_user_field)):
+        _create_fields(Settings.from_dict({**data, "version": 1}))
     try:
         saved = services().versions(store).save(
             data, author_id=session.user_id, now=services().clock(),
@@ -198,6 +204,16 @@ def _sync(base_url: str) -> dict[str, Any]:
     status = sync_status(services(), base_url, services().clock())
     return {**status, **{key: zulu(status[key]) if status[key] else None
                          for key in ("last_run", "last_success")}}
+
+
+def _create_fields(settings: Settings) -> None:
+    """Create the user and organization fields the app writes the value and tier into, where
+    missing, before the settings that write them are saved."""
+    config, _ = account()
+    try:
+        provision_fields(services().client(config), record_fields(settings))
+    except IntegrationError as error:
+        abort(502, f"Zendesk did not accept the customer value fields: {error}")
 
 
 def _secrets(store) -> AccountSecrets:
