@@ -117,3 +117,38 @@ def rows(tmp_path) -> dict[str, int]:
     engine.dispose()
     counts["installations"] = counts.get(installations.name, 0)
     return counts
+
+
+def test_the_demos_sandbox_port_can_be_chosen(dataset, tmp_path):
+    import re
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    import requests
+
+    from tests.commands import SCRIPT
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([SCRIPT, "demo", "--port", "0", "--data", str(dataset),
+                                "--sandbox-port", str(port), "--now", NOW.isoformat()],
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               cwd=tmp_path)
+    try:
+        said, deadline = "", time.monotonic() + 120
+        while "demo on" not in said and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line and process.poll() is not None:
+                break
+            said += line
+        assert f"Zendesk sandbox on http://127.0.0.1:{port}" in said, said
+        assert re.search(r"demo on http://\S+", said), said
+        stats = requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=10)
+        assert stats.status_code == 200 and stats.json()["requests"] > 0
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(30)
+        process.stderr.close()

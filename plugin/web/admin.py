@@ -40,6 +40,7 @@ from plugin.service_layer.account_sync import sync_status
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
 from plugin.web.i18n import catalog, pick_locale
+from plugin.web.pages import signed_only
 from plugin.web.session import (
     DEMO_ACCOUNT,
     DEMO_USER_ID,
@@ -77,7 +78,7 @@ def signed_load():
 @bp.get("/settings")
 def demo_load():
     if not current_app.config["DEMO_MODE"]:
-        abort(405, "Zendesk loads the settings page with a signed POST")
+        return signed_only("settings page", "the app from Zendesk's navigation bar")
     return _page(new_session(DEMO_ACCOUNT, DEMO_USER_ID, ADMIN))
 
 
