@@ -143,3 +143,52 @@ def test_an_account_with_tagging_off_is_synced_and_says_why_it_wrote_no_tag(data
         assert "no tag written: tagging is switched off" in caplog.text
         assert services.store(base_url).counts()["tickets"] > 0
         assert not any(tags & TIER_TAGS for tags in ticket_tags(base_url).values())
+
+
+@pytest.mark.slow
+def test_a_running_worker_syncs_and_tags_a_newly_installed_account(dataset, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from plugin.storage.history import HistoryStore
+    from plugin.storage.schema import account_id, connect
+    from plugin.storage.versions import SettingsVersions
+    from tests.commands import SCRIPT, cli
+
+    database = f"sqlite:///{tmp_path / 'cv.db'}"
+    env = {**{name: "" for name in os.environ if name.startswith(("ZENDESK_", "CUSTOMER_"))},
+           "DATABASE_URL": database, "REDIS_URL": "", "CUSTOMER_VALUE_SECRET_KEY": "w" * 40,
+           "CUSTOMER_VALUE_INSTANCE": str(tmp_path / "instance")}
+    with running_sandbox(dataset, now=SANDBOX_NOW, export_rate_limit=0, rate_limit=0,
+                         job_seconds=0.02) as base_url:
+        log = (tmp_path / "worker.log").open("w")
+        worker = subprocess.Popen([SCRIPT, "worker", "--workers", "2"],
+                                  env={**os.environ, **env}, stdout=log, stderr=log,
+                                  start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60  # the server runs (and has migrated) first
+            while time.monotonic() < deadline and "Worker with" not in (
+                    tmp_path / "worker.log").read_text():
+                time.sleep(0.2)
+            installed = cli("install", "--subdomain", "delta", "--app-id", "1",
+                            "--installation-id", "2", "--email", "agent@example.com",
+                            "--base-url", base_url, env={**env, "ZENDESK_API_TOKEN": "t"})
+            assert installed.returncode == 0, installed.stderr
+            engine = connect(database)  # the admin switches tagging on in the settings page
+            SettingsVersions(engine, account_id(engine, base_url, NOW)).save(
+                {"tagging_enabled": True}, author_id=1, now=NOW)
+            deadline = time.monotonic() + 150
+            while time.monotonic() < deadline and not any(
+                    tags & TIER_TAGS for tags in ticket_tags(base_url).values()):
+                time.sleep(1)
+            store = HistoryStore(engine, account_id(engine, base_url, NOW))
+            assert any(tags & TIER_TAGS for tags in ticket_tags(base_url).values()), \
+                "the worker tagged the new account's tickets with no operator command"
+            assert store.counts()["tickets"] > 0, "and synced its history"
+            engine.dispose()
+        finally:
+            os.killpg(worker.pid, signal.SIGINT)
+            worker.wait(60)
+            log.close()

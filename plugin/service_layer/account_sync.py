@@ -22,7 +22,7 @@ from plugin.core.domain import CRM_NAMES
 from plugin.core.tagging import tagging_refusal
 from plugin.service_layer.backfill import CHECKPOINT, BackfillReport, backfill
 from plugin.service_layer.services import Services
-from plugin.service_layer.sync import SyncReport, sync
+from plugin.service_layer.sync import STREAMS, SyncReport, sync
 from plugin.storage.sync_runs import SyncRun, SyncRuns
 
 log = logging.getLogger(__name__)
@@ -111,27 +111,31 @@ def run_claimed(services: Services, subdomain: str, worker: str, *, forced_tags:
 
 
 def sync_status(services: Services, base_url: str, now: datetime) -> dict[str, Any]:
-    """The account's periodic sync for people: when it last ran and succeeded, how far behind
-    the store is (seconds since the last success), whether one runs now, the last error."""
-    run = SyncRuns(services.engine).get(services.store(base_url).account)
-    return _status(run, now)
+    """The account's sync for people: when the periodic sync last ran, when the store was
+    last brought up to date (by it or by `customer-value sync`), how far behind the store is
+    (seconds since then), whether a periodic sync runs now, and its last error."""
+    store = services.store(base_url)
+    return _status(SyncRuns(services.engine).get(store.account), store.synced_at(STREAMS), now)
 
 
 def all_statuses(services: Services, now: datetime) -> dict[str, dict[str, Any]]:
     """Every installed account's `sync_status`, by subdomain."""
     runs = {run.account: run for run in SyncRuns(services.engine).all()}
-    return {subdomain: _status(runs.get(services.store(config.base_url).account), now)
-            for subdomain, config in services.installed_accounts().items()}
+    found = {}
+    for subdomain, config in services.installed_accounts().items():
+        store = services.store(config.base_url)
+        found[subdomain] = _status(runs.get(store.account), store.synced_at(STREAMS), now)
+    return found
 
 
-def _status(run: SyncRun | None, now: datetime) -> dict[str, Any]:
-    if run is None:
-        return {"last_run": None, "last_success": None, "lag_seconds": None, "running": False,
-                "error": None}
-    return {"last_run": run.finished_at, "last_success": run.succeeded_at,
-            "lag_seconds": (now - run.succeeded_at).total_seconds()
-            if run.succeeded_at else None,
-            "running": run.claimed_by is not None, "error": run.error}
+def _status(run: SyncRun | None, stored: datetime | None, now: datetime) -> dict[str, Any]:
+    succeeded = run.succeeded_at if run is not None else None
+    latest = max((moment for moment in (succeeded, stored) if moment is not None),
+                 default=None)
+    return {"last_run": run.finished_at if run is not None else None, "last_success": latest,
+            "lag_seconds": (now - latest).total_seconds() if latest is not None else None,
+            "running": run is not None and run.claimed_by is not None,
+            "error": run.error if run is not None else None}
 
 
 def _order(finished: datetime | None) -> tuple[int, float]:

@@ -180,15 +180,19 @@
   function showSync(sync) {
     var line = document.getElementById("cv-sync");
     if (!sync || !line) { return; }
-    if (!sync.last_run) {
-      line.textContent = sync.running ? "The first sync is running." :
-        "Not synced yet: the server syncs this account within a few minutes.";
-      return;
+    var parts = [];
+    if (sync.running) { parts.push("a sync is running now"); }
+    if (sync.last_success) {
+      parts.push("store current as of " + sync.last_success + " (" +
+                 Math.round(sync.lag_seconds / 60) + " min ago)");
+    } else if (!sync.running) {
+      parts.push("not synced yet: the server syncs this account within a few minutes");
     }
-    var lag = sync.lag_seconds === null ? "never succeeded" :
-      "store current as of " + Math.round(sync.lag_seconds / 60) + " min ago";
-    line.textContent = "Last run " + sync.last_run + (sync.running ? " (running now)" : "") +
-      "; " + lag + (sync.error ? "; last error: " + sync.error : "") + ".";
+    parts.push(sync.last_run ? "last periodic run " + sync.last_run :
+               "no periodic run yet");
+    if (sync.error) { parts.push("last error: " + sync.error); }
+    var said = parts.join("; ") + ".";
+    line.textContent = said.charAt(0).toUpperCase() + said.slice(1);
   }
 
   function load() {
