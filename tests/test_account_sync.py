@@ -192,3 +192,32 @@ def test_a_running_worker_syncs_and_tags_a_newly_installed_account(dataset, tmp_
             os.killpg(worker.pid, signal.SIGINT)
             worker.wait(60)
             log.close()
+
+
+def test_a_failing_sync_job_is_kept_with_its_sync_run_not_as_a_tagging_job(make_app):
+    from integrations.errors import Unavailable
+    from plugin.storage.schema import accounts
+
+    class Down:
+        """A Zendesk client whose every request fails."""
+
+        spend_field = ""
+
+        def __getattr__(self, name):
+            raise Unavailable("Zendesk is failing (503)", service="Zendesk")
+
+        def close(self):
+            pass
+
+    app = make_app({}, client_factory=lambda config: Down())
+    services = app.extensions["customer_value"]
+    services.registry.save(Installation("beta", "https://beta.zendesk.com", 1, 2, "a@b.c", "t"),
+                           NOW)
+    app.extensions["queue"].immediate = True
+    assert queue_due_syncs(app) == ["beta"]
+    run = SyncRuns(services.engine).get(services.store("https://beta.zendesk.com").account)
+    assert run.error.startswith("Unavailable") and run.claimed_by is None
+    with services.engine.connect() as conn:
+        keys = list(conn.execute(accounts.select().with_only_columns(accounts.c.key)).scalars())
+    assert keys == ["https://beta.zendesk.com"], "no account is made up from a subdomain"
+    assert services.failed_jobs("https://beta.zendesk.com") == []

@@ -71,6 +71,8 @@ def make_queue(app: Flask) -> Huey:
         if task.retries:
             return  # huey retries it and says so (SIGNAL_RETRYING)
         JOBS.labels(task.name, "failed").inc()
+        if not task.name.endswith("tag_ticket"):
+            return  # a sync job's failure is kept with its account's sync run
         with app.app_context():
             services = app.extensions["customer_value"]
             account, *arguments = task.args
