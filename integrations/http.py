@@ -160,8 +160,9 @@ class Transport:
         return self.request("GET", path, params=params)
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None) -> dict[str, Any]:
-        """Send one request, retrying as `retry_delay` decides; the decoded JSON body."""
+                json: Any = None, files: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Send one request, retrying as `retry_delay` decides; the decoded JSON body.
+        `files`: a multipart upload (requests' `files` form) instead of a JSON body."""
         url = self.url(path)
         if self.check_url is not None and self._pins is not None:
             try:
@@ -173,7 +174,8 @@ class Transport:
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
-            status, retry_after, response, timed_out = self._send(method, url, params, json)
+            status, retry_after, response, timed_out = self._send(method, url, params, json,
+                                                                  files)
             if response is not None and 300 <= status < 400:
                 raise BadResponse(f"{self.service} answered {status} (a redirect) for "
                                   f"{self._where(url)}; redirects are not followed",
@@ -196,15 +198,15 @@ class Transport:
             self.sleep(delay)
             waited += delay
 
-    def _send(self, method: str, url: str, params, body
+    def _send(self, method: str, url: str, params, body, files=None
               ) -> tuple[int | None, float | None, requests.Response | None, bool]:
         """Status, Retry-After, the response, and whether the request timed out."""
         self.calls[f"{method} {self._where(url)}"] += 1
         started = time.perf_counter()
         try:
             response = self.session.request(method, url, params=params, json=body,
-                                            auth=self.auth, timeout=self.timeout,
-                                            allow_redirects=False)
+                                            files=files, auth=self.auth,
+                                            timeout=self.timeout, allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout) as error:
             log.info("%s %s failed: %s", method, self._where(url), type(error).__name__)
             self._tell(method, None, started)

@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     app.config.update(configuration.load(test_config))
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = configuration.instance_secret(Path(app.instance_path))
+        app.config["SECRET_KEY_FROM_FILE"] = True
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

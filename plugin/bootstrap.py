@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from integrations.http import CONNECT_TIMEOUT
 from integrations.zendesk import ZendeskClient, ZendeskConfig
-from plugin.config import ConfigError, database_url
+from plugin.config import ConfigError, database_url, key_variable, require_shared_keys
 from plugin.service_layer.crm import CrmConnector
-from plugin.service_layer.services import Services, utc_now
+from plugin.service_layer.services import Services, subdomain_of, utc_now
 from plugin.service_layer.values import ValueCache
 from plugin.storage.deliveries import Deliveries
-from plugin.storage.installations import Installation, Registry
+from plugin.storage.installations import Installation, InstallationConflict, Registry
+from plugin.storage.keys import KeyMismatch, check_key
 from plugin.storage.migrations import upgrade
 from plugin.storage.schema import connect
 from plugin.storage.vault import configured_vault
@@ -39,21 +39,39 @@ def build_services(config: Mapping[str, Any], *,
                    zendesk_mode: str = "web") -> Services:
     """Migrate and connect the database, and build the vault, the installation registry, the
     caches and the clients' factories. `zendesk_mode`: `web` for the app (fail fast while an
-    agent waits), `background` for commands that wait rate limits out."""
+    agent waits), `background` for commands that wait rate limits out.
+
+    ConfigError (naming what to set) when the keys cannot be trusted: on PostgreSQL without a
+    configured secret key, or with a key whose fingerprint is not the one the database's
+    credentials were sealed with; and when the single account's ZENDESK_* settings name an
+    account installed under another subdomain."""
     url = database_url(config)
+    require_shared_keys(config, url)
     upgrade(url)
     engine = connect(url)
-    registry = Registry(engine, configured_vault(config))
+    vault = configured_vault(config)
+    if vault is not None:
+        try:
+            check_key(engine, vault, clock(), variable=key_variable(config))
+        except KeyMismatch as error:
+            engine.dispose()
+            raise ConfigError(str(error)) from error
+    registry = Registry(engine, vault)
     try:
         single: ZendeskConfig | None = single_account(config)
     except ValueError:
         single = None
     if single is not None and config.get("ZENDESK_APP_ID"):
-        registry.save(Installation(
-            subdomain=_subdomain(single), base_url=single.base_url,
-            app_id=int(config["ZENDESK_APP_ID"]),
-            installation_id=int(config.get("ZENDESK_INSTALLATION_ID") or 0) or None,
-            email=single.email, token=single.token), clock())
+        try:
+            registry.save(Installation(
+                subdomain=subdomain_of(single.base_url), base_url=single.base_url,
+                app_id=int(config["ZENDESK_APP_ID"]),
+                installation_id=int(config.get("ZENDESK_INSTALLATION_ID") or 0) or None,
+                email=single.email, token=single.token), clock())
+        except InstallationConflict as error:
+            engine.dispose()
+            raise ConfigError(f"{error} (ZENDESK_APP_ID and ZENDESK_SUBDOMAIN or "
+                              "ZENDESK_BASE_URL register the single account)") from error
     # Imported here, not at the top: `serve` must point prometheus_client at its multiprocess
     # folder before the library is first imported (see `plugin.cli.server`).
     from plugin.service_layer.telemetry import watch_upstream
@@ -65,6 +83,8 @@ def build_services(config: Mapping[str, Any], *,
         clock=clock,
         client_factory=client_factory or (lambda zendesk: ZendeskClient.connect(
             zendesk, mode=zendesk_mode, timeout=timeout)),
+        patient_factory=client_factory or (lambda zendesk: ZendeskClient.connect(
+            zendesk, mode="background", timeout=timeout)),
         cache=ValueCache(fresh_for=float(config.get("VALUE_FRESH_SECONDS") or 60.0)),
         crm=crm or CrmConnector(allow_private_hosts=bool(
             config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))))

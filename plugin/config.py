@@ -45,6 +45,7 @@ DEFAULTS: Mapping[str, Any] = {
     "ZENDESK_OAUTH_CLIENT_ID": "", "ZENDESK_OAUTH_CLIENT_SECRET": "",
     "PUBLIC_URL": "",
     "SETUP_TOKEN_ENTRY": False,
+    "SYNC_INTERVAL_SECONDS": 300.0,
 }
 PLAIN_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
                      "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
@@ -97,8 +98,10 @@ def load(test_config: Mapping[str, Any] | None = None) -> Config:
     for name, default in DEFAULTS.items():
         if isinstance(default, bool):
             config[name] = flag(name, config[name])
+    config["SECRET_KEY_FROM_FILE"] = False
     if not config["SECRET_KEY"] and (folder / SECRET_FILE).exists():
         config["SECRET_KEY"] = (folder / SECRET_FILE).read_text().strip()
+        config["SECRET_KEY_FROM_FILE"] = True
     check_secret_key(config["SECRET_KEY"])
     return config
 
@@ -111,6 +114,27 @@ def check_secret_key(key: object) -> None:
     if not isinstance(key, str) or len(key.encode()) < MIN_SECRET_BYTES:
         raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes of text; "
                           "leave it unset for a random one kept in the instance folder")
+
+
+def key_variable(config: Mapping[str, Any]) -> str:
+    """The setting that gives this process the key sealing stored credentials."""
+    if config.get("ENCRYPTION_KEY"):
+        return "CUSTOMER_VALUE_ENCRYPTION_KEY"
+    return "CUSTOMER_VALUE_SECRET_KEY (or CUSTOMER_VALUE_ENCRYPTION_KEY)"
+
+
+def require_shared_keys(config: Mapping[str, Any], url: str) -> None:
+    """On PostgreSQL several processes on several machines share one database, so a key
+    generated into one machine's instance folder would differ on the next: refuse to start
+    unless the secret key is configured (environment or instance config.py)."""
+    if not url.startswith("postgresql"):
+        return
+    if not config.get("SECRET_KEY") or config.get("SECRET_KEY_FROM_FILE"):
+        raise ConfigError(
+            "with PostgreSQL (DATABASE_URL) every process must share one key: set "
+            "CUSTOMER_VALUE_SECRET_KEY (at least 32 bytes, the same everywhere; optionally "
+            "CUSTOMER_VALUE_ENCRYPTION_KEY for the stored credentials) instead of relying "
+            f"on a generated {SECRET_FILE} file")
 
 
 def database_url(config: Mapping[str, Any]) -> str:

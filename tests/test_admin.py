@@ -166,7 +166,9 @@ def test_preview_numbers_on_a_fixed_dataset():
 
 
 def test_demo_serves_the_page_only_in_demo_mode(app):
-    assert app.test_client().get("/settings").status_code == 405
+    direct = app.test_client().get("/settings")
+    assert direct.status_code == 405 and direct.mimetype == "text/html"
+    assert "settings page with a signed POST request" in direct.get_data(as_text=True)
     app.config["DEMO_MODE"] = True
     assert app.test_client().get("/settings").status_code == 200
 

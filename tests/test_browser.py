@@ -140,7 +140,12 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
         assert float(before_after[2]) >= float(before_after[1]), \
             f"a cost weighed at 0 lowers no value: {example.text}"
     assert browser.find_element(By.ID, "cv-histogram").get_attribute("src").startswith("blob:")
+    synced = browser.find_element(By.ID, "cv-sync").text
+    assert synced.startswith("Store current as of ") and "no periodic run yet" in synced, \
+        "the demo's sync at start is shown, and that the server's own has not run yet"
     screenshot(browser, "settings")
+    browser.execute_script("document.getElementById('f-tagging_enabled').scrollIntoView({block: 'center'})")
+    screenshot(browser, "settings-tagging")
     serious = [v for v in violations(browser) if v.startswith(("serious", "critical"))]
     assert not serious, serious
     browser.find_element(By.ID, "cv-save").click()

@@ -324,10 +324,48 @@ def test_validate_passes_with_warnings_alone(tmp_path):
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("warning: assets/logo.png is 300x300")
     assert result.output.splitlines()[-1] == \
-        f"{tmp_path}: no errors, 1 warning; ready to package."
+        f"{tmp_path}: no errors, 1 warning by the offline rules; ready to package."
 
 
 def test_validate_checks_the_apps_own_package_by_default():
     result = CliRunner().invoke(validate_command, [])
     assert result.exit_code == 0
-    assert result.output == f"{REAL}: no errors; ready to package.\n"
+    assert result.output == f"{REAL}: no errors by the offline rules; ready to package.\n"
+
+
+@pytest.mark.slow
+def test_validate_remote_asks_zendesks_validator(tmp_path, monkeypatch):
+    from integrations.errors import BadResponse
+    from integrations.sandbox import running_sandbox
+    from integrations.zendesk import ZendeskClient, ZendeskConfig
+    from plugin.demo.generator import generate
+    from tests.sandbox_fixtures import NOW
+
+    generate(tmp_path / "account", 3, seed=1, now=NOW)
+    with running_sandbox(tmp_path / "account", now=NOW) as base_url:
+        for name, value in (("ZENDESK_BASE_URL", base_url), ("ZENDESK_EMAIL", "a@acme.test"),
+                            ("ZENDESK_API_TOKEN", "t")):
+            monkeypatch.setenv(name, value)
+        accepted = CliRunner().invoke(validate_command, ["--remote"])
+        assert accepted.exit_code == 0, accepted.output
+        assert f"{base_url}: Zendesk's validator accepted the package." in accepted.output
+        client = ZendeskClient.connect(ZendeskConfig(base_url, "a@acme.test", "t"))
+        with pytest.raises(BadResponse, match="Could not find manifest.json"):
+            client.validate_app(b"PK\x05\x06" + bytes(18))  # an empty zip
+        client.close()
+    monkeypatch.delenv("ZENDESK_BASE_URL")
+    monkeypatch.delenv("ZENDESK_SUBDOMAIN", raising=False)
+    missing = CliRunner().invoke(validate_command, ["--remote"])
+    assert missing.exit_code == 1 and "--remote needs a Zendesk account" in missing.output
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_the_admin_text_does_not_ask_for_a_webhook_or_trigger_by_hand(locale):
+    text = json.loads((REAL / "translations" / f"{locale}.json").read_text(encoding="utf-8"))
+    instructions = text["app"]["installation_instructions"]
+    for by_hand in ("create a webhook", "paste the webhook", "a trigger that sends",
+                    "Legen Sie einen Webhook", "tragen Sie das Signaturgeheimnis"):
+        assert by_hand not in instructions
+    said = {"en": "the app creates its own webhook and trigger",
+            "de": "Die App legt ihren Webhook und Trigger in Zendesk selbst an"}[locale]
+    assert said in instructions

@@ -14,10 +14,12 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from plugin import create_app
 from plugin.appkit import PackageError, build_package, validate
 from plugin.appkit.commands import package_command
-from plugin.appkit.packaging import PLACEHOLDER_BASE
+from plugin.appkit.packaging import PLACEHOLDER_BASE, Author
 from tests.packages import REAL, copy_package, manifest
 
 URL = "https://cv.acme.test/base"
+AUTHOR = Author(email="apps@acme.test")
+AUTHORED = ["--author-email", "apps@acme.test"]
 PACKAGED = {"manifest.json", "translations/en.json", "translations/de.json",
             "assets/logo.png", "assets/logo-small.png", "assets/icon_nav_bar.svg",
             "assets/screenshot-0.png", "assets/screenshot-1.png"}
@@ -30,7 +32,7 @@ def zipped_manifest(path):
 
 
 def test_the_zip_holds_the_package_with_the_manifest_at_its_root(tmp_path):
-    package = build_package(REAL, URL, tmp_path / "app.zip")
+    package = build_package(REAL, URL, tmp_path / "app.zip", AUTHOR)
     with zipfile.ZipFile(package.path) as archive:
         assert set(archive.namelist()) == PACKAGED
         assert archive.testzip() is None
@@ -39,33 +41,34 @@ def test_the_zip_holds_the_package_with_the_manifest_at_its_root(tmp_path):
 
 
 def test_the_deployments_url_is_filled_in(tmp_path):
-    data = zipped_manifest(build_package(REAL, URL + "/", tmp_path / "app.zip").path)
+    data = zipped_manifest(build_package(REAL, URL + "/", tmp_path / "app.zip", AUTHOR).path)
     support = data["location"]["support"]
     assert support["ticket_sidebar"]["url"] == "https://cv.acme.test/base/sidebar"
     assert support["nav_bar"]["url"] == "https://cv.acme.test/base/settings"
     assert data["domainWhitelist"] == ["cv.acme.test"]
-    assert data["author"]["url"] == URL
+    assert "url" not in data["author"], "the deployment is not the author's web page"
+    assert data["author"]["email"] == "apps@acme.test"
     assert PLACEHOLDER_BASE not in json.dumps(data)
     source = json.loads((REAL / "manifest.json").read_text())
     assert data["parameters"] == source["parameters"] and data["version"] == source["version"]
 
 
 def test_the_zip_validates_once_unpacked(tmp_path):
-    build_package(REAL, URL, tmp_path / "app.zip")
+    build_package(REAL, URL, tmp_path / "app.zip", AUTHOR)
     with zipfile.ZipFile(tmp_path / "app.zip") as archive:
         archive.extractall(tmp_path / "unpacked")
     assert validate(tmp_path / "unpacked").problems == ()
 
 
 def test_the_same_input_gives_the_same_zip(tmp_path):
-    first = build_package(REAL, URL, tmp_path / "one.zip").path.read_bytes()
-    second = build_package(REAL, URL, tmp_path / "two.zip").path.read_bytes()
+    first = build_package(REAL, URL, tmp_path / "one.zip", AUTHOR).path.read_bytes()
+    second = build_package(REAL, URL, tmp_path / "two.zip", AUTHOR).path.read_bytes()
     assert first == second
 
 
 def test_localhost_may_use_plain_http(tmp_path):
     data = zipped_manifest(build_package(REAL, "http://localhost:5000",
-                                         tmp_path / "app.zip").path)
+                                         tmp_path / "app.zip", AUTHOR).path)
     assert data["location"]["support"]["ticket_sidebar"]["url"] == \
         "http://localhost:5000/sidebar"
     assert data["domainWhitelist"] == ["localhost"]
@@ -76,7 +79,7 @@ def test_localhost_may_use_plain_http(tmp_path):
                                  "https://me:pw@cv.acme.test"])
 def test_other_urls_are_refused_and_nothing_is_written(tmp_path, url):
     with pytest.raises(PackageError):
-        build_package(REAL, url, tmp_path / "app.zip")
+        build_package(REAL, url, tmp_path / "app.zip", AUTHOR)
     assert not (tmp_path / "app.zip").exists()
 
 
@@ -84,7 +87,7 @@ def test_a_package_with_errors_is_refused_with_them(tmp_path):
     source = copy_package(tmp_path / "source")
     manifest(lambda m: m.pop("author"))(source)
     with pytest.raises(PackageError) as refused:
-        build_package(source, URL, tmp_path / "app.zip")
+        build_package(source, URL, tmp_path / "app.zip", AUTHOR)
     assert [p.message for p in refused.value.problems] == [
         "Missing required field in manifest: author"]
     assert not (tmp_path / "app.zip").exists()
@@ -96,12 +99,12 @@ def test_a_manifest_without_the_placeholder_is_refused(tmp_path):
                         for name in ("ticket_sidebar", "nav_bar")] + [m["author"].update(
                             url="https://other.test")])(source)
     with pytest.raises(PackageError, match="no URL starting with"):
-        build_package(source, URL, tmp_path / "app.zip")
+        build_package(source, URL, tmp_path / "app.zip", AUTHOR)
 
 
 def test_package_command_writes_the_zip_and_says_where(tmp_path):
     out = tmp_path / "dist" / "app.zip"
-    result = CliRunner().invoke(package_command, ["--url", URL, "--out", str(out)])
+    result = CliRunner().invoke(package_command, ["--url", URL, "--out", str(out), *AUTHORED])
     assert result.exit_code == 0, result.output
     assert result.output == f"Wrote {out} ({len(PACKAGED)} files) for {URL}\n"
     assert zipped_manifest(out)["domainWhitelist"] == ["cv.acme.test"]
@@ -109,10 +112,10 @@ def test_package_command_writes_the_zip_and_says_where(tmp_path):
 
 def test_package_command_names_the_zip_after_the_version(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(package_command, [str(REAL), "--url", URL])
+    result = CliRunner().invoke(package_command, [str(REAL), "--url", URL, *AUTHORED])
     assert result.exit_code == 0, result.output
     version = json.loads((REAL / "manifest.json").read_text())["version"]
-    assert (tmp_path / f"customer-value-app-{version}.zip").is_file()
+    assert (tmp_path / "dist" / f"customer-value-app-{version}.zip").is_file()
 
 
 def test_package_command_refuses_http_with_a_reason(tmp_path):
@@ -173,3 +176,34 @@ def test_the_icons_are_drawn_from_their_source():
         assert saved.size == (size, size) and saved.mode == "RGBA"
         assert drawn.tobytes() == saved.tobytes(), f"{name} differs from logo.svg; rerun " \
                                                    "python manifest/make_logos.py"
+
+
+def test_the_placeholder_author_email_is_refused_and_nothing_is_written(tmp_path):
+    with pytest.raises(PackageError, match="author.email is the placeholder"):
+        build_package(REAL, URL, tmp_path / "app.zip")
+    assert not (tmp_path / "app.zip").exists()
+    result = CliRunner().invoke(package_command, ["--url", URL, "--out",
+                                                  str(tmp_path / "app.zip")])
+    assert result.exit_code == 1 and "--author-email" in result.output
+
+
+def test_the_author_comes_from_the_options(tmp_path):
+    result = CliRunner().invoke(package_command, [
+        "--url", URL, "--out", str(tmp_path / "app.zip"), "--author-name", "Acme Apps",
+        "--author-email", "apps@acme.test", "--author-url", "https://apps.acme.test"])
+    assert result.exit_code == 0, result.output
+    assert zipped_manifest(tmp_path / "app.zip")["author"] == {
+        "name": "Acme Apps", "email": "apps@acme.test", "url": "https://apps.acme.test"}
+    bad = CliRunner().invoke(package_command, ["--url", URL, "--out", str(tmp_path / "b.zip"),
+                                               "--author-email", "not-an-address"])
+    assert bad.exit_code == 1 and "is not an email address" in bad.output
+
+
+def test_the_default_zip_lands_in_a_folder_git_ignores():
+    import subprocess
+
+    from plugin.appkit.commands import DEFAULT_ZIP
+
+    ignored = subprocess.run(["git", "check-ignore", "-q", DEFAULT_ZIP.format(version="1.0")],
+                             cwd=REAL.parent, check=False)
+    assert ignored.returncode == 0, f"{DEFAULT_ZIP} would be committed"

@@ -69,3 +69,37 @@ def test_tagging_switch_provisions_once_and_removes(dataset, tmp_path):
         assert off.status_code == 200
         assert installed(base_url) == ([], [])
         services.close()
+
+
+def test_provisioning_finds_its_trigger_past_the_first_page_and_switched_off(dataset, tmp_path):
+    with running_sandbox(dataset, now=NOW, export_rate_limit=0, rate_limit=0) as base_url:
+        app = build_app(base_url, tmp_path)
+        services = app.extensions["customer_value"]
+        client = services.client(services.zendesk)
+        first = provision(client, "https://cv.example.org/webhooks/zendesk")
+        for n in range(120):  # an account with many triggers of its own, created after ours
+            requests.post(f"{base_url}/api/v2/triggers", auth=AUTH, timeout=10, json={
+                "trigger": {"title": f"Route {n:03}", "conditions": {"all": [], "any": [
+                    {"field": "update_type", "operator": "is", "value": "Create"}]},
+                    "actions": [{"field": "group_id", "value": "1"}]}}).raise_for_status()
+        requests.put(f"{base_url}/api/v2/triggers/{first.trigger_id}", auth=AUTH, timeout=10,
+                     json={"trigger": {"active": False}}).raise_for_status()
+        again = provision(client, "https://cv.example.org/webhooks/zendesk")
+        ours = [t for t in all_triggers(base_url) if t["title"] == TRIGGER_TITLE]
+        assert [t["id"] for t in ours] == [first.trigger_id] == [again.trigger_id]
+        assert ours[0]["active"], "switched back on"
+        changed = {c["field"] for c in ours[0]["conditions"]["any"]}
+        assert {"update_type", "requester_id", "status", "priority",
+                "satisfaction_score"} == changed
+        assert "tags" not in changed, "the app's own tag updates never fire it"
+        services.close()
+
+
+def all_triggers(base_url):
+    found, url, params = [], f"{base_url}/api/v2/triggers", {"page[size]": 100}
+    while True:
+        body = requests.get(url, params=params, auth=AUTH, timeout=10).json()
+        found += body["triggers"]
+        if not body["meta"]["has_more"]:
+            return found
+        url, params = body["links"]["next"], None

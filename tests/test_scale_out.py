@@ -113,7 +113,8 @@ def test_two_apps_and_two_workers_tag_every_ticket_exactly_once(dataset, tmp_pat
     with running_sandbox(dataset, now=NOW, export_rate_limit=0, rate_limit=0, latency_ms=20,
                          job_seconds=0.05) as base_url:
         checker = build_app(base_url, tmp_path, {"DATABASE_URL": database, "REDIS_URL": redis,
-                                                 "QUEUE_PATH": str(tmp_path / "unused.db")})
+                                                 "QUEUE_PATH": str(tmp_path / "unused.db"),
+                                                 "SECRET_KEY": SECRET_KEY})
         tickets = open_tickets(base_url)
         processes: list[subprocess.Popen] = []
         log = (tmp_path / "processes.log").open("w")

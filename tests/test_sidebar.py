@@ -76,7 +76,11 @@ def test_a_missing_token_is_refused(app):
 
 
 def test_unsigned_access_only_in_demo_mode(app):
-    assert app.test_client().get("/sidebar").status_code == 405
+    direct = app.test_client().get("/sidebar")
+    assert direct.status_code == 405 and direct.headers["Allow"] == "POST"
+    assert direct.mimetype == "text/html"
+    assert "Zendesk loads the Customer Value sidebar with a signed POST request" in \
+        direct.get_data(as_text=True)
     app.config["DEMO_MODE"] = True
     response = app.test_client().get("/sidebar?ticket_id=1&requester_id=2")
     assert response.status_code == 200

@@ -89,3 +89,38 @@ def test_a_value_with_its_crm_spend_again_tags_as_usual():
     services = FakeServices([DEGRADED, (-40.0, False)])
     apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=RETRIES))
     assert services.zendesk.updates == [([10], ["cv_low"], ["cv_high"])]
+
+
+def test_a_job_for_an_account_with_tagging_off_writes_nothing_and_says_why(caplog):
+    services = FakeServices([(-40.0, False)])
+    services.settings = Settings(tagging_enabled=False)
+    with caplog.at_level("INFO", logger="plugin.service_layer.jobs"):
+        apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=RETRIES))
+    assert services.zendesk.updates == [] and services.asked == []
+    assert f"ticket 10 of {ACCOUNT} not tagged: tagging is switched off" in caplog.text
+
+
+class FakeCustomerRecords(FakeTicketTags):
+    """Zendesk with one requester (tags vip, cv_high) whose value field holds 10."""
+
+    def __init__(self):
+        super().__init__(["cv_high"])
+        self.user_updates: list[tuple[int, dict, list | None]] = []
+
+    def user(self, user_id):
+        profile = SimpleNamespace(id=user_id, tags=("vip", "cv_high"),
+                                  fields={"customer_value": 10.0})
+        return SimpleNamespace(profile=profile), None
+
+    def update_user(self, user_id, *, fields, tags=None):
+        self.user_updates.append((user_id, fields, tags))
+
+
+def test_a_job_writes_the_customers_tag_and_fields_once_where_zendesk_routes():
+    services = FakeServices([(-40.0, False)])
+    services.zendesk = FakeCustomerRecords()
+    services.settings = Settings(tagging_enabled=True, tag_user=True, tag_tickets=False)
+    apply_tags(app_with(services), ACCOUNT, 10, 1, SimpleNamespace(retries=RETRIES))
+    assert services.zendesk.updates == [], "ticket tags are off"
+    assert services.zendesk.user_updates == [
+        (1, {"customer_value": -40.0, "customer_value_tier": "low"}, ["vip", "cv_low"])]

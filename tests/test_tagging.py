@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from plugin.core.model import Cutoffs
 from plugin.core.settings import Settings
-from plugin.core.tagging import decide, tier_with_hysteresis
+from plugin.core.tagging import decide, tagging_refusal, tier_with_hysteresis
 
 CUTOFFS = Cutoffs(high=20, low=-15)
 S = Settings()
@@ -50,3 +50,30 @@ def test_a_customer_wobbling_on_the_threshold_is_tagged_once(values):
         changes += decision.changes
         tags = (tags | set(decision.add)) - set(decision.remove)
     assert changes <= 1
+
+
+@pytest.mark.parametrize(("settings", "forced", "refused"), [
+    (Settings(tagging_enabled=True), False, None),
+    (Settings(tagging_enabled=False), False, "tagging is switched off"),
+    (Settings(tagging_enabled=False), True, None),
+])
+def test_one_rule_says_whether_an_account_may_be_tagged(settings, forced, refused):
+    answer = tagging_refusal(settings, forced=forced)
+    assert answer == refused or (refused and answer.startswith(refused))
+
+
+def test_a_customer_record_gets_only_what_differs():
+    from types import SimpleNamespace
+
+    from plugin.core.tagging import decide_customer, organization_roll_up, with_changes
+
+    value = SimpleNamespace(value=30.04, little_data=False, cutoffs=CUTOFFS)
+    held = {"customer_value": 30.0, "customer_value_tier": "high"}
+    write = decide_customer(value, ("cv_high",), held, S)
+    assert not write.changes, "within a rounding step and the same tier: nothing to write"
+    write = decide_customer(value, ("vip",), {}, S)
+    assert dict(write.fields) == {"customer_value": 30.0, "customer_value_tier": "high"}
+    assert with_changes(("vip",), write) == ["vip", "cv_high"]
+    roll = organization_roll_up([30.0, -10.0], {}, S, CUTOFFS)
+    assert dict(roll.fields) == {"customer_value": 10.0, "customer_value_tier": "medium"}
+    assert not organization_roll_up([], {}, S, CUTOFFS).changes

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from integrations.sandbox import automation, crm, exports, oauth, people, tickets
+from integrations.sandbox import apps, automation, crm, exports, fields, oauth, people, tickets
 from integrations.sandbox.clock import iso
 from integrations.sandbox.config import ConfigError, SandboxConfig
 from integrations.sandbox.context import API_PREFIX, Services, reply, services
@@ -53,7 +53,8 @@ def create_app(data: Store, config: SandboxConfig | None = None) -> Flask:
     app.wsgi_app = _without_json_suffix(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["sandbox"] = Services(data, Traffic(config or SandboxConfig()))
     for blueprint in (tickets.blueprint, people.blueprint, exports.blueprint,
-                      automation.blueprint, crm.blueprint, oauth.blueprint, control):
+                      automation.blueprint, fields.blueprint, apps.blueprint, crm.blueprint,
+                      oauth.blueprint, control):
         app.register_blueprint(blueprint)
     app.before_request(_gate)
     app.after_request(_rate_headers)

@@ -245,6 +245,44 @@ class Store:
                  dumps(record), ticket_id))
             return record
 
+    def edit_person(self, table: str, pk: int, edit: Callable[[Record], Record]
+                    ) -> Record | None:
+        """Applies `edit` to a user or organization and dates the change now: its
+        `updated_at` moves to the clock's stamp (and a user's export position to the end), so
+        the next incremental export returns it. None when it does not exist."""
+        assert table in ("users", "organizations")
+        with self._lock:
+            text = self.body(table, pk)
+            if text is None:
+                return None
+            stamp = self.clock.stamp()
+            record = edit(json.loads(text))
+            record["updated_at"] = iso(stamp)
+            if table == "users":
+                self._db.execute("UPDATE users SET seq = ?, updated_ts = ?, body = ? WHERE pk = ?",
+                                 (self._next_seq("users", stamp), stamp, dumps(record), pk))
+            else:
+                self._db.execute("UPDATE organizations SET updated_ts = ?, body = ? WHERE pk = ?",
+                                 (stamp, dumps(record), pk))
+            return record
+
+    def fields(self, kind: str) -> list[Record]:
+        """The custom user or organization fields, in creation order."""
+        return [json.loads(text) for (text,) in self._rows(
+            "SELECT body FROM custom_fields WHERE kind = ? ORDER BY pk", (kind,))]
+
+    def add_field(self, kind: str, build: Callable[[int], Record]) -> Record | None:
+        """Stores a new custom field made by `build(field_id)`; None if its key is taken."""
+        with self._lock:
+            field_id = (self._scalar("SELECT MAX(pk) FROM custom_fields") or 0) + 1
+            record = build(field_id)
+            try:
+                self._db.execute("INSERT INTO custom_fields VALUES (?, ?, ?, ?)",
+                                 (field_id, kind, record["key"], dumps(record)))
+            except sqlite3.IntegrityError:
+                return None
+            return record
+
     def create_ticket(self, build: Callable[[int, int, int], tuple[Record, Record]]) -> Record:
         """Adds a ticket and its metric record; `build(ticket_id, metric_id, stamp)` makes both
         (and may raise to refuse)."""

@@ -96,6 +96,8 @@ TABLES = (
 EXTRA_TABLES = (
     "CREATE TABLE webhooks (pk INTEGER PRIMARY KEY, id TEXT UNIQUE, body TEXT NOT NULL)",
     "CREATE TABLE triggers (pk INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+    "CREATE TABLE custom_fields (pk INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, "
+    "body TEXT NOT NULL, UNIQUE (kind, key))",
 )
 
 

@@ -51,9 +51,10 @@ def _server(store: Store, config: SandboxConfig, port: int, quiet: bool) -> Base
 
 @contextmanager
 def running_sandbox(data_dir: Path | str, *, now: datetime | None = None,
-                    db_path: Path | None = None, quiet: bool = True,
+                    db_path: Path | None = None, quiet: bool = True, port: int = 0,
                     **options: Any) -> Iterator[str]:
-    """Serves the dataset in `data_dir` on a free port of 127.0.0.1 while the block runs.
+    """Serves the dataset in `data_dir` on 127.0.0.1 (`port`, or a free one) while the block
+    runs.
 
     Yields the base URL ("http://127.0.0.1:54321"). `now` starts the sandbox's clock (default:
     the current time); `options` are `SandboxConfig` knobs (latency_ms, rate_limit,
@@ -62,7 +63,7 @@ def running_sandbox(data_dir: Path | str, *, now: datetime | None = None,
     """
     config = SandboxConfig(**options)
     with Store.open(Path(data_dir), now or datetime.now(UTC), db_path) as store:
-        server = _server(store, config, 0, quiet)
+        server = _server(store, config, port, quiet)
         thread = threading.Thread(target=server.serve_forever, name="zendesk-sandbox",
                                   daemon=True)
         thread.start()

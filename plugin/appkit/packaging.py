@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -25,6 +26,7 @@ from plugin.appkit.validator import validate
 
 PLACEHOLDER_BASE = "https://customer-value.example.com"
 PLACEHOLDER_HOST = urlsplit(PLACEHOLDER_BASE).hostname
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SECURE_SCHEME = "https"
 LOCAL_SCHEMES = ("http", "https")
 LOCAL_HOST = "localhost"  # the one host ZAS lets a location use without https
@@ -40,6 +42,16 @@ class PackageError(Exception):
     def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who publishes the app, as the listing shows it (`author` in the manifest): what
+    `package` fills in over the repository's placeholders."""
+
+    name: str | None = None
+    email: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +75,13 @@ def deployment_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def fill_in(manifest_text: bytes, base_url: str) -> bytes:
-    """The manifest with the placeholder server replaced by `base_url`."""
+def fill_in(manifest_text: bytes, base_url: str, author: Author = Author()) -> bytes:
+    """The manifest with the placeholder server replaced by `base_url`, and its author filled
+    in from `author`. The author's address is who to ask about the app, not the deployment:
+    a placeholder `author.url` is dropped (unless `author.url` gives one), and a placeholder
+    `author.email` is refused unless `author.email` gives one."""
     manifest = json.loads(manifest_text.decode("utf-8"))
+    manifest["author"] = _author(manifest.get("author"), author)
     replaced = 0
 
     def rewrite(value: Any) -> Any:
@@ -92,8 +108,33 @@ def fill_in(manifest_text: bytes, base_url: str) -> bytes:
     return (json.dumps(manifest, indent=JSON_INDENT, ensure_ascii=False) + "\n").encode()
 
 
-def build_package(source: Path, url: str, out: Path) -> Package:
-    """Validate `source`, fill in `url`, validate again, and write the zip to `out`."""
+def _author(given: Any, author: Author) -> dict[str, Any]:
+    current = dict(given) if isinstance(given, dict) else {}
+    if author.name:
+        current["name"] = author.name.strip()
+    if author.email:
+        if not EMAIL.match(author.email.strip()):
+            raise PackageError(f"{author.email!r} is not an email address")
+        current["email"] = author.email.strip()
+    if author.url:
+        current["url"] = author.url.strip()
+    elif _placeholder(current.get("url", "")):
+        current.pop("url", None)
+    if _placeholder(str(current.get("email", "")).rpartition("@")[2]):
+        raise PackageError(
+            f"author.email is the placeholder {current.get('email')!r}: pass --author-email "
+            "with the address Zendesk admins should write to about the app")
+    return current
+
+
+def _placeholder(value: str) -> bool:
+    host = urlsplit(value).hostname if "://" in value else value
+    return bool(host) and (host == PLACEHOLDER_HOST or str(host).endswith(".example.com"))
+
+
+def build_package(source: Path, url: str, out: Path, author: Author = Author()) -> Package:
+    """Validate `source`, fill in `url` and the `author`, validate again, and write the zip
+    to `out`."""
     base_url = deployment_url(url)
     report = validate(source)
     if not report.ok:
@@ -104,13 +145,22 @@ def build_package(source: Path, url: str, out: Path) -> Package:
         for name in names:
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / name, staging / name)
-        (staging / MANIFEST).write_bytes(fill_in((source / MANIFEST).read_bytes(), base_url))
+        (staging / MANIFEST).write_bytes(fill_in((source / MANIFEST).read_bytes(), base_url,
+                                                 author))
         report = validate(staging)
         if not report.ok:
             raise PackageError(f"with {base_url} filled in, the package has errors",
                                tuple(report.errors))
         write_zip(staging, names, out)
     return Package(out, base_url, tuple(names), tuple(report.warnings))
+
+
+def zipped(source: Path) -> bytes:
+    """The package folder as the zip Zendesk would receive, in memory (for validation)."""
+    with tempfile.TemporaryDirectory(prefix="customer-value-app-") as scratch:
+        out = Path(scratch) / "app.zip"
+        write_zip(source, AppFolder(source).files(), out)
+        return out.read_bytes()
 
 
 def write_zip(root: Path, names: list[str], out: Path) -> None:

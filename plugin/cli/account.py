@@ -10,29 +10,38 @@ from typing import Any
 import click
 
 from integrations.errors import IntegrationError
-from plugin.cli.base import PROGRESS_SECONDS, account_services, fail, main
+from integrations.zendesk import ZendeskConfig
+from plugin.cli.base import PROGRESS_SECONDS, account_target, built_app, fail, main
 from plugin.cli.score import saved_secrets
 from plugin.core.domain import CRM_NAMES
 from plugin.core.settings import Settings
 from plugin.service_layer.backfill import backfill
 from plugin.service_layer.services import Services
 from plugin.service_layer.sync import sync
-from plugin.storage.installations import Installation
+from plugin.storage.installations import Installation, InstallationConflict
+
+
+SUBDOMAIN = click.option(
+    "--subdomain", default=None,
+    help="Act on the account installed under this subdomain (`customer-value install`) "
+         "instead of the ZENDESK_* one.")
 
 
 @main.command("sync")
-def sync_command() -> None:
+@SUBDOMAIN
+def sync_command(subdomain: str | None) -> None:
     """Bring the local history store up to date from Zendesk (resumable).
 
-    Reads ZENDESK_SUBDOMAIN or ZENDESK_BASE_URL, ZENDESK_EMAIL and ZENDESK_API_TOKEN, and
-    DATABASE_URL (default: a SQLite file under ./instance). When the account's settings take
-    spend from Zendesk Sell or Bitrix24, also loads that CRM's contacts and deals, with the
-    credentials saved in the settings page, else SELL_ACCESS_TOKEN or BITRIX24_WEBHOOK_URL.
+    Reads ZENDESK_SUBDOMAIN or ZENDESK_BASE_URL, ZENDESK_EMAIL and ZENDESK_API_TOKEN (or the
+    installation --subdomain names), and DATABASE_URL (default: a SQLite file under
+    ./instance). When the account's settings take spend from Zendesk Sell or Bitrix24, also
+    loads that CRM's contacts and deals, with the credentials saved in the settings page, else
+    (for the ZENDESK_* account) SELL_ACCESS_TOKEN or BITRIX24_WEBHOOK_URL.
     """
-    services = account_services(zendesk_mode="background")
-    client, store = services.client(services.zendesk), services.store(services.zendesk.base_url)
+    services, config = account_target("background", subdomain)
+    client, store = services.client(config), services.store(config.base_url)
     settings = services.versions(store).current()
-    crm_client = crm_export(services, settings)
+    crm_client = crm_export(services, settings, config)
     last = {"at": 0.0}
 
     def progress(stream: str, records: int, pages: int) -> None:
@@ -65,12 +74,16 @@ def sync_command() -> None:
 
 @main.command("backfill")
 @click.option("--dry-run", is_flag=True, help="Decide and report, write nothing to Zendesk.")
-def backfill_command(dry_run: bool) -> None:
-    """Score every requester and tag their open tickets (resumable after an interruption)."""
-    services = account_services(zendesk_mode="background")
-    client, store = services.client(services.zendesk), services.store(services.zendesk.base_url)
+@SUBDOMAIN
+def backfill_command(dry_run: bool, subdomain: str | None) -> None:
+    """Score every requester and tag their open tickets (resumable after an interruption).
+
+    Tags are written only when the account's settings switch tagging on; otherwise the run
+    syncs and scores, says why it wrote nothing, and reports what it would write."""
+    services, config = account_target("background", subdomain)
+    client, store = services.client(config), services.store(config.base_url)
     settings = services.versions(store).current()
-    crm_client = crm_export(services, settings)
+    crm_client = crm_export(services, settings, config)
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -93,11 +106,18 @@ def backfill_command(dry_run: bool) -> None:
         services.close()
     crm_warning(report.crm_error, settings)
     tiers = ", ".join(f"{report.tiers[t]:,} {t}" for t in ("high", "medium", "low"))
-    verb = "would tag" if dry_run else "tagged"
     resumed = f" (resumed after requester {report.resumed_after})" if report.resumed_after else ""
     click.echo(f"Customers by tier: {tiers}{resumed}")
-    click.echo(f"Tickets {verb}: {report.tickets_tagged:,} in {report.updates:,} bulk updates; "
-               f"{report.api_calls:,} API calls in {report.seconds:.1f} s")
+    if report.refused:
+        click.echo(f"Not tagging: {report.refused}. Switch tagging on in the settings page "
+                   "(or `customer-value settings apply`) to write tags.", err=True)
+    if dry_run or report.refused:
+        changes = (f"{report.tickets_tagged:,} ticket(s) would change, in "
+                   f"{report.updates:,} bulk update(s)")
+    else:
+        changes = (f"{report.tickets_tagged:,} ticket(s) tagged in {report.updates:,} bulk "
+                   "update(s)")
+    click.echo(f"{changes}; {report.api_calls:,} API calls in {report.seconds:.1f} s")
     if report.failed_tickets:
         click.echo(f"Zendesk refused {len(report.failed_tickets)} ticket(s): "
                    f"{', '.join(map(str, report.failed_tickets[:20]))}", err=True)
@@ -116,21 +136,47 @@ def backfill_command(dry_run: bool) -> None:
 def install_command(subdomain: str, app_id: int, installation_id: int, email: str, token: str,
                     base_url: str | None) -> None:
     """Register (or update) the app's installation in a Zendesk account; the token is stored
-    encrypted."""
-    from plugin import create_app
-
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", subdomain):
-        fail(f"{subdomain!r} is not a Zendesk subdomain")
-    app = create_app()
-    services = app.extensions["customer_value"]
+    encrypted with the app's key, which must be the one the database already knows."""
+    check_subdomain(subdomain)
+    services = built_app().extensions["customer_value"]
     try:
         services.registry.save(Installation(
             subdomain=subdomain, base_url=(base_url or f"https://{subdomain}.zendesk.com"),
             app_id=app_id, installation_id=installation_id, email=email, token=token),
             services.clock())
+    except InstallationConflict as error:
+        fail(str(error))
     finally:
         services.close()
-    click.echo(f"Installed for {subdomain}: app {app_id}, installation {installation_id}.")
+    click.echo(f"Installed for {subdomain}: app {app_id}, installation {installation_id}. "
+               "The server syncs it (the first run backfills) within "
+               "CUSTOMER_VALUE_SYNC_INTERVAL_SECONDS.")
+
+
+@main.command("uninstall")
+@click.option("--subdomain", required=True, help="The installation's Zendesk subdomain.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def uninstall_command(subdomain: str, yes: bool) -> None:
+    """Remove an installation and purge everything stored for its account: its history,
+    settings and their versions, credentials, deliveries, failed jobs and sync runs."""
+    check_subdomain(subdomain)
+    services = built_app().extensions["customer_value"]
+    try:
+        if services.registry.get_base_url(subdomain) is None:
+            fail(f"no installation for the subdomain {subdomain!r}")
+        if not yes:
+            click.confirm(f"Purge {subdomain}'s data and credentials from this server? This "
+                          "cannot be undone", abort=True)
+        services.registry.purge(subdomain)
+    finally:
+        services.close()
+    click.echo(f"Uninstalled {subdomain}: its data and credentials are purged. Remove the app "
+               "in Zendesk (Admin Center > Apps and integrations) too.")
+
+
+def check_subdomain(subdomain: str) -> None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", subdomain):
+        fail(f"{subdomain!r} is not a Zendesk subdomain")
 
 
 def crm_warning(error: IntegrationError | None, settings: Settings) -> None:
@@ -140,13 +186,14 @@ def crm_warning(error: IntegrationError | None, settings: Settings) -> None:
                    "scores use the CRM deals synced before, if any", err=True)
 
 
-def crm_export(services: Services, settings: Settings) -> Any:
+def crm_export(services: Services, settings: Settings, config: ZendeskConfig) -> Any:
     """The patient client of the CRM the settings take spend from (None for fields, or when
     no credentials are set: then a warning says so)."""
     if settings.spend_source not in CRM_NAMES:
         return None
-    client = services.crm.source(settings.spend_source, saved_secrets(services),
-                                 mode="background")
+    client = services.crm.source(settings.spend_source, saved_secrets(services, config),
+                                 mode="background",
+                                 env_credentials=services.is_env_account(config))
     if not hasattr(client, "contact_pages"):
         click.echo(f"warning: spend comes from {CRM_NAMES[settings.spend_source]} but no "
                    "credentials are set (settings page, or SELL_ACCESS_TOKEN / "

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from plugin import config as configuration
 from plugin.bootstrap import build_services, single_account
+from integrations.zendesk import ZendeskConfig
 from plugin.service_layer.services import Services
 
 BAR_WIDTH = 20
@@ -47,16 +48,47 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def account_services(zendesk_mode: str) -> Services:
-    """The app's services for a command acting on the configured Zendesk account (the
-    ZENDESK_* settings), with clients that fail fast (`web`) or wait rate limits out
-    (`background`); a clear error when the account or the database is not there."""
+def account_services(zendesk_mode: str, *, subdomain: str | None = None) -> Services:
+    """The app's services for a command acting on one Zendesk account: the installation
+    `subdomain` names, else the configured one (the ZENDESK_* settings), with clients that
+    fail fast (`web`) or wait rate limits out (`background`); a clear error when the account,
+    the keys or the database are not there."""
     try:
         config = configuration.load()
-        single_account(config)
+        if subdomain is None:
+            single_account(config)
     except ValueError as error:
         fail(str(error))
     try:
         return build_services(config, zendesk_mode=zendesk_mode)
+    except configuration.ConfigError as error:
+        fail(str(error))
+    except SQLAlchemyError as error:
+        fail(f"cannot open the database: {type(error).__name__}: {str(error).splitlines()[0]}")
+
+
+def account_target(zendesk_mode: str, subdomain: str | None
+                   ) -> tuple[Services, ZendeskConfig]:
+    """The services and the Zendesk account a command acts on: the installation `subdomain`
+    names, else the ZENDESK_* one."""
+    services = account_services(zendesk_mode, subdomain=subdomain)
+    if subdomain is None:
+        return services, services.zendesk
+    try:
+        return services, services.account_config(subdomain)
+    except LookupError as error:
+        services.close()
+        fail(str(error).strip("'\""))
+
+
+def built_app():
+    """`create_app()` for a command, or a clear error (a setting it cannot start with: keys
+    that do not match, a naming clash; a database it cannot open) instead of a traceback."""
+    from plugin import create_app
+
+    try:
+        return create_app()
+    except configuration.ConfigError as error:
+        fail(str(error))
     except SQLAlchemyError as error:
         fail(f"cannot open the database: {type(error).__name__}: {str(error).splitlines()[0]}")

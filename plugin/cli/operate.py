@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from plugin.cli.base import main
+from plugin.cli.base import built_app, main
 
 
 @main.command("worker")
@@ -20,12 +20,11 @@ def worker_command(workers: int, metrics_port: int | None) -> None:
     """
     from huey.consumer import Consumer
 
-    from plugin import create_app
     from plugin.service_layer.jobs import POLLING, requeue_unfinished
     from plugin.service_layer.telemetry import configure_logging
 
     configure_logging()
-    app = create_app()
+    app = built_app()
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -41,10 +40,9 @@ def worker_command(workers: int, metrics_port: int | None) -> None:
 def failed_jobs_command(requeue: bool) -> None:
     """List the jobs that ran out of retries (for example during a long Zendesk outage), or
     queue them again with --requeue once the cause is fixed."""
-    from plugin import create_app
     from plugin.service_layer.jobs import requeue_failed
 
-    app = create_app()
+    app = built_app()
     services = app.extensions["customer_value"]
     try:
         if requeue:
@@ -86,11 +84,10 @@ def serve_command(port: int, host: str, workers: int, threads: int, consumers: i
 
     prepare_metrics_folder()  # before prometheus_client is imported, so it counts per process
 
-    from plugin import create_app
     from plugin.service_layer.telemetry import configure_logging
 
     configure_logging()
-    app = create_app()  # migrates the database and checks the configuration before forking
+    app = built_app()  # migrates the database and checks the configuration before forking
     redis = bool(app.config.get("REDIS_URL"))
     app.extensions["customer_value"].close()
     if consumers is None:

@@ -57,11 +57,13 @@ def generate_command(customers: int, out: Path, seed: int, now: datetime | None)
               default=None, help="Serve this dataset folder instead of a generated account.")
 @click.option("--now", type=Timestamp(), default=None,
               help="The account's present moment. Default: the current time.")
+@click.option("--sandbox-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the built-in Zendesk sandbox on 127.0.0.1 (0 picks a free one).")
 def demo_command(customers: int, port: int, data_dir: Path | None,
-                 now: datetime | None) -> None:
+                 now: datetime | None, sandbox_port: int) -> None:
     """Run the whole app on a generated account served by the built-in Zendesk sandbox."""
     try:
         run_demo(customers, port, echo=lambda line: click.echo(line, err=True), data=data_dir,
-                 now=now)
+                 now=now, sandbox_port=sandbox_port)
     except OSError as error:
         fail(f"cannot start the demo: {error.strerror or error}")

@@ -14,7 +14,8 @@ import click
 from integrations.errors import IntegrationError, NotFound
 from integrations.files.crm import FolderCrm, load_crm
 from integrations.files.dataset import Dataset, DatasetError, load
-from plugin.cli.base import BAR_WIDTH, Timestamp, account_services, fail, main
+from integrations.zendesk import ZendeskConfig
+from plugin.cli.base import BAR_WIDTH, Timestamp, account_target, fail, main
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CustomerHistory
 from plugin.core.model import account_cutoffs
@@ -45,15 +46,20 @@ from plugin.web.contract import to_json
               help="Surprise-and-delight gestures already given this month.")
 @click.option("--skip-invalid", is_flag=True,
               help="Leave out invalid records (reported as warnings) instead of stopping.")
+@click.option("--subdomain", default=None,
+              help="Score in the account installed under this subdomain instead of the "
+                   "ZENDESK_* one (not with --data).")
 def score_command(data_dir: Path | None, user_id: int, as_json: bool, now: datetime | None,
                   ticket_id: int | None, settings_file: Path | None, gestures_used: int,
-                  skip_invalid: bool) -> None:
+                  skip_invalid: bool, subdomain: str | None) -> None:
     """Score one customer, from a dataset folder or from Zendesk."""
     now = now or datetime.now(UTC)
     settings = read_settings(settings_file)
+    if data_dir is not None and subdomain is not None:
+        fail("--subdomain scores from an installed account; --data from a folder: not both")
     if data_dir is None:
         history, population, settings, sampled = online_history(
-            user_id, settings if settings_file is not None else None)
+            user_id, settings if settings_file is not None else None, subdomain)
     else:
         dataset = read_dataset(data_dir, settings, skip_invalid)
         try:
@@ -156,20 +162,20 @@ def read_dataset(folder: Path, settings: Settings, skip_invalid: bool) -> Datase
     return dataset
 
 
-def online_history(user_id: int, settings: Settings | None
+def online_history(user_id: int, settings: Settings | None, subdomain: str | None = None
                    ) -> tuple[CustomerHistory, Callable[[], Iterable[CustomerHistory]], Settings,
                               Callable[[], Iterable[CustomerHistory]]]:
     """The customer's history from the store plus a live refresh, the account's histories, the
     settings used (`settings` if given with `--settings`, else the account's saved ones, as the
     sidebar uses them) and the sample the account's norms are read from."""
-    services = account_services(zendesk_mode="web")
-    store = services.store(services.zendesk.base_url)
+    services, config = account_target("web", subdomain)
+    store = services.store(config.base_url)
     if settings is None:
         settings = services.versions(store).current()
-    services.client(services.zendesk).spend_field = settings.spend_field
+    services.client(config).spend_field = settings.spend_field
     try:
-        history = services.history(services.zendesk, user_id, settings, mode="background",
-                                   secrets=saved_secrets(services))
+        history = services.history(config, user_id, settings, mode="background",
+                                   secrets=saved_secrets(services, config))
     except NotFound:
         fail(f"user {user_id} is not in this Zendesk account")
     except IntegrationError as error:
@@ -180,11 +186,11 @@ def online_history(user_id: int, settings: Settings | None
             lambda: store.sample(settings))
 
 
-def saved_secrets(services: Services):
+def saved_secrets(services: Services, config: ZendeskConfig):
     """The account's secrets saved from the settings page (the CRM credentials), read with
     the app's key; one that cannot be opened with it is skipped with a warning (the
     environment's credentials then stand in)."""
-    store = services.store(services.zendesk.base_url)
+    store = services.store(config.base_url)
 
     def read(name: str) -> str | None:
         try:

@@ -186,9 +186,13 @@ class Settings:
     tag_tickets: bool = True
     """Write the tier tag on the requester's tickets."""
     tag_user: bool = False
-    """Also write the tier tag on the requester's user record."""
-    value_user_field: str = ""
-    """A user field key to write the value into, or empty for none."""
+    """Write once per customer where Zendesk routes: the tier tag on the requester's user
+    record (Zendesk adds a user's tags to their new tickets), the value and tier into user
+    fields, and the organization's roll-up into organization fields."""
+    value_user_field: str = "customer_value"
+    """The user and organization field key the value is written into (empty: none)."""
+    tier_user_field: str = "customer_value_tier"
+    """The user and organization field key the tier is written into (empty: none)."""
     suggestions: Mapping[str, SuggestionRule] = field(
         default_factory=lambda: DEFAULT_SUGGESTIONS)
     max_suggestions: int = 4
@@ -263,6 +267,7 @@ _SCALARS: Mapping[str, tuple[type, float, float]] = MappingProxyType({
     "spend_field": (str, 0, 0),
     "organization_spend_field": (str, 0, 0),
     "value_user_field": (str, 0, 0),
+    "tier_user_field": (str, 0, 0),
     "tagging_enabled": (bool, 0, 0),
     "tag_tickets": (bool, 0, 0),
     "tag_user": (bool, 0, 0),
@@ -280,8 +285,10 @@ _STRING_RULES: Mapping[str, tuple[re.Pattern[str] | None, str]] = MappingProxyTy
                         "must be a user field key (letters, digits, _ or -), or empty"),
     "spend_field": (FIELD_KEY, "must be a field key: letters, digits, _ or -"),
     "organization_spend_field": (FIELD_KEY, "must be a field key: letters, digits, _ or -"),
-    "value_user_field": (re.compile(r"^[A-Za-z0-9_\-]{0,64}$"),
-                         "must be a field key (letters, digits, _ or -), or empty"),
+    "value_user_field": (re.compile(r"^[A-Za-z0-9_]{0,64}$"),
+                         "must be a field key (letters, digits or _), or empty"),
+    "tier_user_field": (re.compile(r"^[A-Za-z0-9_]{0,64}$"),
+                        "must be a field key (letters, digits or _), or empty"),
     "tag_high": (TAG, "must be a Zendesk tag: no spaces, at most 80 characters"),
     "tag_low": (TAG, "must be a Zendesk tag: no spaces, at most 80 characters"),
 })

@@ -46,8 +46,10 @@ to show how a currency without a rate is named, not guessed."""
 
 
 def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
-             data: Path | None = None, now: datetime | None = None) -> None:
-    """Build the demo (on `data`, or a generated account) and serve it until interrupted."""
+             data: Path | None = None, now: datetime | None = None,
+             sandbox_port: int = 0) -> None:
+    """Build the demo (on `data`, or a generated account) and serve it until interrupted;
+    the sandbox listens on `sandbox_port` (0: a free one)."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="customer-value-demo-") as scratch:
         folder = Path(scratch)
@@ -56,7 +58,8 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
             echo(f"Generating a sample account of {customers} customers ...")
             summary = generate(account, customers, seed=7, now=now)
             echo(f"  {summary.users:,} customers, {summary.tickets:,} tickets")
-        with running_sandbox(account, now=now, export_rate_limit=10_000) as base:
+        with running_sandbox(account, now=now, export_rate_limit=10_000,
+                             port=sandbox_port) as base:
             echo(f"Zendesk sandbox on {base}")
             database = f"sqlite:///{folder / 'demo.db'}"
             sell = (account / "sell_contacts.json").exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -31,7 +32,16 @@ from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
-from plugin.core.tagging import decide_for
+from plugin.core.tagging import (
+    CUSTOMERS,
+    TICKETS,
+    decide_customer,
+    decide_for,
+    tag_targets,
+    tagging_refusal,
+    with_changes,
+)
+from plugin.service_layer.account_sync import claim_due, run_claimed
 from plugin.service_layer.setup import SetupOptions, run_first_sync
 from plugin.service_layer.telemetry import JOBS
 from plugin.storage.schema import private_file
@@ -117,6 +127,8 @@ def make_queue(app: Flask) -> Huey:
         if task.retries:
             return  # huey retries it and says so (SIGNAL_RETRYING)
         JOBS.labels(task.name, "failed").inc()
+        if not task.name.endswith("tag_ticket"):
+            return  # a sync job's failure is kept with its account's sync run
         with app.app_context():
             services = app.extensions["customer_value"]
             account, *arguments = task.args
@@ -134,9 +146,35 @@ def make_queue(app: Flask) -> Huey:
         run_first_sync(app.extensions["customer_value"], SetupOptions.from_config(app.config),
                        account_key)
 
+    @huey.task()
+    def sync_job(subdomain: str, claim: str):
+        with app.app_context():
+            run_claimed(app.extensions["customer_value"], subdomain, claim,
+                        forced_tags=bool(app.config.get("TAG_ALWAYS")))
+
+    @huey.periodic_task(crontab(minute="*"))
+    def schedule_syncs():
+        with app.app_context():
+            queue_due_syncs(app)
+
     huey.tag_ticket = tag_ticket
+    huey.sync_job = sync_job
     huey.first_sync = first_sync
     return huey
+
+
+def queue_due_syncs(app: Flask) -> list[str]:
+    """Claim the accounts whose periodic sync is due and queue one sync job for each (any
+    worker may run it; the claim keeps every other worker off the account meanwhile). An
+    interval of 0 (CUSTOMER_VALUE_SYNC_INTERVAL_SECONDS) switches the periodic sync off."""
+    every = float(app.config.get("SYNC_INTERVAL_SECONDS") or 0)
+    if every <= 0:
+        return []
+    claim = uuid.uuid4().hex
+    due = claim_due(app.extensions["customer_value"], claim, every=timedelta(seconds=every))
+    for subdomain in due:
+        app.extensions["queue"].sync_job(subdomain, claim)
+    return due
 
 
 @contextmanager
@@ -189,7 +227,8 @@ def requeue_failed(app: Flask) -> int:
 def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
                task: Task | None) -> None:
     """Score the requester (through the cache), decide the ticket's tier tag with hysteresis,
-    and write only the change, adding and removing in one update.
+    and write only the change, adding and removing in one update; with the settings'
+    `tag_user`, also the requester's user tag and value and tier fields (only what differs).
 
     A value computed without the CRM spend the settings ask for (`crm_degraded`: the CRM
     failed and no synced deals stood in) is computed once more, then, if still degraded, the
@@ -199,7 +238,9 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
     config = services.config_for(account_key)
     try:
         settings = services.settings_for(services.store(config.base_url))
-        if not settings.tagging_enabled and not app.config.get("TAG_ALWAYS"):
+        refused = tagging_refusal(settings, forced=bool(app.config.get("TAG_ALWAYS")))
+        if refused is not None:
+            log.info("ticket %s of %s not tagged: %s", ticket_id, account_key, refused)
             return
         value = services.value(config, requester_id, ticket_id, mode="background").result.value
         if value.crm_degraded:
@@ -210,12 +251,20 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
             raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
                               "tags wait for it", service=crm)
         client = services.client(config)
-        decision = decide_for(value, client.ticket_tags(ticket_id), settings)
-        if decision.changes:
-            job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
-                                                     remove=list(decision.remove)))
-            if job.failed:
-                log.warning("Zendesk refused to tag ticket %s", ticket_id)
+        targets = tag_targets(settings)
+        if TICKETS in targets:
+            decision = decide_for(value, client.ticket_tags(ticket_id), settings)
+            if decision.changes:
+                job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),
+                                                         remove=list(decision.remove)))
+                if job.failed:
+                    log.warning("Zendesk refused to tag ticket %s", ticket_id)
+        if CUSTOMERS in targets:
+            fact, _ = client.user(requester_id)
+            write = decide_customer(value, fact.profile.tags, fact.profile.fields, settings)
+            if write.changes:
+                client.update_user(requester_id, fields=dict(write.fields),
+                                   tags=with_changes(fact.profile.tags, write))
     except RateLimited as error:
         # Not a failure: wait as long as Zendesk asks, without using up a retry.
         raise RetryTask(delay=error.retry_after) from error

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
 
@@ -42,6 +43,11 @@ SNAPSHOT_INTERVAL = timedelta(hours=1)
 """At most one trend point an hour per customer while the value stays the same."""
 
 
+def subdomain_of(base_url: str) -> str:
+    """The account's name in its base URL (`acme` of https://acme.zendesk.com)."""
+    return (urlsplit(base_url).hostname or "").split(".")[0]
+
+
 def utc_now() -> datetime:
     """The wall clock, the default of every `clock` the composition root injects."""
     return datetime.now(UTC)
@@ -60,7 +66,10 @@ class Services:
     client_factory: Callable[[ZendeskConfig], ZendeskClient] = (
         lambda config: ZendeskClient.connect(config, mode="web"))
     crm: CrmConnector = field(default_factory=CrmConnector)
+    patient_factory: Callable[[ZendeskConfig], ZendeskClient] | None = None
+    """Clients that wait rate limits out, for the periodic sync (default: `client_factory`)."""
     _clients: dict[str, ZendeskClient] = field(default_factory=dict)
+    _patient: dict[str, ZendeskClient] = field(default_factory=dict)
     _accounts: dict[str, int] = field(default_factory=dict)
     _cutoffs: dict[tuple, tuple[Any, datetime]] = field(default_factory=dict)
     """Cutoffs and norms per account, with when they were computed."""
@@ -87,6 +96,36 @@ class Services:
             client = self._clients.pop(base_url, None)
         if client is not None:
             client.close()
+
+    def patient_client(self, config: ZendeskConfig) -> ZendeskClient:
+        """A client of the account for work nobody waits on (the periodic sync)."""
+        with self._lock:
+            if config.base_url not in self._patient:
+                client = (self.patient_factory or self.client_factory)(config)
+                client.spend_field = self.settings.spend_field
+                self._patient[config.base_url] = client
+            return self._patient[config.base_url]
+
+    def account_config(self, subdomain: str) -> ZendeskConfig:
+        """The Zendesk account installed as `subdomain`, or the single-account set-up's own
+        (when `subdomain` is its subdomain); LookupError naming it otherwise."""
+        installation = self.registry.get(subdomain)
+        if installation is not None:
+            return installation.zendesk
+        if self.zendesk is not None and subdomain == subdomain_of(self.zendesk.base_url):
+            return self.zendesk
+        raise LookupError(f"no installation for the subdomain {subdomain!r} "
+                          "(see `customer-value install`)")
+
+    def installed_accounts(self) -> dict[str, ZendeskConfig]:
+        """Every account the app serves, by subdomain: the installations and the
+        single-account set-up's own."""
+        found = {}
+        if self.zendesk is not None:
+            found[subdomain_of(self.zendesk.base_url)] = self.zendesk
+        for subdomain in self.registry.subdomains():
+            found[subdomain] = self.account_config(subdomain)
+        return found
 
     def history(self, config: ZendeskConfig, user_id: int, settings: Settings, *,
                 mode: str = "web", fallback: bool = False,
@@ -235,7 +274,7 @@ class Services:
             return list(conn.execute(select(accounts.c.key).order_by(accounts.c.id)).scalars())
 
     def close(self) -> None:
-        for client in self._clients.values():
+        for client in [*self._clients.values(), *self._patient.values()]:
             client.close()
         self.crm.close()
         self.engine.dispose()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from integrations.errors import IntegrationError
-from integrations.zendesk import Page, ZendeskClient
+from integrations.zendesk import Page, RatingFact, TicketFact, UserFact, ZendeskClient
 from plugin.core.times import zulu
 from plugin.service_layer.crm_sync import CrmExport, sync_crm
 from plugin.storage.history import HistoryStore
@@ -60,6 +60,9 @@ class SyncReport:
     crm_error: IntegrationError | None = None
     """Why the CRM streams stopped short, when they did (the Zendesk streams are saved)."""
     seconds: float = 0.0
+    changed_requesters: set[int] = field(default_factory=set)
+    """The customers whose user record, tickets or ratings this run brought in: the ones
+    whose value may have changed."""
 
     @property
     def records(self) -> int:
@@ -78,6 +81,7 @@ def sync(client: ZendeskClient, store: HistoryStore, *, clock: Callable[[], date
     runner.tickets()
     runner.satisfaction_ratings()
     runner.survey_responses()
+    report.changed_requesters |= store.requesters_of(runner.rated_tickets)
     report.api_calls = client.transport.total_calls - calls_before
     if crm is not None:
         crm_before = _calls(crm)
@@ -98,16 +102,28 @@ class _Runner:
     clock: Callable[[], datetime]
     progress: Progress
     report: SyncReport
+    rated_tickets: set[int] = field(default_factory=set)
 
     def pages(self, stream: str, pages: Iterator) -> Iterator:
-        """The stream's pages (Zendesk's `Page`s or a CRM's `CrmPage`s), counted."""
+        """The stream's pages (Zendesk's `Page`s or a CRM's `CrmPage`s), counted, with the
+        customers they touch noted."""
         done = self.report.streams.setdefault(stream, StreamReport())
         for page in pages:
             yield page
+            self._note_changes(page.items)
             done.pages += 1
             done.records += len(page.items)
             done.skipped += page.skipped
             self.progress(stream, done.records, done.pages)
+
+    def _note_changes(self, items) -> None:
+        for item in items:
+            if isinstance(item, TicketFact):
+                self.report.changed_requesters.add(item.requester_id)
+            elif isinstance(item, UserFact):
+                self.report.changed_requesters.add(item.profile.id)
+            elif isinstance(item, RatingFact):
+                self.rated_tickets.add(item.ticket_id)
 
     def organizations(self) -> None:
         state = self.store.state("organizations")

@@ -177,10 +177,29 @@
     });
   }
 
+  function showSync(sync) {
+    var line = document.getElementById("cv-sync");
+    if (!sync || !line) { return; }
+    var parts = [];
+    if (sync.running) { parts.push("a sync is running now"); }
+    if (sync.last_success) {
+      parts.push("store current as of " + sync.last_success + " (" +
+                 Math.round(sync.lag_seconds / 60) + " min ago)");
+    } else if (!sync.running) {
+      parts.push("not synced yet: the server syncs this account within a few minutes");
+    }
+    parts.push(sync.last_run ? "last periodic run " + sync.last_run :
+               "no periodic run yet");
+    if (sync.error) { parts.push("last error: " + sync.error); }
+    var said = parts.join("; ") + ".";
+    line.textContent = said.charAt(0).toUpperCase() + said.slice(1);
+  }
+
   function load() {
     return api("GET", "/api/settings").then(function (answer) {
       state.version = answer.data.version;
       showSecrets(answer.data.secrets);
+      showSync(answer.data.sync);
       document.getElementById("cv-version").textContent = "v" + state.version;
       fill(answer.data.settings);
       showVersions(answer.data.versions);

@@ -257,6 +257,23 @@ class HistoryStore:
                 tickets.c.account_id == self.account).group_by(tickets.c.requester_id)
                 .order_by(latest.desc()).limit(limit)).scalars())
 
+    def synced_at(self, streams: Iterable[str]) -> datetime | None:
+        """When any of `streams` last saved a page (by any sync: periodic or a command)."""
+        with self.engine.connect() as conn:
+            return as_utc(conn.execute(select(func.max(sync_state.c.updated_at)).where(
+                sync_state.c.account_id == self.account,
+                sync_state.c.stream.in_(list(streams)))).scalar())
+
+    def requesters_of(self, ticket_ids: Iterable[int]) -> set[int]:
+        """The requesters of the given tickets (those the store knows)."""
+        wanted, found = sorted(set(ticket_ids)), set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                found.update(conn.execute(select(tickets.c.requester_id).where(
+                    tickets.c.account_id == self.account,
+                    tickets.c.id.in_(wanted[start:start + 500]))).scalars())
+        return found
+
     def user_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(users.c.id).where(

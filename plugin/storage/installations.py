@@ -8,11 +8,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from integrations.zendesk import ZendeskConfig
 from plugin.core.times import as_utc
-from plugin.storage.schema import account_id, installations, upsert_rows
+from plugin.storage.schema import account_id, accounts, installations, metadata, upsert_rows
 from plugin.storage.vault import Vault
 
 
@@ -36,23 +37,67 @@ class Installation:
                              kind=self.auth_kind)
 
 
+class InstallationConflict(ValueError):
+    """The Zendesk account is installed under another subdomain already."""
+
+
 class Registry:
     def __init__(self, engine: Engine, vault: Vault):
         self.engine = engine
         self.vault = vault
 
     def save(self, installation: Installation, now: datetime) -> None:
+        """Register or update an installation; InstallationConflict when its base URL is
+        installed under another subdomain (one account, one installation)."""
         account = account_id(self.engine, installation.base_url, now)
+        holder = self._subdomain_of(account)
+        if holder is not None and holder != installation.subdomain:
+            raise self._conflict(installation, holder)
+        try:
+            with self.engine.begin() as conn:
+                upsert_rows(conn, installations, [{
+                    "subdomain": installation.subdomain, "account_id": account,
+                    "base_url": installation.base_url, "app_id": installation.app_id,
+                    "installation_id": installation.installation_id,
+                    "email": installation.email,
+                    "token_sealed": self.vault.seal(installation.token),
+                    "updated_at": as_utc(now), "auth_kind": installation.auth_kind,
+                    "refresh_sealed": self.vault.seal(installation.refresh_token)
+                    if installation.refresh_token else None,
+                    "needs_reconnect": installation.needs_reconnect}])
+        except IntegrityError as error:  # another process installed it in between
+            raise self._conflict(installation, self._subdomain_of(account) or "?") from error
+
+    def _subdomain_of(self, account: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(installations.c.subdomain).where(
+                installations.c.account_id == account)).scalar()
+
+    @staticmethod
+    def _conflict(installation: Installation, holder: str) -> InstallationConflict:
+        return InstallationConflict(
+            f"{installation.base_url} is already installed as {holder!r}, not "
+            f"{installation.subdomain!r}: run `customer-value uninstall --subdomain {holder}` "
+            "first, or use that subdomain")
+
+    def subdomains(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(installations.c.subdomain)
+                                     .order_by(installations.c.subdomain)).scalars())
+
+    def purge(self, subdomain: str) -> bool:
+        """Delete the installation and everything stored for its account (history, settings,
+        credentials, deliveries, sync runs), in one transaction; False if not installed."""
         with self.engine.begin() as conn:
-            upsert_rows(conn, installations, [{
-                "subdomain": installation.subdomain, "account_id": account,
-                "base_url": installation.base_url, "app_id": installation.app_id,
-                "installation_id": installation.installation_id, "email": installation.email,
-                "token_sealed": self.vault.seal(installation.token), "updated_at": as_utc(now),
-                "auth_kind": installation.auth_kind,
-                "refresh_sealed": self.vault.seal(installation.refresh_token)
-                if installation.refresh_token else None,
-                "needs_reconnect": installation.needs_reconnect}])
+            account = conn.execute(select(installations.c.account_id).where(
+                installations.c.subdomain == subdomain)).scalar()
+            if account is None:
+                return False
+            for table in reversed(metadata.sorted_tables):
+                if table is not accounts and "account_id" in table.c:
+                    conn.execute(delete(table).where(table.c.account_id == account))
+            conn.execute(delete(accounts).where(accounts.c.id == account))
+        return True
 
     def get(self, subdomain: str) -> Installation | None:
         with self.engine.connect() as conn:
@@ -72,6 +117,12 @@ class Registry:
         with self.engine.begin() as conn:
             conn.execute(update(installations).where(installations.c.subdomain == subdomain)
                          .values(needs_reconnect=True, updated_at=as_utc(now)))
+
+    def get_base_url(self, subdomain: str) -> str | None:
+        """The installation's base URL, without opening its credentials."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(installations.c.base_url).where(
+                installations.c.subdomain == subdomain)).scalar()
 
     def by_base_url(self, base_url: str) -> Installation | None:
         with self.engine.connect() as conn:

@@ -6,7 +6,8 @@ upgraded by the Alembic migrations in `plugin/storage/migrations`, which read `m
 
 Each table has one repository that writes it: `history` (the synced Zendesk and CRM data,
 sync positions, trend snapshots, suggestion feedback), `installations`, `versions`
-(settings), `secrets`, and `deliveries` (webhook deliveries and failed jobs).
+(settings), `secrets`, `deliveries` (webhook deliveries and failed jobs), `sync_runs` (each
+account's periodic sync) and `vault` (the key fingerprints).
 """
 
 from __future__ import annotations
@@ -214,6 +215,24 @@ crm_deals = Table(
     Column("modified_at", DateTime(timezone=True)),
     Index("ix_crm_deals_contact", "account_id", "source", "contact_id"),
 )
+
+sync_runs = Table(
+    "sync_runs", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("claimed_by", String(128)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("succeeded_at", DateTime(timezone=True)),
+    Column("error", Text),
+)
+key_fingerprints = Table(
+    "key_fingerprints", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 
 def private_file(path: str | os.PathLike[str]) -> None:
     """Create `path` readable and writable by its owner only (0600), or narrow it to that if it

@@ -8,6 +8,8 @@ so a deployment that manages one secret gets both.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 DERIVATION_INFO = b"customer-value credentials v1"
+FINGERPRINT_LABEL = b"customer-value key fingerprint v1"
 
 
 class VaultError(Exception):
@@ -25,6 +28,13 @@ class VaultError(Exception):
 class Vault:
     def __init__(self, key: str | bytes):
         self._fernet = Fernet(key)
+        self._key = key.encode() if isinstance(key, str) else key
+
+    @property
+    def fingerprint(self) -> str:
+        """HMAC-SHA256 of a fixed label under the key: the same key gives the same
+        fingerprint, and the fingerprint tells nothing about the key."""
+        return hmac.new(self._key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
 
     @classmethod
     def from_secret(cls, secret: str) -> Vault:

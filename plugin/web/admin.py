@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from integrations.automation import provision, unprovision
+from integrations.automation import provision, provision_fields, unprovision
 from integrations.errors import IntegrationError
 from plugin.core.domain import CustomerHistory
 from plugin.core.preview import TIERS, histogram_svg, preview
@@ -34,10 +34,13 @@ from plugin.core.settings import (
     Settings,
     SettingsError,
 )
+from plugin.core.tagging import record_fields
 from plugin.core.times import zulu
+from plugin.service_layer.account_sync import sync_status
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
 from plugin.web.i18n import catalog, pick_locale
+from plugin.web.pages import signed_only
 from plugin.web.session import (
     DEMO_ACCOUNT,
     DEMO_USER_ID,
@@ -79,7 +82,7 @@ def signed_load():
 @bp.get("/settings")
 def demo_load():
     if not current_app.config["DEMO_MODE"]:
-        abort(405, "Zendesk loads the settings page with a signed POST")
+        return signed_only("settings page", "the app from Zendesk's navigation bar")
     return _page(new_session(DEMO_ACCOUNT, DEMO_USER_ID, ADMIN))
 
 
@@ -106,11 +109,12 @@ def _admin_account():
 
 @bp.get("/api/settings")
 def current_settings():
-    store, _ = _admin()
+    store, _, config = _admin_account()
     settings = services().settings_for(store)
     versions = services().versions(store).history()
     return jsonify({"settings": settings.to_dict(), "version": settings.version,
                     "secrets": _secrets(store).which_are_set(),
+                    "sync": _sync(config.base_url),
                     "versions": [{"version": v.version, "author_id": v.author_id,
                                   "note": v.note, "created_at": zulu(v.created_at)}
                                  for v in versions]})
@@ -148,6 +152,11 @@ def save_settings():
     wanted = bool(data["tagging_enabled"])
     if wanted != before.tagging_enabled:
         _switch_tagging(store, wanted)
+    if wanted and data.get("tag_user") and (
+            not (before.tagging_enabled and before.tag_user)
+            or (data.get("value_user_field"), data.get("tier_user_field"))
+            != (before.value_user_field, before.tier_user_field)):
+        _create_fields(Settings.from_dict({**data, "version": 1}))
     try:
         saved = services().versions(store).save(
             data, author_id=session.user_id, now=services().clock(),
@@ -193,6 +202,23 @@ def _switch_tagging(store, enabled: bool) -> None:
             unprovision(client)
     except IntegrationError as error:
         abort(502, f"Zendesk did not accept the webhook and trigger: {error}")
+
+
+def _sync(base_url: str) -> dict[str, Any]:
+    """The account's periodic sync as the page shows it (times in Zendesk's Z form)."""
+    status = sync_status(services(), base_url, services().clock())
+    return {**status, **{key: zulu(status[key]) if status[key] else None
+                         for key in ("last_run", "last_success")}}
+
+
+def _create_fields(settings: Settings) -> None:
+    """Create the user and organization fields the app writes the value and tier into, where
+    missing, before the settings that write them are saved."""
+    config, _ = account()
+    try:
+        provision_fields(services().client(config), record_fields(settings))
+    except IntegrationError as error:
+        abort(502, f"Zendesk did not accept the customer value fields: {error}")
 
 
 def _secrets(store) -> AccountSecrets:

@@ -36,6 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
+from plugin.service_layer.account_sync import all_statuses
 from plugin.service_layer.telemetry import LATENCY, REQUESTS
 
 log = logging.getLogger("customer_value.requests")
@@ -164,3 +165,22 @@ class _LiveGauges:
                                    "Jobs that failed for good and await a requeue.")
         failed.add_metric([], self.app.extensions["customer_value"].deliveries.failed_count())
         yield failed
+        yield from _sync_gauges(self.app.extensions["customer_value"])
+
+
+def _sync_gauges(services):
+    """Each installed account's periodic sync: when it last succeeded and how far behind."""
+    success = GaugeMetricFamily(
+        "customer_value_sync_last_success_timestamp_seconds",
+        "When each account's periodic sync last succeeded (Unix time).", labels=["account"])
+    lag = GaugeMetricFamily(
+        "customer_value_sync_lag_seconds",
+        "Seconds since each account's periodic sync last succeeded.", labels=["account"])
+    running = GaugeMetricFamily("customer_value_sync_running",
+                                "1 while an account's sync holds its claim.", labels=["account"])
+    for account, status in all_statuses(services, services.clock()).items():
+        running.add_metric([account], 1.0 if status["running"] else 0.0)
+        if status["last_success"] is not None:
+            success.add_metric([account], status["last_success"].timestamp())
+            lag.add_metric([account], status["lag_seconds"])
+    yield from (success, lag, running)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, abort, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
 
 from plugin.web.auth import PublicKeyCache
 from plugin.web.i18n import catalog, pick_locale
 from plugin.web.security import nonce
 from plugin.web.setup import intercept
+from plugin.web.pages import signed_only
 from plugin.web.session import DEMO_ACCOUNT, DEMO_USER_ID, fetch_key, new_session, verified_load
 
 bp = Blueprint("sidebar", __name__)
@@ -45,7 +46,7 @@ def signed_load():
 @bp.get("/sidebar")
 def demo_load():
     if not current_app.config["DEMO_MODE"]:
-        abort(405, "Zendesk loads the sidebar with a signed POST")
+        return signed_only("sidebar", "a ticket")
     return _page(new_session(DEMO_ACCOUNT, DEMO_USER_ID, "agent"))
 
 
