@@ -96,7 +96,7 @@ def check_demo_mode(config: Mapping[str, Any], registry: Registry) -> None:
     if not config.get("DEMO_MODE"):
         return
     try:
-        own = _subdomain(single_account(config))
+        own = subdomain_of(single_account(config).base_url)
     except ValueError:
         own = None
     others = sorted(subdomain for subdomain in registry.app_ids() if subdomain != own)
@@ -104,7 +104,3 @@ def check_demo_mode(config: Mapping[str, Any], registry: Registry) -> None:
         raise ConfigError(f"DEMO_MODE is on, but the database holds installations of "
                           f"{len(others)} Zendesk account(s): demo mode is refused on a real "
                           "store (use a database of its own)")
-
-
-def _subdomain(config: ZendeskConfig) -> str:
-    return urlsplit(config.base_url).hostname.split(".")[0] if config.base_url else ""
