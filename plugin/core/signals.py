@@ -209,6 +209,8 @@ def _spend(history: CustomerHistory, money: Money, settings: Settings) -> Readin
         whose = f"account spend (organization field {money.field})"
     elif money.basis == "user field":
         whose = f"spent (user field {money.field})"
+    elif money.basis == "expected next 12 months":
+        whose = "expected in the next 12 months"
     else:
         whose = f"over {money.field}"
     evidence = f"{fmt(money.spend)} {whose} − {fmt(money.cost_to_serve)} to serve"
