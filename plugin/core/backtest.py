@@ -239,3 +239,30 @@ def as_dict(result: Backtest) -> dict[str, object]:
 
 def fmt_auc(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def lift_svg(current: Sequence[Decile], draft: Sequence[Decile], width: int = 360,
+             height: int = 140) -> str:
+    """Lift of leaving by value decile (highest value first), current grey and draft blue,
+    with a line at 1 (the account's average). A value that predicts leaving rises to the
+    right: low lift in the top deciles, high in the bottom ones."""
+    lifts = [d.leaving_lift or 0.0 for d in (*current, *draft)]
+    top = max([2.0, *lifts])
+    slot = width / DECILES
+    bar = slot / 2 - 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 16}" '
+             f'viewBox="0 0 {width} {height + 16}" role="img">']
+    for offset, deciles, colour in ((0.0, current, "#c2c8cc"), (bar + 1, draft, "#1f73b7")):
+        for d in deciles:
+            h = (height - 4) * (d.leaving_lift or 0.0) / top
+            x = (d.decile - 1) * slot + offset
+            parts.append(f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{bar:.1f}" '
+                         f'height="{h:.1f}" fill="{colour}"/>')
+    one = height - (height - 4) / top
+    parts.append(f'<line x1="0" x2="{width}" y1="{one:.1f}" y2="{one:.1f}" stroke="#68737d" '
+                 'stroke-dasharray="3 3"/>')
+    for decile in (1, 5, 10):
+        parts.append(f'<text x="{(decile - 1) * slot:.1f}" y="{height + 12}" font-size="10" '
+                     f'fill="#68737d">{decile}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
