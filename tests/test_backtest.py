@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugin.core.backtest import Case, Outcome, active_at, auc, backtest, outcome, report
+from plugin.core.backtest import Case, Outcome, active_at, auc, outcome, report
 from plugin.core.domain import CustomerHistory, Purchase, Ticket
 from plugin.core.model import score
 from plugin.core.settings import Settings

@@ -115,7 +115,7 @@ def test_the_summary_reads_won_purchases_known_by_then_one_per_day():
     s = summarise(h, NOW, "USD")
     assert s.x == 2 and s.first_amount == 100
     assert s.mean_amount == pytest.approx((120 + 400) / 2)
-    assert s.t_x == pytest.approx(295, abs=1) and s.T == pytest.approx(300, abs=1)
+    assert (s.t_x, s.T) == (pytest.approx(295, abs=1), pytest.approx(300, abs=1))
     earlier = summarise(h, days_ago(20), "USD")
     assert earlier.x == 1 and earlier.mean_amount == pytest.approx(120)
     assert summarise(h, days_ago(301), "USD") is None
@@ -205,3 +205,14 @@ def test_the_forward_money_view_reads_the_next_12_months():
     assert ahead.money.spend == expected
     # With the default (past) outlook, a model changes nothing.
     assert score(buyers[0], Settings(), NOW, lifetime=model) == score(buyers[0], Settings(), NOW)
+
+
+def test_the_money_outlook_setting_is_checked_and_kept():
+    from plugin.core.settings import Settings, SettingsError
+
+    forward = Settings.from_dict({"money_outlook": "forward"})
+    assert Settings.from_dict(forward.to_dict()) == forward
+    assert Settings().money_outlook == "past"
+    with pytest.raises(SettingsError) as error:
+        Settings.from_dict({"money_outlook": "sideways"})
+    assert "money_outlook" in error.value.errors
