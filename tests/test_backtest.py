@@ -191,3 +191,13 @@ def test_adding_events_after_t_never_changes_the_score_at_t(data):
     for spend_source in ("fields", "sell"):
         s = Settings.from_dict({"spend_source": spend_source})
         assert score(later, s, T) == score(past, s, T)
+
+
+def test_figures_by_segment_count_their_own_customers():
+    s = Settings.from_dict({"segments": [{"tag": "vip", "weights": {"tenure": 50}}]})
+    accounts = [history(ticket(1, days=150), ticket(2, days=50 if i % 2 else 300), id=i,
+                        tags=("vip",) if i % 3 == 0 else ()) for i in range(1, 13)]
+    result = run_backtest(lambda: iter(accounts), s, T, HORIZON)
+    assert list(result.segments) == ["vip"]
+    assert result.segments["vip"].customers == 4 and result.overall.customers == 12
+    assert all("too few" in w for w in result.segments["vip"].warnings)
