@@ -174,7 +174,7 @@ def future_events(draw, past: CustomerHistory):
                    purchases=past.purchases + buys)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_adding_events_after_t_never_changes_the_score_at_t(data):
     past = data.draw(zendesk_histories())
