@@ -262,3 +262,33 @@ def test_a_save_of_a_hundred_thousand_segments_is_refused_with_the_reason(app):
                       json={"settings": {}, "note": "n" * 501})
     assert note.status_code == 422 and "note" in note.get_json()["error"]["fields"]
     assert client.get("/api/settings", headers=admin_session()).get_json()["versions"] == []
+
+
+def test_the_backtest_compares_current_and_draft_settings(app):
+    client = app.test_client()
+    answer = client.post("/api/settings/backtest", headers=admin_session(),
+                         json={"settings": {"weights": {"escalations": 100}}})
+    body = answer.get_json()
+    assert answer.status_code == 200
+    assert body["horizon_days"] == 90 and body["at"] == "2025-03-03T12:00:00Z"
+    for side in ("current", "draft"):
+        assert set(body[side]["auc"]) == {"leaving", "bad_rating", "any_purchase"}
+        assert body[side]["customers"] == sum(d["customers"] for d in body[side]["deciles"])
+        assert body[side]["warnings"], "twenty customers are too few to judge, and it says so"
+    assert body["lift_svg"].startswith("<svg") and "<line" in body["lift_svg"]
+    bad = client.post("/api/settings/backtest", headers=admin_session(),
+                      json={"settings": {"weights": {"escalations": -1}}})
+    assert bad.status_code == 422
+    assert client.post("/api/settings/backtest", json={"settings": {}}).status_code in (
+        401, 403)
+
+
+def test_suggested_weights_are_offered_never_saved(app):
+    client = app.test_client()
+    answer = client.post("/api/settings/suggest-weights", headers=admin_session(), json={})
+    body = answer.get_json()
+    assert answer.status_code == 200
+    assert body["objective"].startswith("AUC") and isinstance(body["proposed"], bool)
+    assert (body["weights"] is not None) == body["proposed"]
+    assert client.get("/api/settings", headers=admin_session()).get_json()["versions"] == []
+    assert client.post("/api/settings/suggest-weights", json={}).status_code in (401, 403)

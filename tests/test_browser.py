@@ -33,8 +33,22 @@ def demo(tmp_path_factory):
     users = json.loads(users_file.read_text(encoding="utf-8"))
     users["users"][0]["name"] = EVIL
     users_file.write_text(json.dumps(users), encoding="utf-8")
+    yield from _serve(folder, NOW, users["users"][0]["id"])
+
+
+@pytest.fixture(scope="module")
+def living_demo(tmp_path_factory):
+    """An account whose customers live lifetimes up to the real present (the app's clock),
+    so the settings page's backtest of the last 90 days has customers to judge."""
+    folder = tmp_path_factory.mktemp("lives")
+    now = datetime.now(UTC).replace(microsecond=0)
+    generate(folder, 400, seed=3, now=now, lifetimes=True)
+    yield from _serve(folder, now, None)
+
+
+def _serve(folder, now, user_id):
     process = subprocess.Popen([SCRIPT, "demo", "--port", "0", "--data", str(folder),
-                                "--now", NOW.isoformat()],
+                                "--now", now.isoformat()],
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     url = None
     deadline = time.monotonic() + 120
@@ -45,7 +59,7 @@ def demo(tmp_path_factory):
         found = re.search(r"demo on (http://\S+)", line)
         url = found.group(1) if found else None
     assert url, "the demo did not start"
-    yield url, users["users"][0]["id"]
+    yield url, user_id
     os.killpg(process.pid, signal.SIGINT)
     process.wait(30)
     process.stderr.close()
@@ -173,3 +187,29 @@ def test_the_sidebar_shows_purchases_lifetime_spend_frequency_recency_and_averag
     assert len(values) == 5 and all(values)
     source = browser.find_element(By.CSS_SELECTOR, "[data-field='spend-source']").text
     assert "Zendesk Sell" in source, "the demo takes spend from its sandbox's Sell"
+
+
+def test_the_settings_page_says_whether_the_value_predicts(living_demo, browser):
+    url, _ = living_demo
+    browser.get(url + "settings")
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "f-weights.ticket_volume").get_attribute("value"))
+    browser.find_element(By.ID, "cv-backtest").click()
+    table = WebDriverWait(browser, 60).until(
+        lambda d: d.find_element(By.ID, "cv-backtest-table") if d.find_element(
+            By.ID, "cv-backtest-table").is_displayed() else None)
+    rows = table.find_elements(By.TAG_NAME, "tr")
+    assert [r.find_element(By.TAG_NAME, "th").text for r in rows[1:]] == [
+        "Staying (no contact or purchase means leaving)", "No bad rating", "Buying"]
+    assert browser.find_element(By.ID, "cv-lift").get_attribute("src").startswith("blob:")
+    status = browser.find_element(By.ID, "cv-backtest-status").text
+    assert int(status.split()[0]) > 30, status
+    assert re.match(r"0\.\d{3} \(\d+ / \d+\)", rows[1].find_elements(By.TAG_NAME, "td")[0].text)
+    browser.execute_script("document.getElementById('cv-backtest-title').scrollIntoView()")
+    screenshot(browser, "settings-backtest")
+    serious = [v for v in violations(browser) if v.startswith(("serious", "critical"))]
+    assert not serious, serious
+    browser.find_element(By.ID, "cv-suggest").click()
+    WebDriverWait(browser, 120).until(lambda d: any(
+        phrase in d.find_element(By.ID, "cv-backtest-status").text
+        for phrase in ("Suggested weights are in the form", "No weights proposed")))

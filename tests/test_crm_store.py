@@ -276,3 +276,31 @@ def test_a_sell_listing_that_repeats_its_page_stops_with_an_error(http):
     with pytest.raises(BadResponse, match="as the page before"):
         list(sell.contact_pages())
     assert len(http.calls) == 2
+
+
+def test_the_lifetime_model_is_fitted_from_the_stores_deals_behind_the_gate(engine):
+    from plugin.service_layer.lifetime import fit_lifetime
+
+    store = HistoryStore(engine, account_id(engine, "https://acme.zendesk.com", NOW))
+    rng = random.Random(4)
+    contacts, deals = [], []
+    for user_id in range(1, 131):
+        email = f"buyer{user_id}@example.com"
+        store.save_page("users", users_=[UserFact(replace(profile(id=user_id), email=email),
+                                                  None, NOW)], now=NOW)
+        contacts.append(ContactFact(str(user_id), (email,)))
+        for k in range(rng.randint(1, 5)):
+            deals.append(won(f"{user_id}-{k}", str(user_id), rng.randint(50, 900),
+                             days_ago=rng.randint(1, 500)))
+    model, verdict = fit_lifetime(store.histories(SELL), SELL, NOW)
+    assert model is None and verdict.customers == 0, "no CRM sync yet: no purchases"
+    store.save_crm_page("sell_contacts", "sell", contacts=contacts, cursor=None,
+                        synced_through=NOW, now=NOW)
+    store.save_crm_page("sell_deals", "sell", deals=deals, cursor=None, synced_through=NOW,
+                        now=NOW)
+    finish(store)
+    model, verdict = fit_lifetime(store.histories(SELL), SELL, NOW)
+    assert verdict.ok, verdict.reason
+    assert model.customers == 130 and model.repeat_customers >= 100
+    earlier, gate = fit_lifetime(store.histories(SELL), SELL, NOW - timedelta(days=400))
+    assert earlier is None and not gate.ok, "a year earlier the store knew too few buyers"

@@ -166,3 +166,18 @@ def write_settings(folder, data):
     path = folder / "settings.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
+
+
+def test_the_backtest_reads_the_store_as_the_dataset_folder(synced, dataset, tmp_path):
+    env, _, _ = synced
+    settings = tmp_path / "settings.json"
+    settings.write_text("{}")
+    args = ["backtest", "--json", "--at", "2025-02-01T00:00:00Z", "--horizon", "90d",
+            "--settings", str(settings)]
+    stored = cli(*args, env=env)
+    assert stored.returncode == 0, stored.stderr
+    folder = cli(*args, "--data", str(dataset), env={})
+    assert folder.returncode == 0, folder.stderr
+    body = json.loads(stored.stdout)
+    assert body == json.loads(folder.stdout)
+    assert body["overall"]["customers"] > 0

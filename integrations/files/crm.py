@@ -130,3 +130,14 @@ def _one(problems: list[str], name: str, record: dict[str, Any],
         problems.append(f"{name}.json: record {key}: {error}")
         return None
 
+
+
+def former_emails(folder: Path) -> frozenset[str]:
+    """The emails of the folder's Zendesk Sell contacts whose customer status is `former`
+    (Sell's own field: a customer who has left). Bitrix24's contacts have no such field."""
+    found = set()
+    for record in read_records(Path(folder), "sell_contacts"):
+        data = record.get("data") if isinstance(record.get("data"), dict) else record
+        if data.get("customer_status") == "former" and isinstance(data.get("email"), str):
+            found.add(normal_email(data["email"]))
+    return frozenset(found)

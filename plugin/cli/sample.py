@@ -24,7 +24,11 @@ from plugin.demo.server import run_demo
               help="Same seed, same clock and same size give identical files.")
 @click.option("--now", type=Timestamp(), default=None,
               help="The account's present moment. Default: the current time.")
-def generate_command(customers: int, out: Path, seed: int, now: datetime | None) -> None:
+@click.option("--lifetimes", is_flag=True,
+              help="Customers live lifetimes (purchases, leaving sooner after bad service) "
+                   "and truth.json records what happened to each (for backtests).")
+def generate_command(customers: int, out: Path, seed: int, now: datetime | None,
+                     lifetimes: bool) -> None:
     """Write a realistic, seeded dataset folder in Zendesk's JSON envelopes."""
     if out.exists() and not out.is_dir():
         fail(f"{out} exists and is not a folder")
@@ -39,7 +43,8 @@ def generate_command(customers: int, out: Path, seed: int, now: datetime | None)
             done = count
 
         try:
-            summary = generate(out, customers, seed=seed, now=now, progress=advance)
+            summary = generate(out, customers, seed=seed, now=now, progress=advance,
+                               lifetimes=lifetimes)
         except OSError as error:
             fail(f"cannot write to {out}: {error.strerror or error}")
     click.echo(f"Wrote {summary.users:,} users, {summary.organizations:,} organizations, "

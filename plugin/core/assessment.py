@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from plugin.core.domain import CustomerHistory
+from plugin.core.lifetime import Forecast, LifetimeModel, forecast, summarise
 from plugin.core.model import CustomerValue, Cutoffs, score_series
 from plugin.core.settings import Settings
 from plugin.core.signals import DEFAULT_NORMS, Norms
@@ -34,6 +35,9 @@ class Assessment:
     suggestions: tuple[Suggestion, ...]
     trend: tuple[TrendPoint, ...] = ()
     """Oldest first, ending with `value` itself; only dates on which the customer was known."""
+    lifetime: Forecast | None = None
+    """The next 12 months' outlook from the account's lifetime model (None without one, or
+    for a customer with no purchase known)."""
 
 
 def assess(
@@ -46,15 +50,20 @@ def assess(
     ticket_id: int | None = None,
     gestures_used: int = 0,
     trend_points: int = TREND_POINTS,
+    lifetime: LifetimeModel | None = None,
 ) -> Assessment:
     """The value as of `now` with its suggestions, and its trend over `trend_points` dates
     (one sweep of the history for all of them)."""
     moments = [now - TREND_STEP * back for back in range(max(trend_points, 1) - 1, -1, -1)]
-    values = score_series(history, settings, moments, cutoffs, norms)
+    values = score_series(history, settings, moments, cutoffs, norms, lifetime)
     value = values[-1]
     found = suggest(history, value, settings, now, ticket_id=ticket_id,
                     gestures_used=gestures_used)
     first = value.measures.first_evidence
     trend = tuple(TrendPoint(v.computed_at, v.value, v.tier) for v in values
                   if first is not None and v.computed_at >= first)
-    return Assessment(value=value, suggestions=tuple(found), trend=trend)
+    outlook = None
+    if lifetime is not None:
+        summary = summarise(history, now, lifetime.currency, dict(settings.exchange_rates))
+        outlook = None if summary is None else forecast(lifetime, summary)
+    return Assessment(value=value, suggestions=tuple(found), trend=trend, lifetime=outlook)

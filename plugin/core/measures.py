@@ -26,7 +26,7 @@ import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -174,6 +174,16 @@ OVERFLOW = 600.0
 half-life."""
 
 
+def as_known(ticket: Ticket, at: datetime) -> Ticket:
+    """The ticket as it stood at `at`: a rating given later is not known yet, nor a solve."""
+    changes: dict[str, object] = {}
+    if ticket.satisfaction is not None and ticket.satisfaction.rated_at > at:
+        changes["satisfaction"] = None
+    if ticket.solved_at is not None and ticket.solved_at > at:
+        changes.update(solved_at=None, status="open")
+    return replace(ticket, **changes) if changes else ticket
+
+
 def measure_series(history: CustomerHistory, moments: Sequence[datetime], *,
                    half_life_days: float, typical: Typical, currency: str,
                    rates: dict[str, float] | None = None) -> list[Measures]:
@@ -259,7 +269,7 @@ def _one(history: CustomerHistory, moment: datetime, rate: float, typical: Typic
         else:
             first_ts = c
         previous = c
-        m.last_ticket = ticket
+        m.last_ticket = as_known(ticket, moment)
         exponent = rate * (clock - final)
         w = exp(exponent) if exponent > -OVERFLOW else 0.0
         m.tickets += 1
@@ -436,7 +446,7 @@ def _series(history: CustomerHistory, moments: Sequence[datetime], tickets: list
         m.channels = Counter(channels)
         m.tickets = upto
         if upto:
-            m.last_ticket = tickets[upto - 1]
+            m.last_ticket = as_known(tickets[upto - 1], moment)
             m.last_contact = tickets[upto - 1].created_at
         m.decayed_tickets = float(decayed[k] * contact[k])
         m.escalations = round(float(escalations[k]))

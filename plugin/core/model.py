@@ -32,6 +32,7 @@ from datetime import datetime
 
 from plugin.core.domain import CustomerHistory
 from plugin.core.formulas import percentile
+from plugin.core.lifetime import LifetimeModel, forecast, summarise
 from plugin.core.measures import Measures, measure_series
 from plugin.core.settings import BENEFIT_SIGNALS, COST_SIGNALS, SIGNALS, Settings
 from plugin.core.signals import (
@@ -189,15 +190,17 @@ def account_cutoffs(histories: Iterable[CustomerHistory], settings: Settings,
 
 
 def score(history: CustomerHistory, settings: Settings, now: datetime,
-          cutoffs: Cutoffs | None = None, norms: Norms = DEFAULT_NORMS) -> CustomerValue:
+          cutoffs: Cutoffs | None = None, norms: Norms = DEFAULT_NORMS,
+          lifetime: LifetimeModel | None = None) -> CustomerValue:
     """The customer's value as of `now`. Percentile tiers need `cutoffs` from the account;
-    `norms` are the account's (`plugin.core.norms`), the defaults before it has data."""
-    return score_series(history, settings, [now], cutoffs, norms)[0]
+    `norms` are the account's (`plugin.core.norms`), the defaults before it has data;
+    `lifetime` the account's fitted lifetime model, read when the money view looks forward."""
+    return score_series(history, settings, [now], cutoffs, norms, lifetime)[0]
 
 
 def score_series(history: CustomerHistory, settings: Settings, moments: Sequence[datetime],
-                 cutoffs: Cutoffs | None = None, norms: Norms = DEFAULT_NORMS
-                 ) -> list[CustomerValue]:
+                 cutoffs: Cutoffs | None = None, norms: Norms = DEFAULT_NORMS,
+                 lifetime: LifetimeModel | None = None) -> list[CustomerValue]:
     """The customer's value at each moment (ascending), from one sweep of the history: the
     value as it would have been computed then, from only what was known then."""
     if cutoffs is None:
@@ -208,16 +211,41 @@ def score_series(history: CustomerHistory, settings: Settings, moments: Sequence
     series = measure_series(history, moments, half_life_days=settings.half_life_days,
                             typical=norms.typical, currency=settings.currency,
                             rates=dict(settings.exchange_rates))
-    return [_value(history, settings, m, weights, typical, segment, cutoffs, norms)
+    if settings.money_outlook != "forward":
+        lifetime = None
+    return [_value(history, settings, m, weights, typical, segment, cutoffs, norms, lifetime)
             for m in series]
+
+
+def forward_money(history: CustomerHistory, m: Measures, settings: Settings, past: Money,
+                  lifetime: LifetimeModel | None) -> Money:
+    """The money view looking forward: the next 12 months' expected spend (BG/NBD purchases ×
+    Gamma-Gamma amount) − the expected cost of serving them (`cost_per_ticket` × the
+    customer's recent ticket rate × the chance they are still active). The past view stays
+    for a customer the model cannot forecast (no purchase known by then, no spend model)."""
+    if lifetime is None or lifetime.spend is None or lifetime.currency != settings.currency:
+        return past
+    summary = summarise(history, m.at, settings.currency, dict(settings.exchange_rates))
+    if summary is None:
+        return past
+    outlook = forecast(lifetime, summary)
+    if outlook.expected_spend is None:
+        return past
+    tickets_per_year = m.burden * math.log(2) / settings.half_life_days * 365.0
+    cost = round(settings.cost_per_ticket * tickets_per_year * outlook.active_probability, 2)
+    return Money(spend=outlook.expected_spend, cost_to_serve=cost,
+                 basis="expected next 12 months", field=outlook.basis)
 
 
 def _value(history: CustomerHistory, settings: Settings, m: Measures,
            weights: Mapping[str, float], typical: Mapping[str, float], segment: str | None,
-           cutoffs: Cutoffs, norms: Norms) -> CustomerValue:
+           cutoffs: Cutoffs, norms: Norms, lifetime: LifetimeModel | None = None
+           ) -> CustomerValue:
     profile = history.profile
     notices = list(history.notices)
     money = money_view(history, m, settings, notices)
+    if lifetime is not None:
+        money = forward_money(history, m, settings, money, lifetime)
     readings = read_signals(history, m, settings, norms, money)
     threshold = settings.little_data_tickets
     evidence = float(m.tickets + m.won + m.lost)

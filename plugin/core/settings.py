@@ -174,6 +174,11 @@ class Settings:
     """The organization field holding lifetime spend, read when the user has none."""
     spend_reference: float = 50_000.0
     """Lifetime spend that earns the spend signal's full points."""
+    money_outlook: str = "past"
+    """The money view's direction: `past` (lifetime spend − cost to serve so far) or
+    `forward` (expected spend of the next 12 months − expected cost to serve them, from the
+    account's lifetime model, `plugin.core.lifetime`; customers it cannot forecast keep the
+    past view)."""
     little_data_tickets: int = 3
     tag_little_data: bool = False
     """Tag customers with little data high or low too (off: they keep no tier tag)."""
@@ -254,6 +259,7 @@ _SCALARS: Mapping[str, tuple[type, float, float]] = MappingProxyType({
     "half_life_days": (float, 1, 3650),
     "cost_per_ticket": (float, 0, 1_000_000),
     "spend_reference": (float, 1, 10**12),
+    "money_outlook": (str, 0, 0),
     "little_data_tickets": (int, 0, 1000),
     "max_suggestions": (int, 0, 10),
     "gesture_budget": (int, 0, 10_000),
@@ -281,6 +287,7 @@ _STRING_RULES: Mapping[str, tuple[re.Pattern[str] | None, str]] = MappingProxyTy
     "currency": (CURRENCY, "must be a three-letter ISO 4217 code such as USD"),
     "spend_source": (re.compile(r"^(fields|sell|bitrix24)$"),
                      "must be fields, sell or bitrix24"),
+    "money_outlook": (re.compile(r"^(past|forward)$"), "must be past or forward"),
     "crm_match_field": (re.compile(r"^[A-Za-z0-9_\-]{0,64}$"),
                         "must be a user field key (letters, digits, _ or -), or empty"),
     "spend_field": (FIELD_KEY, "must be a field key: letters, digits, _ or -"),

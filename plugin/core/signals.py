@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 
 from plugin.core.domain import CRM_NAMES, CustomerHistory
@@ -135,7 +136,7 @@ def money_view(history: CustomerHistory, m: Measures, settings: Settings,
     if m.skipped_currencies:
         codes = ", ".join(sorted(m.skipped_currencies))
         notices.append(f"Deals in {codes} left out: no exchange rate to {settings.currency}")
-    if purchases_known(history, settings):
+    if purchases_known(history, settings, m.at):
         return Money(spend=m.won_amount, cost_to_serve=cost,
                      basis=CRM_NAMES.get(settings.spend_source, "deals"),
                      field=count(m.won, "won deal"))
@@ -158,13 +159,17 @@ def money_view(history: CustomerHistory, m: Measures, settings: Settings,
     return Money(spend=None, cost_to_serve=cost, basis=None)
 
 
-def purchases_known(history: CustomerHistory, settings: Settings) -> bool:
-    """Whether the customer's deals are known: a CRM contact matched them (or deals are on
-    the history), and the CRM could be asked."""
+def purchases_known(history: CustomerHistory, settings: Settings,
+                    at: datetime | None = None) -> bool:
+    """Whether the customer's deals are known: a CRM contact matched them (or deals decided
+    by `at` are on the history), and the CRM could be asked. A deal decided later is not
+    known at `at` (a past score must not see it)."""
     if history.crm_degraded:
         return False
-    return bool(history.purchases) or (settings.spend_source in CRM_NAMES
-                                       and history.crm_contact is not None)
+    if settings.spend_source in CRM_NAMES and history.crm_contact is not None:
+        return True
+    return any(at is None or p.closed_at is None or p.closed_at <= at
+               for p in history.purchases)
 
 
 def read_signals(history: CustomerHistory, m: Measures, settings: Settings, norms: Norms,
@@ -177,7 +182,7 @@ def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: 
               money: Money) -> dict[str, Reading]:
     hl = settings.half_life_days
     readings: dict[str, Reading] = {"lifetime_spend": _spend(history, money, settings)}
-    if purchases_known(history, settings):
+    if purchases_known(history, settings, m.at):
         per_year = m.decayed_won * LN2 / hl * 365.0
         readings["purchase_frequency"] = Reading(
             True, saturation(per_year, HALF_PURCHASES_PER_YEAR),
@@ -228,6 +233,8 @@ def _spend_evidence(money: Money, currency: str) -> str:
         whose = f"account spend (organization field {money.field})"
     elif money.basis == "user field":
         whose = f"spent (user field {money.field})"
+    elif money.basis == "expected next 12 months":
+        whose = "expected in the next 12 months"
     else:
         whose = f"over {money.field}"
     return f"{fmt(money.spend or 0.0)} {whose} − {fmt(money.cost_to_serve)} to serve"

@@ -60,11 +60,19 @@ class CrmWriter:
                     "created_at": "2019-01-01T00:00:00Z",
                     "updated_at": "2019-01-01T00:00:00Z"}))
 
-    def add(self, name: str, email: str, created: int, now: int) -> None:
-        """Maybe puts this customer in the CRM (once, or twice on one email)."""
+    def add(self, name: str, email: str, created: int, now: int,
+            purchases: list[tuple[int, float]] | None = None, former: bool = False) -> bool:
+        """Maybe puts this customer in the CRM (once, or twice on one email); says whether.
+
+        With `purchases` (the customer's true purchases, times and amounts, from the
+        generator's lifetimes) the contact's deals are exactly those, won, and a customer who
+        has left is marked `former` (Sell's customer status); without, deals are drawn."""
         rng = self.rng
         if rng.random() >= CRM_SHARE:
-            return
+            return False
+        if purchases is not None:
+            self._known(name, email, created, purchases, former)
+            return True
         for copy in range(2 if rng.random() < DUPLICATE_SHARE else 1):
             self.contacts += 1
             sell_id, bitrix_id = SELL_CONTACT_BASE + self.contacts, \
@@ -77,14 +85,25 @@ class CrmWriter:
                 math.log(DEALS_MEDIAN), DEALS_SIGMA))))
             for _ in range(count):
                 self._deal(sell_id, bitrix_id, since, now)
+        return True
+
+    def _known(self, name: str, email: str, created: int, purchases: list[tuple[int, float]],
+               former: bool) -> None:
+        self.contacts += 1
+        sell_id, bitrix_id = SELL_CONTACT_BASE + self.contacts, BITRIX_CONTACT_BASE + self.contacts
+        first, _, last = name.partition(" ")
+        self._contact(sell_id, bitrix_id, first, last, email, created,
+                      status="former" if former else "current")
+        for closed, amount in purchases:
+            self._deal(sell_id, bitrix_id, created, closed, known=(closed, round(amount, 2)))
 
     def _contact(self, sell_id: int, bitrix_id: int, first: str, last: str, email: str,
-                 since: int) -> None:
+                 since: int, status: str = "current") -> None:
         self.files["sell_contacts"].write(_sell_item("contact", {
             "id": sell_id, "creator_id": SELL_OWNER, "owner_id": SELL_OWNER,
             "is_organization": False, "contact_id": None, "parent_organization_id": None,
             "name": f"{first} {last}".strip(), "first_name": first, "last_name": last,
-            "customer_status": "current", "prospect_status": "none", "email": email,
+            "customer_status": status, "prospect_status": "none", "email": email,
             "phone": None, "tags": [], "custom_fields": {}, "created_at": iso(since),
             "updated_at": iso(since)}))
         self.files["bitrix_contacts"].write({
@@ -93,15 +112,21 @@ class CrmWriter:
                        "TYPE_ID": "EMAIL"}],
             "DATE_CREATE": _bitrix_time(since), "DATE_MODIFY": _bitrix_time(since)})
 
-    def _deal(self, sell_id: int, bitrix_id: int, since: int, now: int) -> None:
+    def _deal(self, sell_id: int, bitrix_id: int, since: int, now: int,
+              known: tuple[int, float] | None = None) -> None:
         rng = self.rng
         self.deals += 1
-        outcome, currency = _outcome(rng), _currency(rng)
-        cents = rng.random() < CENTS_SHARE
-        value = round(min(MAX_VALUE, rng.lognormvariate(math.log(VALUE_MEDIAN),
-                                                        VALUE_SIGMA)), 2 if cents else 0)
-        opened = rng.randint(since, now)
-        closed = rng.randint(opened, now) if outcome != "open" else None
+        if known is None:
+            outcome, currency = _outcome(rng), _currency(rng)
+            cents = rng.random() < CENTS_SHARE
+            value = round(min(MAX_VALUE, rng.lognormvariate(math.log(VALUE_MEDIAN),
+                                                            VALUE_SIGMA)), 2 if cents else 0)
+            opened = rng.randint(since, now)
+            closed = rng.randint(opened, now) if outcome != "open" else None
+        else:  # a true purchase: won in the account's currency when it happened
+            outcome, currency, cents = "won", "USD", True
+            closed, value = known
+            opened = max(since, closed - rng.randint(0, 7 * 86_400))
         changed = closed or opened
         sell_value: Any = f"{value:.2f}" if cents else int(value)
         self.files["sell_deals"].write(_sell_item("deal", {

@@ -21,6 +21,7 @@ from random import Random
 from typing import Any
 
 from plugin.demo.files import ArrayWriter, Record, iso, picker
+from plugin.demo.lifetimes import Lifetime, write_truth
 
 API = "https://example.zendesk.com/api/v2"
 DAY, HOUR, MINUTE = 86_400, 3_600, 60
@@ -169,6 +170,8 @@ class _Customer:
     survey: bool
     tags: list[str]
     email: str
+    last_bad: bool = False
+    """Whether the last rating drawn was bad (read by the customer's lifetime)."""
 
 
 @dataclass(slots=True)
@@ -324,6 +327,7 @@ def _satisfaction(rng: Random, cust: _Customer, ticket: Record, life: _Life, now
             ticket["satisfaction_rating"]["score"] = "offered"
         return 0
     good = rng.random() < _good_chance(cust, life)
+    cust.last_bad = not good
     if cust.survey:
         ticket["satisfaction_rating"]["score"] = "offered"
         out["survey_responses"].write(_survey_response(rng, cust, ticket["id"], life.solved,
@@ -371,13 +375,23 @@ def _ticket(rng: Random, cust: _Customer, ticket_id: int, created: int, life: _L
 
 
 def _tickets(rng: Random, cust: _Customer, times: list[int], now: int, first_id: int,
-             out: dict[str, ArrayWriter]) -> int:
-    """Writes the customer's tickets with their metrics and ratings; returns the last change."""
-    latest = cust.created
+             out: dict[str, ArrayWriter], lifetime: Lifetime | None = None) -> tuple[int, int]:
+    """Writes the customer's tickets with their metrics and ratings; returns the last change
+    and the tickets written (with a `lifetime`, none created after the customer left)."""
+    latest, written = cust.created, 0
     for offset, created in enumerate(times):
+        if lifetime is not None:
+            lifetime.until(created)
+            if lifetime.churned_at is not None and lifetime.churned_at < created:
+                break
         life = _life(rng, created, now)
         ticket = _ticket(rng, cust, first_id + offset, created, life)
+        cust.last_bad = False
         rated = _satisfaction(rng, cust, ticket, life, now, out)
+        if lifetime is not None:
+            lifetime.served(life.solved or created, bad_rating=cust.last_bad and rated > 0,
+                            reply_minutes=life.reply, resolution_minutes=life.full_resolution,
+                            reopens=life.reopens)
         updated = max(created, rated, life.solved or 0)
         if life.status == "closed":
             updated = max(updated, life.solved + CLOSE_AFTER_DAYS * DAY)
@@ -387,7 +401,8 @@ def _tickets(rng: Random, cust: _Customer, times: list[int], now: int, first_id:
         out["tickets"].write(ticket)
         out["ticket_metrics"].write(_metric(rng, ticket, created, life, updated))
         latest = max(latest, updated)
-    return latest
+        written += 1
+    return latest, written
 
 
 def _user(rng: Random, cust: _Customer, name: str, tickets: int) -> Record:
@@ -423,9 +438,12 @@ def _user(rng: Random, cust: _Customer, name: str, tickets: int) -> Record:
 
 
 def _customers(rng: Random, count: int, now: int, orgs: list[Record],
-               out: dict[str, ArrayWriter], crm: Any = None) -> Iterator[int]:
+               out: dict[str, ArrayWriter], crm: Any = None,
+               truths: dict[int, dict[str, object]] | None = None,
+               life_rng: Random | None = None) -> Iterator[int]:
     """Writes each customer in turn (user, tickets, metrics, ratings, and CRM records through
-    `crm`, a `crm_generator.CrmWriter`), yielding after each."""
+    `crm`, a `crm_generator.CrmWriter`), yielding after each. With `truths`, each customer
+    lives a lifetime (`plugin.demo.lifetimes`, drawn from `life_rng`) recorded there."""
     next_ticket = 1
     for index in range(count):
         cust, tickets = _customer(rng, index, now, orgs)
@@ -434,24 +452,45 @@ def _customers(rng: Random, count: int, now: int, orgs: list[Record],
         cust.email = f"{_slug(name).replace('-', '.')}.{cust.id}@{domain}"
         times = _ticket_times(rng, cust.created, now, tickets)
         user = _user(rng, cust, name, tickets)
-        user["updated_at"] = iso(_tickets(rng, cust, times, now, next_ticket, out))
+        lifetime = None if truths is None or life_rng is None else Lifetime.draw(
+            life_rng, cust.created, now)
+        latest, tickets = _tickets(rng, cust, times, now, next_ticket, out, lifetime)
+        user["updated_at"] = iso(latest)
         if tickets and cust.channel != "email":
             user["last_login_at"] = user["updated_at"]
+        if lifetime is not None:
+            lifetime.finish()
+            truth = lifetime.truth()
+            if user["user_fields"]["lifetime_spend"] is not None:  # the true spend so far
+                user["user_fields"]["lifetime_spend"] = truth["spend_to_date"]
         out["users"].write(user)
         if crm is not None:
-            crm.add(name, cust.email, cust.created, now)
+            if lifetime is None:
+                crm.add(name, cust.email, cust.created, now)
+            else:
+                truth["in_crm"] = crm.add(
+                    name, cust.email, cust.created, now,
+                    purchases=[(t, a) for t, a in lifetime.purchases if t <= now],
+                    former=not truth["alive_at_end"])
+        if lifetime is not None and truths is not None:
+            truths[cust.id] = truth
         next_ticket += tickets
         yield index + 1
 
 
 def generate(out: Path, customers: int, *, seed: int = 7, now: datetime,
-             progress: Callable[[int], None] | None = None) -> GenerationSummary:
+             progress: Callable[[int], None] | None = None,
+             lifetimes: bool = False) -> GenerationSummary:
     """Writes a realistic dataset folder of `customers` end-users to `out` (created if missing).
 
     Deterministic: the same `seed`, `now` and `customers` give byte-identical files. `now` must
     carry a time zone; nothing written happens after it (survey `expires_at` is a deadline and
     may lie beyond). `progress` hears the number of customers done, about every 1%. The CRM
     files (`crm_generator`) are drawn from a generator of their own.
+
+    With `lifetimes`, customers live the lifetimes of `plugin.demo.lifetimes` (purchases as
+    the CRM's won deals, leaving sooner after bad service, nothing after leaving) and
+    `truth.json` records what happened to each; without, the files are as they always were.
     """
     from plugin.demo.crm_generator import CrmWriter
 
@@ -470,9 +509,13 @@ def generate(out: Path, customers: int, *, seed: int = 7, now: datetime,
         for org in orgs:
             writers["organizations"].write(org)
         crm = CrmWriter(out, seed, stack)
-        for done in _customers(rng, customers, stamp, orgs, writers, crm):
+        truths: dict[int, dict[str, object]] | None = {} if lifetimes else None
+        for done in _customers(rng, customers, stamp, orgs, writers, crm, truths,
+                               Random(f"life-{seed}")):
             if progress is not None and (done % step == 0 or done == customers):
                 progress(done)
+    if truths is not None:
+        write_truth(out, stamp, truths)
     return GenerationSummary(
         users=writers["users"].count, organizations=writers["organizations"].count,
         tickets=writers["tickets"].count, ratings=writers["satisfaction_ratings"].count,

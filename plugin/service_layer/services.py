@@ -21,11 +21,13 @@ from sqlalchemy import Engine, select
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CRM_NAMES, CustomerHistory
+from plugin.core.lifetime import LifetimeModel
 from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
 from plugin.core.norms import account_norms
 from plugin.core.settings import Settings
 from plugin.core.signals import Norms
 from plugin.service_layer.crm import CrmConnector, SecretReader
+from plugin.service_layer.lifetime import fit_lifetime
 from plugin.service_layer.live import current_history
 from plugin.service_layer.values import CachedValue, ValueCache
 from plugin.storage.deliveries import Deliveries, Delivery
@@ -39,6 +41,9 @@ SETTINGS_SECONDS = 5.0
 """How long an account's current settings are reused before the database is asked again."""
 CUTOFFS_SECONDS = 600.0
 """How long percentile tier cutoffs of an account are reused before being recomputed."""
+LIFETIME_SECONDS = 6 * 3600.0
+"""How long an account's fitted lifetime model is reused: a refit reads every stored
+customer, and a few hours of new purchases barely move four population parameters."""
 SNAPSHOT_INTERVAL = timedelta(hours=1)
 """At most one trend point an hour per customer while the value stays the same."""
 
@@ -157,7 +162,8 @@ class Services:
             now = self.clock()
             norms = self.norms(store, settings, now)
             result = assess(history, settings, now, ticket_id=ticket_id, norms=norms,
-                            cutoffs=self.cutoffs(store, settings, now))
+                            cutoffs=self.cutoffs(store, settings, now),
+                            lifetime=self.lifetime(store, settings, now))
             store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
                                   min_interval=SNAPSHOT_INTERVAL)
@@ -211,6 +217,26 @@ class Services:
         with self._lock:
             self._cutoffs[key] = (norms, now)
         return norms
+
+    def lifetime(self, store: HistoryStore, settings: Settings, now: datetime
+                 ) -> LifetimeModel | None:
+        """The account's lifetime model from its stored purchases (`fit_lifetime`) of the
+        norms' sample (up to 2,000 customers, read without loading the others: four
+        population parameters need no more; CDNOW's are read from 2,357), refitted
+        at most every LIFETIME_SECONDS per account and settings version; None behind the
+        data gate (too few repeat buyers or too short a purchase history) and when spend comes
+        from fields (which carry no purchases)."""
+        if settings.spend_source not in CRM_NAMES:
+            return None  # the store records purchases only as a CRM's deals
+        key = ("lifetime", store.account, settings.version)
+        with self._lock:
+            cached = self._cutoffs.get(key)
+        if cached is not None and (now - cached[1]).total_seconds() < LIFETIME_SECONDS:
+            return cached[0]
+        model, _ = fit_lifetime(store.sample(settings), settings, now)
+        with self._lock:
+            self._cutoffs[key] = (model, now)
+        return model
 
     def cutoffs(self, store: HistoryStore, settings: Settings, now: datetime) -> Cutoffs:
         """Tier cutoffs; in percentile mode, from every stored customer's value (with their

@@ -122,6 +122,72 @@
     }, 300);
   }
 
+  var OUTCOMES = [["leaving", "Staying (no contact or purchase means leaving)"],
+                  ["bad_rating", "No bad rating"], ["any_purchase", "Buying"]];
+
+  function auc(figure) {
+    return figure.auc == null ? "n/a" : figure.auc.toFixed(3) + " (" + figure["with"] + " / " +
+      (figure["with"] + figure.without) + ")";
+  }
+
+  function showBacktest(result) {
+    var image = document.getElementById("cv-lift");
+    if (state.lift) { URL.revokeObjectURL(state.lift); }
+    state.lift = URL.createObjectURL(new Blob([result.lift_svg], { type: "image/svg+xml" }));
+    image.src = state.lift;
+    image.hidden = false;
+    document.getElementById("cv-lift-legend").hidden = false;
+    var table = document.getElementById("cv-backtest-table");
+    table.querySelectorAll("tr").forEach(function (row) { row.remove(); });
+    var head = document.createElement("tr");
+    ["Value predicts", "Now", "Draft"].forEach(function (t) { head.appendChild(cell("th", t)); });
+    table.appendChild(head);
+    OUTCOMES.forEach(function (outcome) {
+      var row = document.createElement("tr");
+      row.appendChild(cell("th", outcome[1]));
+      row.appendChild(cell("td", auc(result.current.auc[outcome[0]])));
+      row.appendChild(cell("td", auc(result.draft.auc[outcome[0]])));
+      table.appendChild(row);
+    });
+    table.hidden = false;
+    document.getElementById("cv-backtest-status").textContent = result.current.customers +
+      " customers active 90 days ago, scored as of " + result.at + ".";
+    var notes = document.getElementById("cv-backtest-notes");
+    notes.replaceChildren();
+    result.current.warnings.forEach(function (w) { notes.appendChild(cell("li", w)); });
+  }
+
+  function runBacktest() {
+    document.getElementById("cv-backtest-status").textContent = "Scoring…";
+    api("POST", "/api/settings/backtest", { settings: collect() }).then(function (answer) {
+      if (answer.status === 422) { showErrors(answer.data.error.fields); return; }
+      if (answer.status === 200) { showBacktest(answer.data); }
+    });
+  }
+
+  function suggestWeights() {
+    var line = document.getElementById("cv-backtest-status");
+    line.textContent = "Fitting weights…";
+    api("POST", "/api/settings/suggest-weights", {}).then(function (answer) {
+      if (answer.status !== 200) { line.textContent = "No suggestion: " + answer.status; return; }
+      var found = answer.data;
+      if (!found.proposed) {
+        line.textContent = "No weights proposed: " + found.reason + ".";
+        return;
+      }
+      Object.keys(found.weights).forEach(function (key) {
+        var input = form.elements["weights." + key];
+        if (input) { input.value = found.weights[key]; }
+      });
+      line.textContent = "Suggested weights are in the form as a draft (not saved): " +
+        found.reason + ". Objective: " + found.objective + ".";
+      previewSoon();
+    });
+  }
+
+  document.getElementById("cv-backtest").addEventListener("click", runBacktest);
+  document.getElementById("cv-suggest").addEventListener("click", suggestWeights);
+
   function showVersions(versions) {
     var list = document.getElementById("cv-versions");
     list.replaceChildren();

@@ -8,6 +8,7 @@ cookie for a cross-site request to ride on.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -24,6 +25,7 @@ from flask import (
 
 from integrations.automation import provision, provision_fields, unprovision
 from integrations.errors import IntegrationError
+from plugin.core.backtest import as_dict, lift_svg
 from plugin.core.domain import CustomerHistory
 from plugin.core.preview import TIERS, histogram_svg, preview
 from plugin.core.settings import (
@@ -37,6 +39,7 @@ from plugin.core.settings import (
 from plugin.core.tagging import record_fields
 from plugin.core.times import zulu
 from plugin.service_layer.account_sync import sync_status
+from plugin.service_layer.backtest import run_backtest, suggest
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
 from plugin.web.i18n import catalog, pick_locale
@@ -55,6 +58,9 @@ bp = Blueprint("admin", __name__)
 
 ADMIN = "admin"
 PREVIEW_SAMPLE = 300
+BACKTEST_HORIZON = timedelta(days=90)
+"""The settings page's backtest: customers of the norms' sample (up to 2,000) scored 90 days
+ago, against the 90 days since."""
 
 
 def init_app(app: Flask) -> None:
@@ -137,6 +143,33 @@ def preview_settings():
                       "tier_after": m.tier_after} for m in result.examples],
         "histogram_svg": histogram_svg(result.histogram_current, result.histogram_draft),
     })
+
+
+@bp.post("/api/settings/backtest")
+def backtest_settings():
+    """Does the value predict? The current and the draft settings backtested on the account's
+    sample: scored 90 days ago from only what was known then, against the 90 days since."""
+    store, _ = _admin()
+    draft = _draft(store)
+    current = services().settings_for(store)
+    sample = store.sample(draft if draft.spend_source != "fields" else current)
+    at = services().clock() - BACKTEST_HORIZON
+    now = run_backtest(lambda: iter(sample), current, at, BACKTEST_HORIZON)
+    then = run_backtest(lambda: iter(sample), draft, at, BACKTEST_HORIZON)
+    return jsonify({"at": zulu(at), "horizon_days": BACKTEST_HORIZON.days,
+                    "current": as_dict(now)["overall"], "draft": as_dict(then)["overall"],
+                    "lift_svg": lift_svg(now.overall.deciles, then.overall.deciles)})
+
+
+@bp.post("/api/settings/suggest-weights")
+def suggest_weights():
+    """Weights fitted on the 90 days before the last 90 and checked on the last 90, from the
+    current settings; the page puts them in the draft only when proposed (never saved)."""
+    store, _ = _admin()
+    current = services().settings_for(store)
+    sample = store.sample(current)
+    at = services().clock() - BACKTEST_HORIZON
+    return jsonify(suggest(lambda: iter(sample), current, at, BACKTEST_HORIZON).as_dict())
 
 
 @bp.put("/api/settings")

@@ -40,6 +40,7 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
         "coverage": v.coverage,
         "money": _money(v),
         "spend": _spend(v),
+        "lifetime": _lifetime(assessment),
         "notices": list(v.notices),
         "crm_degraded": v.crm_degraded,
         "suggestions": [
@@ -75,6 +76,18 @@ def _spend(v: CustomerValue) -> dict[str, Any] | None:
             "purchases": s.purchases, "lost": s.lost, "per_year": s.per_year,
             "last_purchase_days": s.last_purchase_days, "average_deal": s.average_deal,
             "skipped_currencies": dict(s.skipped_currencies)}
+
+
+def _lifetime(assessment: Assessment) -> dict[str, Any] | None:
+    """The next 12 months' outlook (`plugin.core.lifetime`): the chance the customer is still
+    buying, expected purchases and spend, and what the figures rest on; None without an
+    account lifetime model or a known purchase."""
+    f = assessment.lifetime
+    if f is None:
+        return None
+    return {"active_probability": f.active_probability,
+            "expected_purchases_12m": f.expected_purchases,
+            "expected_spend_12m": f.expected_spend, "currency": f.currency, "basis": f.basis}
 
 
 def _signal(s: SignalScore) -> dict[str, Any]:
