@@ -118,6 +118,10 @@ class Job:
     failed: list[int] = field(default_factory=list)
 
 
+TEAM_LEAD_ROLE = "team lead"
+"""The name of Zendesk's standard custom role for team leads (Enterprise plans)."""
+
+
 class ZendeskClient:
     def __init__(self, transport: Transport, spend_field: str = DEFAULT_SPEND_FIELD):
         self.transport = transport
@@ -217,6 +221,22 @@ class ZendeskClient:
         if not isinstance(role, str):
             raise BadResponse(f"Zendesk sent user {user_id} without a role")
         return role
+
+    def staff(self, user_id: int) -> tuple[str, str]:
+        """The user's role for the app and their name: `admin`, `team_lead` (an agent whose
+        custom role is Zendesk's "Team lead"), `agent`, or `end-user`."""
+        user = self.transport.get(f"/api/v2/users/{user_id}").get("user") or {}
+        role, name = user.get("role"), user.get("name")
+        if not isinstance(role, str):
+            raise BadResponse(f"Zendesk sent user {user_id} without a role")
+        name = name if isinstance(name, str) else ""
+        custom = user.get("custom_role_id")
+        if role == "agent" and isinstance(custom, int) and not isinstance(custom, bool):
+            found = self.transport.get(f"/api/v2/custom_roles/{custom}").get("custom_role")
+            if isinstance(found, dict) and str(found.get("name", "")).strip().lower() \
+                    == TEAM_LEAD_ROLE:
+                return "team_lead", name
+        return role, name
 
     def ticket_tags(self, ticket_id: int) -> tuple[str, ...]:
         """The ticket's tags as they are now (archived tickets included)."""

@@ -24,7 +24,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     from plugin.bootstrap import build_services
     from plugin.resources import resource_dir
     from plugin.service_layer.jobs import make_queue
-    from plugin.web import admin, api, demo, errors, observability, security, sidebar, webhook
+    from plugin.web import (
+        admin,
+        api,
+        demo,
+        errors,
+        observability,
+        overview,
+        security,
+        sidebar,
+        webhook,
+    )
 
     app = Flask(__name__, instance_path=str(configuration.instance_folder()),
                 template_folder=str(resource_dir("templates")))
@@ -46,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     sidebar.init_app(app, fetch_key)
     demo.init_app(app)
     admin.init_app(app)
+    overview.init_app(app)
     webhook.init_app(app)
     if not app.config["QUEUE_PATH"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ class FakeServices:
         self.asked.append(refresh)
         value, degraded = self.values.pop(0)
         scored = SimpleNamespace(value=value, crm_degraded=degraded, little_data=False,
-                                 cutoffs=absolute_cutoffs(self.settings))
+                                 override=None, cutoffs=absolute_cutoffs(self.settings))
         return SimpleNamespace(result=SimpleNamespace(value=scored))
 
     def client(self, config):

@@ -68,6 +68,9 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
                 "ZENDESK_EMAIL": DEMO_EMAIL, "ZENDESK_API_TOKEN": DEMO_TOKEN,
                 "SECRET_KEY": _secret(),
             })
+            from plugin.service_layer.jobs import keep_overviews  # after create_app: prometheus
+
+            keep_overviews(app.extensions["customer_value"])  # the worker's job, at once
             server = make_server(HOST, port, app, threaded=True)
             url = f"http://{HOST}:{server.server_port}/"
             echo(f"Customer Value demo on {url} (Ctrl-C to stop)")

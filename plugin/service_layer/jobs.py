@@ -24,6 +24,7 @@ from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
 from plugin.core.tagging import decide_for
+from plugin.service_layer.overview import refresh
 from plugin.service_layer.telemetry import JOBS
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 POLLING = {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 1.0}
 """How an idle consumer polls the SQLite queue: never more than 1 s apart (huey's default, 10 s,
 left a ticket untagged for seconds after a quiet spell). Redis is read with a blocking pop."""
+OVERVIEW_MINUTES = 10
+"""How often the worker refreshes each account's overview (and ends expired pins)."""
 RETRIES = 8
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 600.0
@@ -73,8 +76,24 @@ def make_queue(app: Flask) -> Huey:
         with app.app_context():
             requeue_unfinished(app)
 
+    @huey.periodic_task(crontab(minute=f"*/{OVERVIEW_MINUTES}"))
+    def refresh_overviews():
+        with app.app_context():
+            keep_overviews(app.extensions["customer_value"])
+
     huey.tag_ticket = tag_ticket
     return huey
+
+
+def keep_overviews(services) -> None:
+    """End the pins that expired, then refresh every account's overview."""
+    for account_key in services.account_keys():
+        try:
+            if services.overrides(services.store(account_key)).expire(services.clock()):
+                services.cache.forget(account_key)
+            refresh(services, account_key)
+        except Exception:  # one account's failure must not stop the others
+            log.exception("the overview of %s could not be refreshed", account_key)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CRM_NAMES, CustomerHistory
 from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
 from plugin.core.norms import account_norms
+from plugin.core.overrides import applicable
 from plugin.core.settings import Settings
 from plugin.core.signals import Norms
 from plugin.service_layer.crm import CrmConnector, SecretReader
@@ -30,6 +31,7 @@ from plugin.service_layer.values import CachedValue, ValueCache
 from plugin.storage.deliveries import Deliveries, Delivery
 from plugin.storage.history import HistoryStore
 from plugin.storage.installations import Registry
+from plugin.storage.overrides import OverrideStore
 from plugin.storage.schema import account_id, accounts
 from plugin.storage.secrets import AccountSecrets
 from plugin.storage.versions import SettingsVersions
@@ -112,7 +114,9 @@ class Services:
             norms = self.norms(store, settings, now)
             result = assess(history, settings, now, ticket_id=ticket_id, norms=norms,
                             cutoffs=self.cutoffs(store, settings, now))
-            store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
+            result = self._pinned(store, history, result, now)
+            store.record_snapshot(user_id, value=result.value.value,
+                                  tier=result.value.model_tier or result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
                                   min_interval=SNAPSHOT_INTERVAL)
             return result
@@ -121,6 +125,24 @@ class Services:
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
+
+    def overrides(self, store: HistoryStore) -> OverrideStore:
+        return OverrideStore(self.engine, store.account)
+
+    def _pinned(self, store: HistoryStore, history: CustomerHistory, result: Assessment,
+                now: datetime) -> Assessment:
+        """The assessment with the tier a person pinned for the customer (or their
+        organization), if a pin applies now."""
+        organization = history.profile.organization
+        organization_id = organization.id if organization is not None else None
+        user_id = history.profile.id
+        pin = applicable(self.overrides(store).for_customer(user_id, organization_id, now),
+                         user_id, organization_id, now)
+        return replace(result, value=result.value.pinned(pin)) if pin is not None else result
+
+    def overrides_changed(self, config: ZendeskConfig) -> None:
+        """Forget the account's computed values, so a pin (or its end) shows at once."""
+        self.cache.forget(config.base_url)
 
     def secret(self, store: HistoryStore, name: str) -> str | None:
         """One of the account's saved secrets (the CRM credentials), or None (also when the

@@ -38,12 +38,15 @@ from plugin.core.times import zulu
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
 from plugin.web.i18n import catalog, pick_locale
+from plugin.web.overview import AGENT, LEAD
+from plugin.web.overview import page as overview_page
 from plugin.web.session import (
     DEMO_ACCOUNT,
     DEMO_USER_ID,
     account,
     new_session,
     services,
+    session_from_form,
     verified_load,
 )
 
@@ -59,17 +62,26 @@ def init_app(app: Flask) -> None:
 
 @bp.post("/settings")
 def signed_load():
+    """Zendesk's nav_bar load: admins get the settings, team leads and agents the overview
+    (leads to manage, agents to read); the tab bar comes back here with the app's session."""
+    if "app_session" in request.form:
+        session = session_from_form()
+        if session.role != ADMIN:
+            return render_template("admin/forbidden.html", locale="en"), 403
+        return _page(request.form["app_session"])
     claims = verified_load()
     installation = services().registry.get(claims.account)
     if installation is None:
         abort(403, "this app is not installed for this Zendesk account")
     try:
-        role = services().client(installation.zendesk).user_role(claims.user_id)
+        role, _ = services().client(installation.zendesk).staff(claims.user_id)
     except IntegrationError:
         abort(503, "Zendesk could not confirm your role; try again in a moment")
-    if role != ADMIN:
-        return render_template("admin/forbidden.html", locale="en"), 403
-    return _page(new_session(claims.account, claims.user_id, ADMIN))
+    if role == ADMIN:
+        return _page(new_session(claims.account, claims.user_id, ADMIN))
+    if role in (LEAD, AGENT):
+        return overview_page(new_session(claims.account, claims.user_id, role), role)
+    return render_template("admin/forbidden.html", locale="en"), 403
 
 
 @bp.get("/settings")
