@@ -131,7 +131,7 @@
         body.appendChild(tr);
       });
       var pages = Math.max(1, Math.ceil(data.total / state.perPage));
-      document.getElementById("cv-count").textContent = data.total.toLocaleString("en") + " customers match.";
+      document.getElementById("cv-count").textContent = data.total.toLocaleString("en") + (data.total === 1 ? " customer matches." : " customers match.");
       document.getElementById("cv-page").textContent = "Page " + state.page + " of " + pages;
       document.getElementById("cv-prev").disabled = state.page <= 1;
       document.getElementById("cv-next").disabled = state.page >= pages;
@@ -180,7 +180,7 @@
           var cell = el("td");
           var end = el("button", "End pin", "c-btn c-btn--sm");
           end.type = "button";
-          end.setAttribute("aria-label", "End the pin of " + pin.subject + " " + pin.subject_id);
+          end.setAttribute("aria-label", "End pin of " + (pin.subject === "user" ? "customer " : "organization ") + pin.subject_id);
           end.addEventListener("click", function () {
             api("DELETE", "/api/overrides/" + pin.id).then(refreshAll);
           });

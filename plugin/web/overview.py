@@ -45,6 +45,7 @@ bp = Blueprint("overview", __name__)
 ADMIN, LEAD, AGENT = "admin", "team_lead", "agent"
 MANAGERS = (ADMIN, LEAD)
 STAFF = (ADMIN, LEAD, AGENT)
+MOVERS = 5
 CSV_COLUMNS = ("user_id", "name", "organization", "segment", "value", "tier", "value_30d",
                "change_30d", "little_data", "at_risk", "risks", "pinned", "zendesk_url")
 
@@ -102,8 +103,8 @@ def summary():
     store, session, config = _staff()
     overview = OverviewStore(services().engine, store.account)
     shares = overview.shares()
-    drops, rises = overview.movers()
-    at_risk, _ = overview.page(Filters(tier="high", at_risk=True), limit=10)
+    drops, rises = overview.movers(MOVERS)
+    at_risk, _ = overview.page(Filters(tier="high", at_risk=True), limit=MOVERS)
     refreshed = overview.refreshed_at()
     latest = shares[-1][1] if shares else {"high": 0, "medium": 0, "low": 0}
     return jsonify({
