@@ -131,7 +131,8 @@
         body.appendChild(tr);
       });
       var pages = Math.max(1, Math.ceil(data.total / state.perPage));
-      document.getElementById("cv-count").textContent = data.total.toLocaleString("en") + (data.total === 1 ? " customer matches." : " customers match.");
+      document.getElementById("cv-count").textContent = (data.more ? "Over " : "") +
+        data.total.toLocaleString("en") + (data.total === 1 ? " customer matches." : " customers match.");
       document.getElementById("cv-page").textContent = "Page " + state.page + " of " + pages;
       document.getElementById("cv-prev").disabled = state.page <= 1;
       document.getElementById("cv-next").disabled = state.page >= pages;

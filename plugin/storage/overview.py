@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, asc, delete, desc, func, or_, select
+from sqlalchemy import Engine, asc, delete, desc, func, select
 
 from plugin.core.times import as_utc
 from plugin.storage.schema import customer_values, tier_shares, upsert_rows
@@ -17,6 +17,8 @@ from plugin.storage.schema import customer_values, tier_shares, upsert_rows
 SORTS = {"value": customer_values.c.value, "change": customer_values.c.change_30d,
          "name": customer_values.c.name, "organization": customer_values.c.organization_name}
 MAX_PAGE = 200
+COUNT_CAP = 10_000
+"""Matches counted exactly up to here: a count costs a scan of every match."""
 WRITE_CHUNK = 1000
 
 
@@ -89,17 +91,19 @@ class OverviewStore:
     # --- reads (the overview) ------------------------------------------------------------
 
     def page(self, filters: Filters, *, sort: str = "value", descending: bool = True,
-             offset: int = 0, limit: int = 50) -> tuple[list[Row], int]:
-        """One page of customers matching `filters`, and how many match in all."""
+             offset: int = 0, limit: int = 50, count: bool = True) -> tuple[list[Row], int]:
+        """One page of customers matching `filters`, and how many match in all, counted up
+        to COUNT_CAP + 1 (more than the cap reads "over COUNT_CAP"); -1 unless `count`."""
         column = SORTS.get(sort, customer_values.c.value)
-        order = desc(column) if descending else asc(column)
+        way = desc if descending else asc
         where = self._where(filters)
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(customer_values)
-                                 .where(*where)).scalar_one()
             rows = conn.execute(select(customer_values).where(*where).order_by(
-                order, customer_values.c.user_id).offset(max(0, offset))
+                way(column), way(customer_values.c.user_id)).offset(max(0, offset))
                 .limit(max(1, min(limit, MAX_PAGE)))).all()
+            total = conn.execute(select(func.count()).select_from(
+                select(customer_values.c.user_id).where(*where).limit(COUNT_CAP + 1)
+                .subquery())).scalar_one() if count else -1
         return [_row(r) for r in rows], total
 
     def each(self, filters: Filters, *, sort: str = "value", descending: bool = True
@@ -108,7 +112,7 @@ class OverviewStore:
         offset = 0
         while True:
             rows, _ = self.page(filters, sort=sort, descending=descending, offset=offset,
-                                limit=MAX_PAGE)
+                                limit=MAX_PAGE, count=False)
             yield from rows
             if len(rows) < MAX_PAGE:
                 return
@@ -116,8 +120,10 @@ class OverviewStore:
 
     def movers(self, limit: int = 10) -> tuple[list[Row], list[Row]]:
         """The biggest drops and rises over 30 days."""
-        drops, _ = self.page(Filters(), sort="change", descending=False, limit=limit)
-        rises, _ = self.page(Filters(), sort="change", descending=True, limit=limit)
+        drops, _ = self.page(Filters(), sort="change", descending=False, limit=limit,
+                             count=False)
+        rises, _ = self.page(Filters(), sort="change", descending=True, limit=limit,
+                             count=False)
         return [r for r in drops if r.change_30d < 0], [r for r in rises if r.change_30d > 0]
 
     def shares(self) -> list[tuple[datetime, dict[str, int]]]:
@@ -160,7 +166,7 @@ class OverviewStore:
         if filters.segment:
             where.append(c.segment == filters.segment)
         if filters.organization:
-            where.append(or_(c.organization_name == filters.organization))
+            where.append(c.organization_name == filters.organization)
         if filters.little_data is not None:
             where.append(c.little_data.is_(filters.little_data))
         if filters.at_risk is not None:

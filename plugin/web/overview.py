@@ -28,7 +28,7 @@ from integrations.errors import IntegrationError
 from plugin.core.overrides import check
 from plugin.core.times import zulu
 from plugin.service_layer.overview import refresh
-from plugin.storage.overview import MAX_PAGE, Filters, OverviewStore, Row
+from plugin.storage.overview import COUNT_CAP, MAX_PAGE, Filters, OverviewStore, Row
 from plugin.web.charts import shares_svg
 from plugin.web.i18n import catalog, pick_locale
 from plugin.web.session import (
@@ -100,22 +100,33 @@ def actor_name(config, user_id: int) -> str:
 
 @bp.get("/api/overview")
 def summary():
+    """The account at a glance; computed once per refresh of the stored values."""
     store, session, config = _staff()
     overview = OverviewStore(services().engine, store.account)
+    refreshed = overview.refreshed_at()
+    cache = current_app.extensions.setdefault("customer_value_overview", {})
+    key = (store.account, refreshed)
+    if key not in cache:
+        for old in [k for k in cache if k[0] == store.account]:
+            del cache[old]
+        cache[key] = _summary(overview, refreshed, config)
+    return jsonify({"role": session.role, "can_manage": session.role in MANAGERS,
+                    **cache[key]})
+
+
+def _summary(overview: OverviewStore, refreshed, config) -> dict[str, Any]:
     shares = overview.shares()
     drops, rises = overview.movers(MOVERS)
-    at_risk, _ = overview.page(Filters(tier="high", at_risk=True), limit=MOVERS)
-    refreshed = overview.refreshed_at()
+    at_risk, _ = overview.page(Filters(tier="high", at_risk=True), limit=MOVERS, count=False)
     latest = shares[-1][1] if shares else {"high": 0, "medium": 0, "low": 0}
-    return jsonify({
-        "role": session.role, "can_manage": session.role in MANAGERS,
+    return {
         "refreshed_at": zulu(refreshed) if refreshed else None,
         "tiers": latest, "shares": [{"at": zulu(at), **counts} for at, counts in shares],
         "shares_svg": shares_svg(shares),
         "drops": [_row(r, config) for r in drops], "rises": [_row(r, config) for r in rises],
         "at_risk": [_row(r, config) for r in at_risk],
         "choices": overview.choices(),
-    })
+    }
 
 
 @bp.get("/api/overview/customers")
@@ -127,7 +138,8 @@ def customers():
     rows, total = OverviewStore(services().engine, store.account).page(
         filters, sort=sort, descending=descending, offset=(page_number - 1) * per_page,
         limit=per_page)
-    return jsonify({"customers": [_row(r, config) for r in rows], "total": total,
+    return jsonify({"customers": [_row(r, config) for r in rows],
+                    "total": min(total, COUNT_CAP), "more": total > COUNT_CAP,
                     "page": page_number, "per_page": per_page})
 
 

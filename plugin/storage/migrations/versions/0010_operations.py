@@ -15,6 +15,12 @@ branch_labels = None
 depends_on = None
 
 _WHEN = sa.DateTime(timezone=True)
+CUSTOMER_VALUE_INDEXES = {
+    "value": ("value", "user_id"), "tier": ("tier", "value", "user_id"),
+    "change": ("change_30d", "user_id"), "organization": ("organization_name", "value"),
+    "segment": ("segment", "value"), "risk": ("at_risk", "value"),
+    "refreshed": ("refreshed_at",),
+}
 
 
 def _account(**options) -> sa.Column:
@@ -75,11 +81,9 @@ def upgrade() -> None:
         sa.Column("pinned", sa.Boolean, nullable=False),
         sa.Column("refreshed_at", _WHEN, nullable=False),
     )
-    op.create_index("ix_customer_values_value", "customer_values", ["account_id", "value"])
-    op.create_index("ix_customer_values_tier", "customer_values",
-                    ["account_id", "tier", "value"])
-    op.create_index("ix_customer_values_change", "customer_values",
-                    ["account_id", "change_30d"])
+    for name, columns in CUSTOMER_VALUE_INDEXES.items():
+        op.create_index(f"ix_customer_values_{name}", "customer_values",
+                        ["account_id", *columns])
     op.create_table(
         "tier_shares",
         _account(primary_key=True),
@@ -119,7 +123,7 @@ def downgrade() -> None:
     op.drop_table("alert_events")
     op.drop_table("alert_rules")
     op.drop_table("tier_shares")
-    for name in ("change", "tier", "value"):
+    for name in CUSTOMER_VALUE_INDEXES:
         op.drop_index(f"ix_customer_values_{name}", table_name="customer_values")
     op.drop_table("customer_values")
     op.drop_index("ix_override_events_override", table_name="override_events")
