@@ -238,6 +238,17 @@ class ZendeskClient:
                 return "team_lead", name
         return role, name
 
+    def ticket_priority(self, ticket_id: int) -> str | None:
+        """The ticket's priority as it is now (None when it has none)."""
+        priority = (self.transport.get(f"/api/v2/tickets/{ticket_id}").get("ticket")
+                    or {}).get("priority")
+        return priority if isinstance(priority, str) else None
+
+    def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> None:
+        """One update of one ticket (Zendesk's `PUT /tickets/{id}`): for example an internal
+        note (`comment` with `public: false`), `additional_tags` and `priority` at once."""
+        self.transport.request("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": changes})
+
     def ticket_tags(self, ticket_id: int) -> tuple[str, ...]:
         """The ticket's tags as they are now (archived tickets included)."""
         body = self.transport.get(f"/api/v2/tickets/{ticket_id}")

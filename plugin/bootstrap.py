@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from integrations.http import CONNECT_TIMEOUT
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.config import database_url
+from plugin.service_layer.alerts import after_value
 from plugin.service_layer.crm import CrmConnector
 from plugin.service_layer.services import Services, utc_now
 from plugin.service_layer.values import ValueCache
@@ -67,7 +68,8 @@ def build_services(config: Mapping[str, Any], *,
             zendesk, mode=zendesk_mode, timeout=timeout)),
         cache=ValueCache(fresh_for=float(config.get("VALUE_FRESH_SECONDS") or 60.0)),
         crm=crm or CrmConnector(allow_private_hosts=bool(
-            config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))))
+            config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))),
+        alert_check=after_value)
 
 
 def _subdomain(config: ZendeskConfig) -> str:

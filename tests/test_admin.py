@@ -177,11 +177,14 @@ def test_demo_serves_the_page_only_in_demo_mode(app):
 def test_crm_credentials_are_write_only_and_sealed(app, tmp_path):
     client = app.test_client()
     assert client.get("/api/settings", headers=admin_session()).get_json()["secrets"] == {
-        "sell_token": False, "bitrix24_webhook_url": False}
+        "sell_token": False, "bitrix24_webhook_url": False, "alert_signing_secret": False}
     answer = client.put("/api/settings/secrets", headers=admin_session(),
                         json={"sell_token": "sell-secret-value-123"})
-    assert answer.get_json() == {"secrets": {"sell_token": True,
-                                             "bitrix24_webhook_url": False}}
+    assert answer.get_json() == {"secrets": {"sell_token": True, "bitrix24_webhook_url": False,
+                                             "alert_signing_secret": False}}
+    short = client.put("/api/settings/secrets", headers=admin_session(),
+                       json={"alert_signing_secret": "too short"})
+    assert short.status_code == 422
     page = client.get("/api/settings", headers=admin_session()).get_data(as_text=True)
     assert "sell-secret-value-123" not in page
     with app.extensions["customer_value"].engine.connect() as raw:

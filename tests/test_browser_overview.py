@@ -131,6 +131,22 @@ def test_a_pin_shows_in_the_table_and_its_history(demo, browser):
     assert not found, found
 
 
+def test_an_admin_adds_an_alert_rule(demo, browser):
+    browser.get(demo + "overview")
+    form = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "cv-rule"))
+    Select(form.find_element(By.NAME, "kind")).select_by_value("value_drop")
+    threshold = form.find_element(By.NAME, "threshold")
+    threshold.clear()
+    threshold.send_keys("12")
+    form.find_element(By.NAME, "tag").click()
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 20).until(
+        lambda d: "more than 12 points" in d.find_element(By.ID, "cv-rules").text)
+    assert "tag cv_alert" in browser.find_element(By.ID, "cv-rules").text
+    found = violations(browser)
+    assert not found, found
+
+
 def test_the_overview_json_is_what_the_page_shows(demo, browser):
     browser.get(demo + "overview")
     summary = browser.execute_async_script(

@@ -14,7 +14,7 @@ from plugin.core.domain import Organization
 from plugin.core.tagging import decide_for
 from plugin.service_layer.jobs import keep_overviews
 from tests import tokens
-from tests.factories import NOW, days_ago, profile, rating, ticket
+from tests.factories import NOW, profile, rating, ticket
 from tests.fakes import FakeZendesk
 from tests.tokens import ACME_TOKEN, APP_ID, INSTALLATION
 
@@ -238,4 +238,3 @@ def test_another_account_sees_nothing_of_this_one(app):
     refreshed(app)
     other = session("globex", 124, role="admin")
     assert app.test_client().get("/api/overview/customers", headers=other).status_code == 403
-    assert days_ago(0) == NOW

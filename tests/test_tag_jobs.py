@@ -35,6 +35,7 @@ class FakeServices:
     def __init__(self, values, tags=("cv_high",)):
         self.values = list(values)
         self.asked: list[bool] = []
+        self.alerts_checked: list[tuple[float, int]] = []
         self.zendesk = FakeTicketTags(list(tags))
         self.settings = Settings(spend_source="sell", tagging_enabled=True)
 
@@ -57,6 +58,9 @@ class FakeServices:
 
     def client(self, config):
         return self.zendesk
+
+    def check_alerts(self, config, value, ticket_id):
+        self.alerts_checked.append((value.value, ticket_id))
 
 
 

@@ -64,6 +64,8 @@ class Services:
     traffic: Traffic
     jobs: JobBoard = field(default_factory=JobBoard)
     stats: Stats = field(default_factory=Stats)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """Comments added through the API since the sandbox started, by ticket."""
 
 
 def services() -> Services:

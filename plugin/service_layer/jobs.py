@@ -24,6 +24,7 @@ from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 from integrations.errors import IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
 from plugin.core.tagging import decide_for
+from plugin.service_layer import alerts
 from plugin.service_layer.overview import refresh
 from plugin.service_layer.telemetry import JOBS
 
@@ -80,6 +81,16 @@ def make_queue(app: Flask) -> Huey:
     def refresh_overviews():
         with app.app_context():
             keep_overviews(app.extensions["customer_value"])
+
+    @huey.periodic_task(crontab(minute="30", hour="5"))
+    def daily_alerts():
+        with app.app_context():
+            services = app.extensions["customer_value"]
+            for account_key in services.account_keys():
+                try:
+                    alerts.daily(services, account_key)
+                except Exception:  # one account's failure must not stop the others
+                    log.exception("the alerts of %s could not be evaluated", account_key)
 
     huey.tag_ticket = tag_ticket
     return huey
@@ -167,6 +178,7 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
             raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
                               "tags wait for it", service=crm)
         client = services.client(config)
+        services.check_alerts(config, value, ticket_id)
         decision = decide_for(value, client.ticket_tags(ticket_id), settings)
         if decision.changes:
             job = client.wait_for(client.update_tags([ticket_id], add=list(decision.add),

@@ -77,7 +77,8 @@ def refresh(services: Services, account_key: str) -> Refresh:
                 "little_data": current.little_data, "at_risk": bool(reasons),
                 "risks": list(reasons),
                 "drivers": {"top": [_driver(s) for s in current.top_drivers],
-                            "moved": _moved(before, current) if before else []},
+                            "moved": _moved(before, current) if before else [],
+                            "bad_ratings_30d": current.measures.bad_recent},
                 "pinned": current.override is not None,
             }
 

@@ -62,6 +62,8 @@ class Services:
     client_factory: Callable[[ZendeskConfig], ZendeskClient] = (
         lambda config: ZendeskClient.connect(config, mode="web"))
     crm: CrmConnector = field(default_factory=CrmConnector)
+    alert_check: Callable[..., Any] | None = None
+    """`plugin.service_layer.alerts.after_value`, hung here by the composition root."""
     _clients: dict[str, ZendeskClient] = field(default_factory=dict)
     _accounts: dict[str, int] = field(default_factory=dict)
     _cutoffs: dict[tuple, tuple[Any, datetime]] = field(default_factory=dict)
@@ -139,6 +141,12 @@ class Services:
         pin = applicable(self.overrides(store).for_customer(user_id, organization_id, now),
                          user_id, organization_id, now)
         return replace(result, value=result.value.pinned(pin)) if pin is not None else result
+
+    def check_alerts(self, config: ZendeskConfig, value: Any, ticket_id: int) -> None:
+        """Evaluate the account's alert rules for a value just computed (a tagging job):
+        what the composition root hung on `alert_check`."""
+        if self.alert_check is not None:
+            self.alert_check(self, config, value, ticket_id)
 
     def overrides_changed(self, config: ZendeskConfig) -> None:
         """Forget the account's computed values, so a pin (or its end) shows at once."""

@@ -232,8 +232,64 @@
     });
   }
 
+  function loadAlerts() {
+    return api("GET", "/api/alerts").then(function (answer) {
+      var rules = document.getElementById("cv-rules");
+      rules.textContent = "";
+      if (!answer.data.rules.length) { rules.appendChild(el("li", "No alert rules yet.", "cv-muted")); }
+      answer.data.rules.forEach(function (rule) {
+        var li = el("li", rule.label + " → " + rule.actions.map(function (a) {
+          return a.type === "tag" ? "tag " + a.tag : a.type === "priority" ? "priority " + a.priority
+            : a.type === "webhook" ? "webhook" : "internal note";
+        }).join(", ") + " ");
+        if (config.is_admin) {
+          var remove = el("button", "Remove rule", "c-btn c-btn--sm");
+          remove.type = "button";
+          remove.setAttribute("aria-label", "Remove rule: " + rule.label);
+          remove.addEventListener("click", function () {
+            api("DELETE", "/api/alerts/rules/" + rule.id).then(loadAlerts);
+          });
+          li.appendChild(remove);
+        }
+        rules.appendChild(li);
+      });
+      var raisedList = document.getElementById("cv-alert-list");
+      raisedList.textContent = "";
+      if (!answer.data.alerts.length) { raisedList.appendChild(el("li", "No alerts so far.", "cv-muted")); }
+      answer.data.alerts.forEach(function (alert) {
+        var li = el("li");
+        li.appendChild(customerLink({ name: alert.name, user_id: alert.user_id, zendesk_url: alert.zendesk_url }));
+        li.appendChild(el("div", alert.fired_at.slice(0, 16).replace("T", " ") + " · " + alert.rule + ": " + alert.reason +
+          (alert.ended_at ? " (over)" : ""), "cv-muted"));
+        li.appendChild(el("div", alert.done.map(function (d) {
+          return d.type + (d.ok ? " done" : " failed") + (d.detail ? " (" + d.detail + ")" : "");
+        }).join("; "), "cv-muted"));
+        raisedList.appendChild(li);
+      });
+    });
+  }
+
+  var ruleForm = document.getElementById("cv-rule");
+  if (ruleForm) {
+    ruleForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var actions = [];
+      if (ruleForm.note.checked) { actions.push({ type: "note" }); }
+      if (ruleForm.tag.checked) { actions.push({ type: "tag", tag: ruleForm.tag_name.value }); }
+      if (ruleForm.priority.checked) { actions.push({ type: "priority", priority: ruleForm.priority_level.value }); }
+      if (ruleForm.webhook.checked) { actions.push({ type: "webhook", url: ruleForm.url.value }); }
+      var status = document.getElementById("cv-rule-status");
+      api("POST", "/api/alerts/rules", {
+        kind: ruleForm.kind.value, threshold: Number(ruleForm.threshold.value), actions: actions
+      }).then(function (answer) {
+        status.textContent = answer.status === 201 ? "Rule added." : answer.data.error.message;
+        loadAlerts();
+      });
+    });
+  }
+
   function refreshAll() {
-    return Promise.all([loadSummary(), loadCustomers(), loadPins()]);
+    return Promise.all([loadSummary(), loadCustomers(), loadPins(), loadAlerts()]);
   }
 
   refreshAll();

@@ -240,6 +240,14 @@ class HistoryStore:
                 tickets.c.account_id == self.account).group_by(tickets.c.requester_id)
                 .order_by(latest.desc()).limit(limit)).scalars())
 
+    def open_ticket(self, user_id: int) -> int | None:
+        """The customer's most recently created ticket that is not solved or closed."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(tickets.c.id).where(
+                tickets.c.account_id == self.account, tickets.c.requester_id == user_id,
+                tickets.c.status.in_(("new", "open", "pending", "hold"))).order_by(
+                tickets.c.created_at.desc()).limit(1)).scalar()
+
     def user_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(users.c.id).where(

@@ -230,6 +230,7 @@ CUSTOMER_VALUE_INDEXES = {
     "value": ("value", "user_id"), "tier": ("tier", "value", "user_id"),
     "change": ("change_30d", "user_id"), "organization": ("organization_name", "value"),
     "segment": ("segment", "value"), "risk": ("at_risk", "value"),
+    "tier_risk": ("tier", "at_risk", "value", "user_id"),
     "refreshed": ("refreshed_at",),
 }
 """The overview's orders and filters, each served by an index (the migration makes the same)."""

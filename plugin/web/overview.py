@@ -78,7 +78,7 @@ def demo_load():
     return page(new_session(DEMO_ACCOUNT, DEMO_USER_ID, ADMIN), ADMIN)
 
 
-def _staff(manage: bool = False):
+def staff_account(manage: bool = False):
     """The request's store, session and Zendesk account; a 403 for anyone who may not."""
     config, session = account()
     allowed = MANAGERS if manage else STAFF
@@ -101,7 +101,7 @@ def actor_name(config, user_id: int) -> str:
 @bp.get("/api/overview")
 def summary():
     """The account at a glance; computed once per refresh of the stored values."""
-    store, session, config = _staff()
+    store, session, config = staff_account()
     overview = OverviewStore(services().engine, store.account)
     refreshed = overview.refreshed_at()
     cache = current_app.extensions.setdefault("customer_value_overview", {})
@@ -131,7 +131,7 @@ def _summary(overview: OverviewStore, refreshed, config) -> dict[str, Any]:
 
 @bp.get("/api/overview/customers")
 def customers():
-    store, _, config = _staff()
+    store, _, config = staff_account()
     filters, sort, descending = _query()
     per_page = _int_arg("per_page", 25, 1, MAX_PAGE)
     page_number = _int_arg("page", 1, 1, 100_000)
@@ -145,7 +145,7 @@ def customers():
 
 @bp.get("/api/overview/customers.csv")
 def customers_csv():
-    store, _, config = _staff()
+    store, _, config = staff_account()
     filters, sort, descending = _query()
     rows = OverviewStore(services().engine, store.account).each(
         filters, sort=sort, descending=descending)
@@ -169,7 +169,7 @@ def customers_csv():
 @bp.post("/api/overview/refresh")
 def refresh_now():
     """Refresh the account's overview now (the worker also does, every few minutes)."""
-    store, _, config = _staff(manage=True)
+    store, _, config = staff_account(manage=True)
     done = refresh(services(), config.base_url)
     return jsonify({"customers": done.customers, "seconds": round(done.seconds, 2),
                     "refreshed_at": zulu(done.refreshed_at)})
@@ -225,7 +225,7 @@ def _cell(value: Any) -> Any:
 
 @bp.get("/api/overrides")
 def list_overrides():
-    store, _, _ = _staff()
+    store, _, _ = staff_account()
     pins = services().overrides(store)
     now = services().clock()
     return jsonify({"overrides": [_pin(o) for o in pins.active(now)],
@@ -237,7 +237,7 @@ def list_overrides():
 
 @bp.post("/api/overrides")
 def pin_tier():
-    store, session, config = _staff(manage=True)
+    store, session, config = staff_account(manage=True)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "send a JSON object")
@@ -261,7 +261,7 @@ def pin_tier():
 
 @bp.delete("/api/overrides/<int:override_id>")
 def end_pin(override_id: int):
-    store, session, config = _staff(manage=True)
+    store, session, config = staff_account(manage=True)
     ended = services().overrides(store).end(
         override_id, actor_id=session.user_id, actor_name=actor_name(config, session.user_id),
         now=services().clock())
