@@ -65,7 +65,7 @@ def after_value(services: Services, config: ZendeskConfig, value: CustomerValue,
     """The tagging job's check, for the customer whose value was just computed."""
     store = services.store(config.base_url)
     alerts = AlertStore(services.engine, store.account)
-    rules = alerts.rules()
+    rules = services.cached(("alert_rules", store.account), alerts.rules)
     if not rules:
         return []
     row = OverviewStore(services.engine, store.account).get(value.user_id)

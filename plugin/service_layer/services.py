@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CRM_NAMES, CustomerHistory
+from plugin.core.health import HealthFacts, Problem, problems
 from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
 from plugin.core.norms import account_norms
 from plugin.core.overrides import applicable
@@ -29,7 +30,7 @@ from plugin.service_layer.crm import CrmConnector, SecretReader
 from plugin.service_layer.live import current_history
 from plugin.service_layer.values import CachedValue, ValueCache
 from plugin.storage.deliveries import Deliveries, Delivery
-from plugin.storage.history import HistoryStore
+from plugin.storage.history import HistoryStore, crm_stream
 from plugin.storage.installations import Registry
 from plugin.storage.overrides import OverrideStore
 from plugin.storage.schema import account_id, accounts
@@ -69,6 +70,7 @@ class Services:
     _cutoffs: dict[tuple, tuple[Any, datetime]] = field(default_factory=dict)
     """Cutoffs and norms per account, with when they were computed."""
     _settings: dict[int, tuple[Settings, float]] = field(default_factory=dict)
+    _reads: dict[tuple, tuple[Any, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self, account_key: str) -> HistoryStore:
@@ -127,6 +129,40 @@ class Services:
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
+
+    def health(self, config: ZendeskConfig) -> list[Problem]:
+        """The account's set-up problems, with what to do about each."""
+        store = self.store(config.base_url)
+        settings = self.settings_for(store)
+        kind = settings.spend_source
+        currencies, duplicates, credential, crm_synced = {}, 0, False, None
+        if kind in CRM_NAMES:
+            currencies, duplicates = store.crm_health(kind)
+            credential = bool(self.crm.credential(
+                kind, lambda name: self.secret(store, name),
+                env_credentials=self.is_env_account(config))[0])
+            crm_synced = store.state(crm_stream(kind)).synced_through
+        facts = HealthFacts(deal_currencies=currencies, duplicate_contacts=duplicates,
+                            crm_credential=credential, crm_synced_at=crm_synced,
+                            zendesk_synced_at=store.state("tickets").synced_through,
+                            failed_jobs=len(self.failed_jobs(config.base_url)))
+        return problems(settings, facts, self.clock())
+
+    def cached(self, key: tuple, read: Callable[[], Any]) -> Any:
+        """`read()`, reused for SETTINGS_SECONDS (what a job asks on every run: the alert
+        rules), so a change shows within that time."""
+        with self._lock:
+            found = self._reads.get(key)
+        if found is not None and time.monotonic() - found[1] < SETTINGS_SECONDS:
+            return found[0]
+        value = read()
+        with self._lock:
+            self._reads[key] = (value, time.monotonic())
+        return value
+
+    def forget_cached(self, key: tuple) -> None:
+        with self._lock:
+            self._reads.pop(key, None)
 
     def overrides(self, store: HistoryStore) -> OverrideStore:
         return OverrideStore(self.engine, store.account)

@@ -240,6 +240,20 @@ class HistoryStore:
                 tickets.c.account_id == self.account).group_by(tickets.c.requester_id)
                 .order_by(latest.desc()).limit(limit)).scalars())
 
+    def crm_health(self, source: str) -> tuple[dict[str, int], int]:
+        """The CRM's won deals by currency, and how many emails several contacts share."""
+        with self.engine.connect() as conn:
+            currencies = dict(conn.execute(select(crm_deals.c.currency, func.count()).where(
+                crm_deals.c.account_id == self.account, crm_deals.c.source == source,
+                crm_deals.c.won.is_(True)).group_by(crm_deals.c.currency)).all())
+            shared = select(crm_contact_emails.c.email).where(
+                crm_contact_emails.c.account_id == self.account,
+                crm_contact_emails.c.source == source).group_by(
+                crm_contact_emails.c.email).having(
+                func.count(crm_contact_emails.c.contact_id) > 1).subquery()
+            duplicates = conn.execute(select(func.count()).select_from(shared)).scalar_one()
+        return currencies, duplicates
+
     def open_ticket(self, user_id: int) -> int | None:
         """The customer's most recently created ticket that is not solved or closed."""
         with self.engine.connect() as conn:

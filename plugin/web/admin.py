@@ -33,12 +33,13 @@ from plugin.core.settings import (
     PLACEHOLDERS,
     Settings,
     SettingsError,
+    label,
 )
 from plugin.core.times import zulu
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
 from plugin.web.i18n import catalog, pick_locale
-from plugin.web.overview import AGENT, LEAD
+from plugin.web.overview import AGENT, LEAD, actor_name
 from plugin.web.overview import page as overview_page
 from plugin.web.session import (
     DEMO_ACCOUNT,
@@ -114,14 +115,22 @@ def _admin_account():
 
 @bp.get("/api/settings")
 def current_settings():
-    store, _ = _admin()
+    store, _, config = _admin_account()
     settings = services().settings_for(store)
     versions = services().versions(store).history()
+    names: dict[int, str] = {}
+    for v in versions:
+        if not v.author_name and v.author_id not in names:
+            names[v.author_id] = actor_name(config, v.author_id)
     return jsonify({"settings": settings.to_dict(), "version": settings.version,
                     "secrets": _secrets(store).which_are_set(),
                     "versions": [{"version": v.version, "author_id": v.author_id,
+                                  "author": v.author_name or names[v.author_id],
+                                  "current": v.version == settings.version,
                                   "note": v.note, "created_at": zulu(v.created_at)}
-                                 for v in versions]})
+                                 for v in versions],
+                    "health": [{"key": p.key, "title": p.title, "detail": p.detail,
+                                "fix": p.fix} for p in services().health(config)]})
 
 
 @bp.post("/api/settings/preview")
@@ -139,13 +148,16 @@ def preview_settings():
         "examples": [{"user_id": m.user_id, "name": m.name, "before": m.before,
                       "after": m.after, "tier_before": m.tier_before,
                       "tier_after": m.tier_after} for m in result.examples],
-        "histogram_svg": histogram_svg(result.histogram_current, result.histogram_draft),
+        "histogram_svg": histogram_svg(
+            result.histogram_current, result.histogram_draft,
+            lines=(draft.tiers.high, draft.tiers.low) if draft.tiers.mode == "absolute"
+            else None),
     })
 
 
 @bp.put("/api/settings")
 def save_settings():
-    store, session = _admin()
+    store, session, config = _admin_account()
     body = _body()
     before = services().settings_for(store)
     data = _settings_data(body, before)
@@ -159,7 +171,8 @@ def save_settings():
     try:
         saved = services().versions(store).save(
             data, author_id=session.user_id, now=services().clock(),
-            note=str(body.get("note") or ""), base_version=body.get("base_version"))
+            note=str(body.get("note") or ""), base_version=body.get("base_version"),
+            author_name=actor_name(config, session.user_id))
     except SettingsError as error:
         return _invalid(error)
     except VersionConflict as error:
@@ -214,16 +227,17 @@ def version_diff(before: int, after: int):
     old, new = versions.settings_of(before), versions.settings_of(after)
     if old is None or new is None:
         abort(404, "no such version")
-    return jsonify({"changes": [{"setting": path, "before": a, "after": b}
-                                for path, a, b in diff(old, new)]})
+    return jsonify({"changes": [{"setting": path, "label": label(path), "before": a,
+                                 "after": b} for path, a, b in diff(old, new)]})
 
 
 @bp.post("/api/settings/versions/<int:version>/rollback")
 def rollback(version: int):
-    store, session = _admin()
+    store, session, config = _admin_account()
     try:
-        saved = services().versions(store).rollback(version, author_id=session.user_id,
-                                                    now=services().clock())
+        saved = services().versions(store).rollback(
+            version, author_id=session.user_id, now=services().clock(),
+            author_name=actor_name(config, session.user_id))
     except KeyError:
         abort(404, "no such version")
     services().settings_saved(store)

@@ -59,6 +59,7 @@ def add_rule():
             f"{k}: {v}" for k, v in errors.items()), "fields": errors}}), 422
     saved = AlertStore(services().engine, store.account).add_rule(
         rule, author_id=session.user_id, now=services().clock())
+    services().forget_cached(("alert_rules", store.account))
     return jsonify({"rule": _rule(saved)}), 201
 
 
@@ -67,6 +68,7 @@ def remove_rule(rule_id: int):
     store, _, _ = _admin()
     if not AlertStore(services().engine, store.account).remove_rule(rule_id):
         abort(404, "no such rule")
+    services().forget_cached(("alert_rules", store.account))
     return jsonify({"removed": rule_id})
 
 
