@@ -504,6 +504,7 @@ _LABELS: Mapping[str, str] = MappingProxyType({
     "loyalty_tenure_days": "Loyalty: tenure (days)", "loyalty_spend": "Loyalty: spend",
     "loyalty_purchases": "Loyalty: purchases", "new_customer_days": "New customer for (days)",
     "community_link": "Community link", "onboarding_link": "Onboarding link",
+    "segments": "Segments", "exchange_rates": "Exchange rates", "weights": "Weights",
 })
 
 

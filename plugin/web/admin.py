@@ -97,6 +97,7 @@ def _page(session_token: str):
     return render_template(
         "admin/settings.html", session_token=session_token, locale=locale,
         strings=catalog(locale), benefits=BENEFIT_SIGNALS, costs=COST_SIGNALS,
+        signals={**BENEFIT_SIGNALS, **COST_SIGNALS},
         suggestions=DEFAULT_SUGGESTIONS, placeholders=sorted(PLACEHOLDERS), secrets=SECRETS)
 
 
