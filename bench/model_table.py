@@ -28,8 +28,8 @@ from plugin.core.model import account_cutoffs, score
 from plugin.core.norms import account_norms
 from plugin.core.settings import Settings
 from plugin.core.signals import Norms
-from plugin.core.tagging import decide_for
 from plugin.core.spend import with_contacts
+from plugin.core.tagging import decide_for
 from plugin.demo.generator import generate
 
 RATES = {"EUR": 1.08, "GBP": 1.27, "CHF": 1.1}

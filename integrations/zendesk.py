@@ -137,6 +137,10 @@ class Job:
     failed: list[int] = field(default_factory=list)
 
 
+TEAM_LEAD_ROLE = "team lead"
+"""The name of Zendesk's standard custom role for team leads (Enterprise plans)."""
+
+
 class ZendeskClient:
     def __init__(self, transport: Transport, spend_field: str = DEFAULT_SPEND_FIELD):
         self.transport = transport
@@ -256,6 +260,33 @@ class ZendeskClient:
         if not isinstance(role, str):
             raise BadResponse(f"Zendesk sent user {user_id} without a role")
         return role
+
+    def staff(self, user_id: int) -> tuple[str, str]:
+        """The user's role for the app and their name: `admin`, `team_lead` (an agent whose
+        custom role is Zendesk's "Team lead"), `agent`, or `end-user`."""
+        user = self.transport.get(f"/api/v2/users/{user_id}").get("user") or {}
+        role, name = user.get("role"), user.get("name")
+        if not isinstance(role, str):
+            raise BadResponse(f"Zendesk sent user {user_id} without a role")
+        name = name if isinstance(name, str) else ""
+        custom = user.get("custom_role_id")
+        if role == "agent" and isinstance(custom, int) and not isinstance(custom, bool):
+            found = self.transport.get(f"/api/v2/custom_roles/{custom}").get("custom_role")
+            if isinstance(found, dict) and str(found.get("name", "")).strip().lower() \
+                    == TEAM_LEAD_ROLE:
+                return "team_lead", name
+        return role, name
+
+    def ticket_priority(self, ticket_id: int) -> str | None:
+        """The ticket's priority as it is now (None when it has none)."""
+        priority = (self.transport.get(f"/api/v2/tickets/{ticket_id}").get("ticket")
+                    or {}).get("priority")
+        return priority if isinstance(priority, str) else None
+
+    def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> None:
+        """One update of one ticket (Zendesk's `PUT /tickets/{id}`): for example an internal
+        note (`comment` with `public: false`), `additional_tags` and `priority` at once."""
+        self.transport.request("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": changes})
 
     def ticket_tags(self, ticket_id: int) -> tuple[str, ...]:
         """The ticket's tags as they are now (archived tickets included)."""

@@ -26,12 +26,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     from plugin.service_layer.jobs import make_queue
     from plugin.web import (
         admin,
+        alerts,
         api,
         demo,
         errors,
         ids,
         limits,
         observability,
+        overview,
         security,
         setup,
         sidebar,
@@ -63,6 +65,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services=None,
     demo.init_app(app)
     admin.init_app(app)
     setup.init_app(app)
+    overview.init_app(app)
+    alerts.init_app(app)
     webhook.init_app(app)
     if not app.config["QUEUE_PATH"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import Any
 from integrations.http import CONNECT_TIMEOUT
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.config import ConfigError, database_url, key_variable, require_shared_keys
+from plugin.service_layer.alerts import after_value
 from plugin.service_layer.crm import CrmConnector
 from plugin.service_layer.services import Services, subdomain_of, utc_now
 from plugin.service_layer.values import ValueCache
@@ -87,7 +88,8 @@ def build_services(config: Mapping[str, Any], *,
             zendesk, mode="background", timeout=timeout)),
         cache=ValueCache(fresh_for=float(config.get("VALUE_FRESH_SECONDS") or 60.0)),
         crm=crm or CrmConnector(allow_private_hosts=bool(
-            config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))))
+            config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))),
+        alert_check=after_value)
 
 
 def check_demo_mode(config: Mapping[str, Any], registry: Registry) -> None:

@@ -22,10 +22,10 @@ class FakeSleep:
 
 class FakeZendesk:
     """The Zendesk client the web app asks: one known requester (7, four good tickets) and
-    the roles of two users (123 an agent, 124 an admin). `fail` makes every user lookup raise
-    it; `calls` counts user lookups."""
+    the roles of four users (123 an agent, 124 an admin, 125 a team lead, 126 an end user).
+    `fail` makes every user lookup raise it; `calls` counts user lookups."""
 
-    roles = {123: "agent", 124: "admin"}
+    roles = {123: "agent", 124: "admin", 125: "team_lead", 126: "end-user"}
 
     def __init__(self):
         self.fail: Exception | None = None
@@ -44,6 +44,9 @@ class FakeZendesk:
 
     def user_role(self, user_id):
         return self.roles[user_id]
+
+    def staff(self, user_id):
+        return self.roles[user_id], f"Staff {user_id}"
 
     def close(self):
         pass

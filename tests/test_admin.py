@@ -43,11 +43,14 @@ def admin_session():
     return session("acme", 124, role="admin")
 
 
-def test_zendesk_admins_get_the_page_agents_a_403(app, keys):  # noqa: F811
+def test_zendesk_admins_get_the_page_agents_the_overview(app, keys):  # noqa: F811
     client = app.test_client()
     agent = client.post("/settings", data={"token": zendesk_token(keys[0], sub="123")})
-    assert agent.status_code == 403
-    assert "Only Zendesk admins" in agent.get_data(as_text=True)
+    assert agent.status_code == 200
+    assert "Customer Value overview" in agent.get_data(as_text=True)
+    assert "Customer Value settings" not in agent.get_data(as_text=True)
+    end_user = client.post("/settings", data={"token": zendesk_token(keys[0], sub="126")})
+    assert end_user.status_code == 403 and "Only Zendesk admins" in end_user.text
     admin = client.post("/settings", data={"token": zendesk_token(keys[0], sub="124")})
     assert admin.status_code == 200 and "Customer Value settings" in admin.get_data(as_text=True)
 
@@ -176,11 +179,14 @@ def test_demo_serves_the_page_only_in_demo_mode(app):
 def test_crm_credentials_are_write_only_and_sealed(app, tmp_path):
     client = app.test_client()
     assert client.get("/api/settings", headers=admin_session()).get_json()["secrets"] == {
-        "sell_token": False, "bitrix24_webhook_url": False}
+        "sell_token": False, "bitrix24_webhook_url": False, "alert_signing_secret": False}
     answer = client.put("/api/settings/secrets", headers=admin_session(),
                         json={"sell_token": "sell-secret-value-123"})
-    assert answer.get_json() == {"secrets": {"sell_token": True,
-                                             "bitrix24_webhook_url": False}}
+    assert answer.get_json() == {"secrets": {"sell_token": True, "bitrix24_webhook_url": False,
+                                             "alert_signing_secret": False}}
+    short = client.put("/api/settings/secrets", headers=admin_session(),
+                       json={"alert_signing_secret": "too short"})
+    assert short.status_code == 422
     page = client.get("/api/settings", headers=admin_session()).get_data(as_text=True)
     assert "sell-secret-value-123" not in page
     with app.extensions["customer_value"].engine.connect() as raw:

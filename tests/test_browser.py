@@ -3,11 +3,7 @@ renders a value and suggestions, a one-click action reaches "Zendesk", and a scr
 customer's name is shown as text, never run. Screenshots land in test-artifacts/."""
 
 import json
-import os
 import re
-import signal
-import subprocess
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from plugin.demo.generator import generate
 from tests.chromium import chromium, screenshot, violations
-from tests.commands import SCRIPT
+from tests.demo_app import running_demo
 
 pytestmark = pytest.mark.slow  # sandbox servers, subprocesses or browsers
 
@@ -33,7 +29,8 @@ def demo(tmp_path_factory):
     users = json.loads(users_file.read_text(encoding="utf-8"))
     users["users"][0]["name"] = EVIL
     users_file.write_text(json.dumps(users), encoding="utf-8")
-    yield from _serve(folder, NOW, users["users"][0]["id"])
+    with running_demo(folder, NOW) as url:
+        yield url, users["users"][0]["id"]
 
 
 @pytest.fixture(scope="module")
@@ -43,26 +40,8 @@ def living_demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lives")
     now = datetime.now(UTC).replace(microsecond=0)
     generate(folder, 400, seed=3, now=now, lifetimes=True)
-    yield from _serve(folder, now, None)
-
-
-def _serve(folder, now, user_id):
-    process = subprocess.Popen([SCRIPT, "demo", "--port", "0", "--data", str(folder),
-                                "--now", now.isoformat()],
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    url = None
-    deadline = time.monotonic() + 120
-    while url is None and time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line and process.poll() is not None:
-            break
-        found = re.search(r"demo on (http://\S+)", line)
-        url = found.group(1) if found else None
-    assert url, "the demo did not start"
-    yield url, user_id
-    os.killpg(process.pid, signal.SIGINT)
-    process.wait(30)
-    process.stderr.close()
+    with running_demo(folder, now) as url:
+        yield url, None
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ class FakeServices:
     def __init__(self, values, tags=("cv_high",)):
         self.values = list(values)
         self.asked: list[bool] = []
+        self.alerts_checked: list[tuple[float, int]] = []
         self.zendesk = FakeTicketTags(list(tags))
         self.settings = Settings(spend_source="sell", tagging_enabled=True)
 
@@ -52,11 +53,14 @@ class FakeServices:
         self.asked.append(refresh)
         value, degraded = self.values.pop(0)
         scored = SimpleNamespace(value=value, crm_degraded=degraded, little_data=False,
-                                 cutoffs=absolute_cutoffs(self.settings))
+                                 override=None, cutoffs=absolute_cutoffs(self.settings))
         return SimpleNamespace(result=SimpleNamespace(value=scored))
 
     def client(self, config):
         return self.zendesk
+
+    def check_alerts(self, config, value, ticket_id):
+        self.alerts_checked.append((value.value, ticket_id))
 
 
 

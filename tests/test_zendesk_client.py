@@ -299,3 +299,21 @@ def test_config_from_the_environment():
     assert sandbox.base_url == "http://127.0.0.1:8765"
     with pytest.raises(ValueError, match="ZENDESK_SUBDOMAIN .*ZENDESK_API_TOKEN"):
         ZendeskConfig.from_env({"ZENDESK_EMAIL": "a@b.c"})
+
+
+@pytest.mark.parametrize(("user", "role", "asks_custom_role"), [
+    ({"role": "admin", "custom_role_id": None}, "admin", False),
+    ({"role": "agent", "custom_role_id": 7}, "team_lead", True),
+    ({"role": "agent", "custom_role_id": 8}, "agent", True),
+    ({"role": "agent", "custom_role_id": None}, "agent", False),
+    ({"role": "end-user"}, "end-user", False),
+])
+def test_staff_roles_name_team_leads_by_their_custom_role(http, sleep, user, role,
+                                                          asks_custom_role):
+    http.get(f"{BASE}/api/v2/users/5", json={"user": {"id": 5, "name": "Kim Lee", **user}})
+    if asks_custom_role:
+        name = "Team lead" if user["custom_role_id"] == 7 else "Staff"
+        http.get(f"{BASE}/api/v2/custom_roles/{user['custom_role_id']}",
+                 json={"custom_role": {"id": user["custom_role_id"], "name": name,
+                                       "role_type": 0}})
+    assert client(sleep).staff(5) == (role, "Kim Lee")

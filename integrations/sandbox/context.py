@@ -66,6 +66,8 @@ class Services:
     jobs: JobBoard = field(default_factory=JobBoard)
     oauth: OAuthBoard = field(default_factory=OAuthBoard)
     stats: Stats = field(default_factory=Stats)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """Comments added through the API since the sandbox started, by ticket."""
 
 
 def services() -> Services:

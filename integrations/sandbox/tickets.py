@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -95,7 +96,12 @@ def create_ticket() -> Response:
 @blueprint.put("/tickets/<int:ticket_id>")
 def update_ticket(ticket_id: int) -> Response:
     changes = _ticket_changes(request_body())
+    comment = _comment(changes.get("comment"))
     ticket = _edit(ticket_id, lambda record: editing.updated(record, changes))
+    if comment is not None:
+        kept = services().comments.setdefault(ticket_id, [])
+        kept.append({**comment, "id": ticket_id * 1000 + len(kept) + 1,
+                     "created_at": ticket["updated_at"]})
     return reply({"ticket": ticket})
 
 
@@ -106,6 +112,32 @@ def delete_ticket(ticket_id: int) -> Response:
     _ticket_text(ticket_id)
     _edit(ticket_id, lambda record: {**record, "status": "deleted"})
     return Response(status=204)
+
+
+@blueprint.get("/tickets/<int:ticket_id>/comments")
+def list_comments(ticket_id: int) -> Response:
+    """The comments added through the API (the dataset's own conversations are not kept)."""
+    _ticket_text(ticket_id)
+    found = services().comments.get(ticket_id, [])
+    return reply({"comments": found, "next_page": None, "previous_page": None,
+                  "count": len(found)})
+
+
+def _comment(value: Any) -> Record | None:
+    """A CommentObject from an update's `comment` (public unless `public` is false); 422
+    without a body."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not (value.get("body") or value.get("html_body")):
+        raise record_invalid("comment", "Comment: cannot be blank", "BlankValue")
+    public = value.get("public", True)
+    if not isinstance(public, bool):
+        raise record_invalid("comment", "public must be true or false")
+    body = str(value.get("body") or value.get("html_body"))
+    return {"type": "Comment", "author_id": value.get("author_id") or ADMIN_ID, "body": body,
+            "html_body": f"<p>{escape(body)}</p>", "plain_body": body, "public": public,
+            "attachments": [], "audit_id": None, "via": {"channel": "api", "source": {}},
+            "metadata": {}}
 
 
 @blueprint.put("/tickets/update_many")

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from integrations.sandbox.server import sandbox_command
 from plugin.appkit.commands import package_command, validate_command
-from plugin.cli import account, backtest, operate, sample, score  # noqa: F401 - each registers its commands
+from plugin.cli import (  # noqa: F401 - each registers its commands
+    account,
+    backtest,
+    operate,
+    sample,
+    score,
+    settings,
+)
 from plugin.cli.base import main
 
 main.add_command(sandbox_command, "sandbox")

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from plugin.core.domain import CustomerHistory
 from plugin.core.formulas import percentile
 from plugin.core.lifetime import LifetimeModel, forecast, summarise
 from plugin.core.measures import Measures, measure_series
+from plugin.core.overrides import TierOverride
 from plugin.core.settings import BENEFIT_SIGNALS, COST_SIGNALS, SIGNALS, Settings
 from plugin.core.signals import (
     DEFAULT_NORMS,
@@ -133,6 +134,16 @@ class CustomerValue:
     evidence: float = 0.0
     """Tickets and decided deals (a known spend counts as the threshold): below
     `little_data_tickets` the value is little data, pulled toward 0 in proportion."""
+    override: TierOverride | None = None
+    """A tier a person pinned; `tier` is then the pinned tier and `model_tier` the model's."""
+    model_tier: str = ""
+
+    def pinned(self, override: TierOverride | None) -> CustomerValue:
+        """This value with `override`'s tier (itself when there is none)."""
+        if override is None:
+            return self
+        return replace(self, tier=override.tier, override=override,
+                       model_tier=self.model_tier or self.tier)
 
     @property
     def total_benefits(self) -> float:

@@ -19,6 +19,7 @@ from plugin.core.signals import DEFAULT_NORMS, Norms
 TIERS = ("high", "medium", "low")
 BIN_WIDTH = 10
 EXAMPLES = 5
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,19 @@ def _histogram(values) -> dict[int, int]:
 
 
 def histogram_svg(current: dict[int, int], draft: dict[int, int], width: int = 360,
-                  height: int = 140) -> str:
-    """Two histograms side by side per bin (current grey, draft blue), from −100 to +100."""
+                  height: int = 140, lines: tuple[float, float] | None = None) -> str:
+    """Two histograms side by side per bin (current grey, draft blue), from −100 to +100, with
+    a legend and, given `lines` (the draft's high and low thresholds), the tier lines."""
     edges = list(range(-100, 100, BIN_WIDTH))
     top = max([1, *current.values(), *draft.values()])
     slot = width / len(edges)
     bar = slot / 2 - 1
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 16}" '
-             f'viewBox="0 0 {width} {height + 16}" role="img">']
+    legend = 18
+    total = height + 16 + legend
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total}" '
+             f'viewBox="0 0 {width} {total}" role="img">',
+             f'<g font-family="{FONT}" font-size="10" fill="#68737d" '
+             f'transform="translate(0 {legend})">']
     for index, edge in enumerate(edges):
         x = index * slot
         for offset, counts, colour in ((0, current, "#c2c8cc"), (bar + 1, draft, "#1f73b7")):
@@ -94,7 +100,18 @@ def histogram_svg(current: dict[int, int], draft: dict[int, int], width: int = 3
             parts.append(f'<rect x="{x + offset:.1f}" y="{height - h:.1f}" width="{bar:.1f}" '
                          f'height="{h:.1f}" fill="{colour}"/>')
         if edge % 50 == 0:
-            parts.append(f'<text x="{x:.1f}" y="{height + 12}" font-size="10" '
-                         f'fill="#68737d">{edge:+d}</text>')
+            parts.append(f'<text x="{x:.1f}" y="{height + 12}">{edge:+d}</text>')
+    for name, threshold, colour in (("high", lines[0], "#038153"),
+                                    ("low", lines[1], "#cc3340")) if lines else ():
+        x = (threshold + 100) / 200 * width
+        parts.append(f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}" stroke="{colour}" '
+                     f'stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="10" fill="{colour}">'
+                     f'{name}</text>')
+    parts.append("</g>")
+    for index, (label, colour) in enumerate((("now", "#c2c8cc"), ("with the draft", "#1f73b7"))):
+        x = 4 + index * 90
+        parts.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{x + 14}" y="13" font-family="{FONT}" font-size="11" '
+                     f'fill="#2f3941">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -526,3 +526,44 @@ def _is_link(value: str) -> bool:
 
 def _show(number: float) -> str:
     return f"{number:g}" if abs(number) < 1e6 else f"{number:.0e}"
+
+
+_LABELS: Mapping[str, str] = MappingProxyType({
+    "tiers.mode": "Tier thresholds: mode", "tiers.high": "Tier thresholds: high from",
+    "tiers.low": "Tier thresholds: low below", "half_life_days": "Half life (days)",
+    "cost_per_ticket": "Cost per ticket", "currency": "Currency",
+    "spend_source": "Spend comes from", "crm_match_field": "CRM match field",
+    "spend_field": "Spend user field", "organization_spend_field": "Spend organization field",
+    "spend_reference": "Spend for full points", "little_data_tickets": "Little data below",
+    "tag_little_data": "Tag customers with little data", "system_tags": "System tags",
+    "tag_high": "High-value tag", "tag_low": "Low-value tag",
+    "tagging_enabled": "Automatic tagging", "tag_tickets": "Tag tickets",
+    "tag_user": "Tag the user", "value_user_field": "Value user field",
+    "max_suggestions": "Suggestions shown", "gesture_budget": "Gestures a month",
+    "loyalty_tenure_days": "Loyalty: tenure (days)", "loyalty_spend": "Loyalty: spend",
+    "loyalty_purchases": "Loyalty: purchases", "new_customer_days": "New customer for (days)",
+    "community_link": "Community link", "onboarding_link": "Onboarding link",
+    "segments": "Segments", "exchange_rates": "Exchange rates", "weights": "Weights",
+})
+
+
+def label(path: str) -> str:
+    """A dotted setting path (as `SettingsError` and a version diff name it) in words an admin
+    reads: `weights.ticket_volume` is "Weight: Ticket volume"."""
+    if path in _LABELS:
+        return _LABELS[path]
+    parts = path.split(".")
+    if parts[0] == "weights" and len(parts) == 2:
+        return f"Weight: {SIGNALS.get(parts[1], parts[1])}"
+    if parts[0] == "exchange_rates" and len(parts) == 2:
+        return f"Exchange rate: {parts[1]}"
+    if parts[0] == "segments" and len(parts) >= 2:
+        rest = label(".".join(parts[2:])) if len(parts) > 2 else ""
+        return f"Segment {parts[1]}" + (f": {rest}" if rest else "")
+    if parts[0] == "suggestions" and len(parts) >= 2:
+        rule = DEFAULT_SUGGESTIONS.get(parts[1])
+        name = rule.title if rule is not None else parts[1]
+        return f"Suggestion “{name}”" + (f": {parts[2]}" if len(parts) > 2 else "")
+    if parts[0] == "system_tags":
+        return "System tags"
+    return path

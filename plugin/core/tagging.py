@@ -64,15 +64,15 @@ def decide(value: float, current_tags: tuple[str, ...] | frozenset[str], setting
     tier = tier_with_hysteresis(value, previous, cutoffs, margin)
     if little_data and not settings.tag_little_data:
         tier = "medium"
-    wanted = {"high": {settings.tag_high}, "low": {settings.tag_low}}.get(tier, set())
-    ours = {settings.tag_high, settings.tag_low}
-    return TagDecision(tier=tier, add=tuple(sorted(wanted - tags)),
-                       remove=tuple(sorted((ours - wanted) & tags)))
+    return _tags_for(tier, tags, settings)
 
 
 def decide_for(value: CustomerValue, current_tags: tuple[str, ...] | frozenset[str],
                settings: Settings) -> TagDecision:
-    """`decide` on an assessed value: its own cutoffs and little-data flag."""
+    """`decide` on an assessed value: its own cutoffs and little-data flag. A tier a person
+    pinned (`value.override`) is written as it is: no hysteresis, little data or not."""
+    if value.override is not None:
+        return _tags_for(value.override.tier, set(current_tags), settings)
     return decide(value.value, current_tags, settings,
                   value.cutoffs or Cutoffs(settings.tiers.high, settings.tiers.low),
                   little_data=value.little_data)
@@ -167,3 +167,10 @@ def _differing(wanted: Mapping[str, object], current: Mapping[str, object]
             continue
         changed.append((key, value))
     return tuple(changed)
+
+
+def _tags_for(tier: str, tags: set[str], settings: Settings) -> TagDecision:
+    wanted = {"high": {settings.tag_high}, "low": {settings.tag_low}}.get(tier, set())
+    ours = {settings.tag_high, settings.tag_low}
+    return TagDecision(tier=tier, add=tuple(sorted(wanted - tags)),
+                       remove=tuple(sorted((ours - wanted) & tags)))

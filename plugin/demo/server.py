@@ -69,7 +69,7 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
             _sync(base, database, echo, sell=sell, now=now)
             # Here, not at the top: the queue's module imports the metrics library, which
             # `serve` must set up first (see `plugin.cli.server`).
-            from plugin.service_layer.jobs import consumer_threads
+            from plugin.service_layer.jobs import consumer_threads, keep_overviews
 
             signer = DemoSigner()
             app = create_app({
@@ -82,6 +82,7 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
                 "SETUP_TOKEN_ENTRY": True,
             }, fetch_key=signer.fetch)
             app.extensions["demo_signer"] = signer
+            keep_overviews(app.extensions["customer_value"])  # the worker's job, at once
             server = make_server(HOST, port, app, threaded=True)
             url = f"http://{HOST}:{server.server_port}/"
             echo(f"Customer Value demo on {url} (Ctrl-C to stop)")

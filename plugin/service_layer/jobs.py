@@ -41,7 +41,9 @@ from plugin.core.tagging import (
     tagging_refusal,
     with_changes,
 )
+from plugin.service_layer import alerts
 from plugin.service_layer.account_sync import claim_due, run_claimed
+from plugin.service_layer.overview import refresh
 from plugin.service_layer.setup import SetupOptions, run_first_sync
 from plugin.service_layer.telemetry import JOBS
 from plugin.storage.schema import private_file
@@ -51,6 +53,8 @@ log = logging.getLogger(__name__)
 POLLING = {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 1.0}
 """How an idle consumer polls the SQLite queue: never more than 1 s apart (huey's default, 10 s,
 left a ticket untagged for seconds after a quiet spell). Redis is read with a blocking pop."""
+OVERVIEW_MINUTES = 10
+"""How often the worker refreshes each account's overview (and ends expired pins)."""
 RETRIES = 8
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 600.0
@@ -157,6 +161,21 @@ def make_queue(app: Flask) -> Huey:
         with app.app_context():
             queue_due_syncs(app)
 
+    @huey.periodic_task(crontab(minute=f"*/{OVERVIEW_MINUTES}"))
+    def refresh_overviews():
+        with app.app_context():
+            keep_overviews(app.extensions["customer_value"])
+
+    @huey.periodic_task(crontab(minute="30", hour="5"))
+    def daily_alerts():
+        with app.app_context():
+            services = app.extensions["customer_value"]
+            for account_key in services.account_keys():
+                try:
+                    alerts.daily(services, account_key)
+                except Exception:  # one account's failure must not stop the others
+                    log.exception("the alerts of %s could not be evaluated", account_key)
+
     huey.tag_ticket = tag_ticket
     huey.sync_job = sync_job
     huey.first_sync = first_sync
@@ -175,6 +194,17 @@ def queue_due_syncs(app: Flask) -> list[str]:
     for subdomain in due:
         app.extensions["queue"].sync_job(subdomain, claim)
     return due
+
+
+def keep_overviews(services) -> None:
+    """End the pins that expired, then refresh every account's overview."""
+    for account_key in services.account_keys():
+        try:
+            if services.overrides(services.store(account_key)).expire(services.clock()):
+                services.cache.forget(account_key)
+            refresh(services, account_key)
+        except Exception:  # one account's failure must not stop the others
+            log.exception("the overview of %s could not be refreshed", account_key)
 
 
 @contextmanager
@@ -251,6 +281,7 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
             raise Unavailable(f"the CRM spend of requester {requester_id} is unavailable; "
                               "tags wait for it", service=crm)
         client = services.client(config)
+        services.check_alerts(config, value, ticket_id)
         targets = tag_targets(settings)
         if TICKETS in targets:
             decision = decide_for(value, client.ticket_tags(ticket_id), settings)

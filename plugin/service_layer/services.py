@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +22,10 @@ from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CRM_NAMES, CustomerHistory
 from plugin.core.lifetime import LifetimeModel
+from plugin.core.health import HealthFacts, Problem, problems
 from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
 from plugin.core.norms import account_norms
+from plugin.core.overrides import applicable
 from plugin.core.settings import Settings
 from plugin.core.signals import Norms
 from plugin.service_layer.crm import CrmConnector, SecretReader
@@ -31,8 +33,9 @@ from plugin.service_layer.lifetime import fit_lifetime
 from plugin.service_layer.live import current_history
 from plugin.service_layer.values import CachedValue, ValueCache
 from plugin.storage.deliveries import Deliveries, Delivery
-from plugin.storage.history import HistoryStore
+from plugin.storage.history import HistoryStore, crm_stream
 from plugin.storage.installations import Registry
+from plugin.storage.overrides import OverrideStore
 from plugin.storage.schema import account_id, accounts
 from plugin.storage.secrets import AccountSecrets
 from plugin.storage.versions import SettingsVersions
@@ -73,12 +76,15 @@ class Services:
     crm: CrmConnector = field(default_factory=CrmConnector)
     patient_factory: Callable[[ZendeskConfig], ZendeskClient] | None = None
     """Clients that wait rate limits out, for the periodic sync (default: `client_factory`)."""
+    alert_check: Callable[..., Any] | None = None
+    """`plugin.service_layer.alerts.after_value`, hung here by the composition root."""
     _clients: dict[str, ZendeskClient] = field(default_factory=dict)
     _patient: dict[str, ZendeskClient] = field(default_factory=dict)
     _accounts: dict[str, int] = field(default_factory=dict)
     _cutoffs: dict[tuple, tuple[Any, datetime]] = field(default_factory=dict)
     """Cutoffs and norms per account, with when they were computed."""
     _settings: dict[int, tuple[Settings, float]] = field(default_factory=dict)
+    _reads: dict[tuple, tuple[Any, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self, account_key: str) -> HistoryStore:
@@ -164,7 +170,9 @@ class Services:
             result = assess(history, settings, now, ticket_id=ticket_id, norms=norms,
                             cutoffs=self.cutoffs(store, settings, now),
                             lifetime=self.lifetime(store, settings, now))
-            store.record_snapshot(user_id, value=result.value.value, tier=result.value.tier,
+            result = self._pinned(store, history, result, now)
+            store.record_snapshot(user_id, value=result.value.value,
+                                  tier=result.value.model_tier or result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
                                   min_interval=SNAPSHOT_INTERVAL)
             return result
@@ -173,6 +181,64 @@ class Services:
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
+
+    def health(self, config: ZendeskConfig) -> list[Problem]:
+        """The account's set-up problems, with what to do about each."""
+        store = self.store(config.base_url)
+        settings = self.settings_for(store)
+        kind = settings.spend_source
+        currencies, duplicates, credential, crm_synced = {}, 0, False, None
+        if kind in CRM_NAMES:
+            currencies, duplicates = store.crm_health(kind)
+            credential = bool(self.crm.credential(
+                kind, lambda name: self.secret(store, name),
+                env_credentials=self.is_env_account(config))[0])
+            crm_synced = store.state(crm_stream(kind)).synced_through
+        facts = HealthFacts(deal_currencies=currencies, duplicate_contacts=duplicates,
+                            crm_credential=credential, crm_synced_at=crm_synced,
+                            zendesk_synced_at=store.state("tickets").synced_through,
+                            failed_jobs=len(self.failed_jobs(config.base_url)))
+        return problems(settings, facts, self.clock())
+
+    def cached(self, key: tuple, read: Callable[[], Any]) -> Any:
+        """`read()`, reused for SETTINGS_SECONDS (what a job asks on every run: the alert
+        rules), so a change shows within that time."""
+        with self._lock:
+            found = self._reads.get(key)
+        if found is not None and time.monotonic() - found[1] < SETTINGS_SECONDS:
+            return found[0]
+        value = read()
+        with self._lock:
+            self._reads[key] = (value, time.monotonic())
+        return value
+
+    def forget_cached(self, key: tuple) -> None:
+        with self._lock:
+            self._reads.pop(key, None)
+
+    def overrides(self, store: HistoryStore) -> OverrideStore:
+        return OverrideStore(self.engine, store.account)
+
+    def _pinned(self, store: HistoryStore, history: CustomerHistory, result: Assessment,
+                now: datetime) -> Assessment:
+        """The assessment with the tier a person pinned for the customer (or their
+        organization), if a pin applies now."""
+        organization = history.profile.organization
+        organization_id = organization.id if organization is not None else None
+        user_id = history.profile.id
+        pin = applicable(self.overrides(store).for_customer(user_id, organization_id, now),
+                         user_id, organization_id, now)
+        return replace(result, value=result.value.pinned(pin)) if pin is not None else result
+
+    def check_alerts(self, config: ZendeskConfig, value: Any, ticket_id: int) -> None:
+        """Evaluate the account's alert rules for a value just computed (a tagging job):
+        what the composition root hung on `alert_check`."""
+        if self.alert_check is not None:
+            self.alert_check(self, config, value, ticket_id)
+
+    def overrides_changed(self, config: ZendeskConfig) -> None:
+        """Forget the account's computed values, so a pin (or its end) shows at once."""
+        self.cache.forget(config.base_url)
 
     def secret(self, store: HistoryStore, name: str) -> str | None:
         """One of the account's saved secrets (the CRM credentials), or None (also when the

@@ -274,6 +274,28 @@ class HistoryStore:
                     tickets.c.id.in_(wanted[start:start + 500]))).scalars())
         return found
 
+    def crm_health(self, source: str) -> tuple[dict[str, int], int]:
+        """The CRM's won deals by currency, and how many emails several contacts share."""
+        with self.engine.connect() as conn:
+            currencies = dict(conn.execute(select(crm_deals.c.currency, func.count()).where(
+                crm_deals.c.account_id == self.account, crm_deals.c.source == source,
+                crm_deals.c.won.is_(True)).group_by(crm_deals.c.currency)).all())
+            shared = select(crm_contact_emails.c.email).where(
+                crm_contact_emails.c.account_id == self.account,
+                crm_contact_emails.c.source == source).group_by(
+                crm_contact_emails.c.email).having(
+                func.count(crm_contact_emails.c.contact_id) > 1).subquery()
+            duplicates = conn.execute(select(func.count()).select_from(shared)).scalar_one()
+        return currencies, duplicates
+
+    def open_ticket(self, user_id: int) -> int | None:
+        """The customer's most recently created ticket that is not solved or closed."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(tickets.c.id).where(
+                tickets.c.account_id == self.account, tickets.c.requester_id == user_id,
+                tickets.c.status.in_(("new", "open", "pending", "hold"))).order_by(
+                tickets.c.created_at.desc()).limit(1)).scalar()
+
     def user_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(users.c.id).where(

@@ -163,6 +163,7 @@ settings_versions = Table(
     Column("author_id", BigInteger, nullable=False),
     Column("note", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("author_name", String(200)),
 )
 
 account_secrets = Table(
@@ -233,6 +234,98 @@ key_fingerprints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+overrides = Table(
+    "overrides", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("subject", String(16), nullable=False),
+    Column("subject_id", BigInteger, nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_by_name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Index("ix_overrides_subject", "account_id", "subject", "subject_id"),
+)
+override_events = Table(
+    "override_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("override_id", ForeignKey("overrides.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", BigInteger, nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_override_events_override", "account_id", "override_id"),
+)
+CUSTOMER_VALUE_INDEXES = {
+    "value": ("value", "user_id"), "tier": ("tier", "value", "user_id"),
+    "change": ("change_30d", "user_id"), "organization": ("organization_name", "value"),
+    "segment": ("segment", "value"), "risk": ("at_risk", "value"),
+    "tier_risk": ("tier", "at_risk", "value", "user_id"),
+    "refreshed": ("refreshed_at",),
+}
+"""The overview's orders and filters, each served by an index (the migration makes the same)."""
+customer_values = Table(
+    "customer_values", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("search", Text, nullable=False),
+    Column("organization_id", BigInteger),
+    Column("organization_name", Text, nullable=False),
+    Column("segment", String(80), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("value_30d", Float),
+    Column("tier_30d", String(8)),
+    Column("change_30d", Float, nullable=False),
+    Column("little_data", Boolean, nullable=False),
+    Column("at_risk", Boolean, nullable=False),
+    Column("risks", JSON, nullable=False),
+    Column("drivers", JSON, nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("refreshed_at", DateTime(timezone=True), nullable=False),
+    *[Index(f"ix_customer_values_{name}", "account_id", *columns)
+      for name, columns in CUSTOMER_VALUE_INDEXES.items()],
+)
+tier_shares = Table(
+    "tier_shares", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("day", DateTime(timezone=True), primary_key=True),
+    Column("high", Integer, nullable=False),
+    Column("medium", Integer, nullable=False),
+    Column("low", Integer, nullable=False),
+)
+alert_rules = Table(
+    "alert_rules", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+alert_events = Table(
+    "alert_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("rule_id", ForeignKey("alert_rules.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("fired_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("reason", Text, nullable=False),
+    Column("done", JSON, nullable=False),
+    Index("ix_alert_events_open", "account_id", "rule_id", "user_id", "ended_at"),
+)
+
 
 def private_file(path: str | os.PathLike[str]) -> None:
     """Create `path` readable and writable by its owner only (0600), or narrow it to that if it
@@ -249,6 +342,7 @@ def private_sqlite(url: str) -> None:
     parsed = make_url(with_driver(url))
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         private_file(parsed.database)
+
 
 
 def connect(url: str) -> Engine:

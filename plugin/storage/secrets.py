@@ -19,7 +19,12 @@ from plugin.storage.vault import Vault
 SECRETS: Mapping[str, str] = {
     "sell_token": "Zendesk Sell access token",
     "bitrix24_webhook_url": "Bitrix24 inbound webhook URL",
+    "alert_signing_secret": "Alert webhook signing secret (at least 32 characters)",
 }
+ALERT_SECRET = "alert_signing_secret"
+"""The secret alert webhooks are signed with (HMAC-SHA256): set by an admin, who gives it to
+the team that receives them."""
+MIN_ALERT_SECRET = 32
 WEBHOOK_SECRET = "webhook_signing_secret"
 """Zendesk's signing secret of the app's webhook: set by provisioning, never by a person."""
 MAX_SECRET = 1024
@@ -58,6 +63,8 @@ class AccountSecrets:
                 errors[f"secrets.{name}"] = "unknown secret"
             elif not isinstance(value, str) or len(value) > MAX_SECRET:
                 errors[f"secrets.{name}"] = f"must be text of at most {MAX_SECRET} characters"
+            elif name == ALERT_SECRET and value and len(value) < MIN_ALERT_SECRET:
+                errors[f"secrets.{name}"] = f"must be at least {MIN_ALERT_SECRET} characters"
             elif name == "bitrix24_webhook_url" and value and not BITRIX_WEBHOOK.match(value):
                 errors[f"secrets.{name}"] = ("must be a Bitrix24 inbound webhook URL: "
                                              "https://your.bitrix24.com/rest/1/secret/")

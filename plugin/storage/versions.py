@@ -23,6 +23,8 @@ class Version:
     author_id: int
     note: str
     created_at: datetime
+    author_name: str = ""
+    """Who saved it, by name: the Zendesk user's name, or the operator of a command."""
 
 
 class VersionConflict(Exception):
@@ -57,7 +59,7 @@ class SettingsVersions:
         return Settings() if version == 1 else None
 
     def save(self, data: dict[str, Any], *, author_id: int, now: datetime, note: str = "",
-             base_version: int | None = None) -> Version:
+             base_version: int | None = None, author_name: str = "") -> Version:
         """Validate `data` (any subset of the settings) and store it as the next version.
 
         `SettingsError` (nothing stored) when invalid; `VersionConflict` when `base_version`
@@ -72,19 +74,22 @@ class SettingsVersions:
             try:
                 conn.execute(settings_versions.insert().values(
                     account_id=self.account, version=settings.version, data=settings.to_dict(),
-                    author_id=author_id, note=note[:200], created_at=as_utc(now)))
+                    author_id=author_id, note=note[:200], created_at=as_utc(now),
+                    author_name=author_name[:200] or None))
             except IntegrityError as error:
                 raise VersionConflict("another save took this version number") from error
-        return Version(settings.version, settings, author_id, note[:200], now)
+        return Version(settings.version, settings, author_id, note[:200], now, author_name[:200])
 
-    def rollback(self, version: int, *, author_id: int, now: datetime) -> Version:
+    def rollback(self, version: int, *, author_id: int, now: datetime,
+                 author_name: str = "") -> Version:
         """A new version with the settings of an older one."""
-        old = self.get(version)
+        old = self.settings_of(version)
         if old is None:
             raise KeyError(version)
-        data = old.settings.to_dict()
+        data = old.to_dict()
         data.pop("version")
-        return self.save(data, author_id=author_id, now=now, note=f"Rolled back to v{version}")
+        return self.save(data, author_id=author_id, now=now, note=f"Rolled back to v{version}",
+                         author_name=author_name)
 
     def _rows(self, limit: int) -> list[Version]:
         with self.engine.connect() as conn:
@@ -96,7 +101,7 @@ class SettingsVersions:
 
 def _version(row) -> Version:
     return Version(row.version, Settings.from_dict(row.data), row.author_id, row.note,
-                   as_utc(row.created_at))
+                   as_utc(row.created_at), row.author_name or "")
 
 
 def diff(before: Settings, after: Settings) -> list[tuple[str, Any, Any]]:

@@ -35,6 +35,7 @@ from plugin.core.settings import (
     PLACEHOLDERS,
     Settings,
     SettingsError,
+    label,
 )
 from plugin.core.tagging import record_fields
 from plugin.core.times import zulu
@@ -43,6 +44,8 @@ from plugin.service_layer.backtest import run_backtest, suggest
 from plugin.storage.secrets import SECRETS, WEBHOOK_SECRET, AccountSecrets
 from plugin.storage.versions import VersionConflict, diff
 from plugin.web.i18n import catalog, pick_locale
+from plugin.web.overview import AGENT, LEAD, actor_name
+from plugin.web.overview import page as overview_page
 from plugin.web.pages import signed_only
 from plugin.web.session import (
     DEMO_ACCOUNT,
@@ -50,6 +53,7 @@ from plugin.web.session import (
     account,
     new_session,
     services,
+    session_from_form,
     verified_load,
 )
 from plugin.web.setup import intercept
@@ -69,6 +73,13 @@ def init_app(app: Flask) -> None:
 
 @bp.post("/settings")
 def signed_load():
+    """Zendesk's nav_bar load: admins get the settings, team leads and agents the overview
+    (leads to manage, agents to read); the tab bar comes back here with the app's session."""
+    if "app_session" in request.form:
+        session = session_from_form()
+        if session.role != ADMIN:
+            return render_template("admin/forbidden.html", locale="en"), 403
+        return _page(request.form["app_session"])
     setup = intercept("settings")
     if setup is not None:
         return setup
@@ -77,12 +88,14 @@ def signed_load():
     if installation is None:
         abort(403, "this app is not installed for this Zendesk account")
     try:
-        role = services().client(installation.zendesk).user_role(claims.user_id)
+        role, _ = services().client(installation.zendesk).staff(claims.user_id)
     except IntegrationError:
         abort(503, "Zendesk could not confirm your role; try again in a moment")
-    if role != ADMIN:
-        return render_template("admin/forbidden.html", locale="en"), 403
-    return _page(new_session(claims.account, claims.user_id, ADMIN))
+    if role == ADMIN:
+        return _page(new_session(claims.account, claims.user_id, ADMIN))
+    if role in (LEAD, AGENT):
+        return overview_page(new_session(claims.account, claims.user_id, role), role)
+    return render_template("admin/forbidden.html", locale="en"), 403
 
 
 @bp.get("/settings")
@@ -97,6 +110,7 @@ def _page(session_token: str):
     return render_template(
         "admin/settings.html", session_token=session_token, locale=locale,
         strings=catalog(locale), benefits=BENEFIT_SIGNALS, costs=COST_SIGNALS,
+        signals={**BENEFIT_SIGNALS, **COST_SIGNALS},
         suggestions=DEFAULT_SUGGESTIONS, placeholders=sorted(PLACEHOLDERS), secrets=SECRETS)
 
 
@@ -118,12 +132,20 @@ def current_settings():
     store, _, config = _admin_account()
     settings = services().settings_for(store)
     versions = services().versions(store).history()
+    names: dict[int, str] = {}
+    for v in versions:
+        if not v.author_name and v.author_id not in names:
+            names[v.author_id] = actor_name(config, v.author_id)
     return jsonify({"settings": settings.to_dict(), "version": settings.version,
                     "secrets": _secrets(store).which_are_set(),
                     "sync": _sync(config.base_url),
                     "versions": [{"version": v.version, "author_id": v.author_id,
+                                  "author": v.author_name or names[v.author_id],
+                                  "current": v.version == settings.version,
                                   "note": v.note, "created_at": zulu(v.created_at)}
-                                 for v in versions]})
+                                 for v in versions],
+                    "health": [{"key": p.key, "title": p.title, "detail": p.detail,
+                                "fix": p.fix} for p in services().health(config)]})
 
 
 @bp.post("/api/settings/preview")
@@ -141,7 +163,10 @@ def preview_settings():
         "examples": [{"user_id": m.user_id, "name": m.name, "before": m.before,
                       "after": m.after, "tier_before": m.tier_before,
                       "tier_after": m.tier_after} for m in result.examples],
-        "histogram_svg": histogram_svg(result.histogram_current, result.histogram_draft),
+        "histogram_svg": histogram_svg(
+            result.histogram_current, result.histogram_draft,
+            lines=(draft.tiers.high, draft.tiers.low) if draft.tiers.mode == "absolute"
+            else None),
     })
 
 
@@ -174,7 +199,7 @@ def suggest_weights():
 
 @bp.put("/api/settings")
 def save_settings():
-    store, session = _admin()
+    store, session, config = _admin_account()
     body = _body()
     before = services().settings_for(store)
     data = _settings_data(body, before)
@@ -193,7 +218,8 @@ def save_settings():
     try:
         saved = services().versions(store).save(
             data, author_id=session.user_id, now=services().clock(),
-            note=_note(body), base_version=body.get("base_version"))
+            note=_note(body), base_version=body.get("base_version"),
+            author_name=actor_name(config, session.user_id))
     except SettingsError as error:
         return _invalid(error)
     except VersionConflict as error:
@@ -265,16 +291,17 @@ def version_diff(before: int, after: int):
     old, new = versions.settings_of(before), versions.settings_of(after)
     if old is None or new is None:
         abort(404, "no such version")
-    return jsonify({"changes": [{"setting": path, "before": a, "after": b}
-                                for path, a, b in diff(old, new)]})
+    return jsonify({"changes": [{"setting": path, "label": label(path), "before": a,
+                                 "after": b} for path, a, b in diff(old, new)]})
 
 
 @bp.post("/api/settings/versions/<int:version>/rollback")
 def rollback(version: int):
-    store, session = _admin()
+    store, session, config = _admin_account()
     try:
-        saved = services().versions(store).rollback(version, author_id=session.user_id,
-                                                    now=services().clock())
+        saved = services().versions(store).rollback(
+            version, author_id=session.user_id, now=services().clock(),
+            author_name=actor_name(config, session.user_id))
     except KeyError:
         abort(404, "no such version")
     services().settings_saved(store)

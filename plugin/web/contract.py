@@ -52,7 +52,19 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
                   for p in assessment.trend],
         "settings_version": v.settings_version,
         "computed_at": zulu(v.computed_at),
+        "override": _override(v),
     }
+
+
+def _override(v: CustomerValue) -> dict[str, Any] | None:
+    """The tier a person pinned (`tier` then shows it), with why, by whom and until when."""
+    pin = v.override
+    if pin is None:
+        return None
+    return {"id": pin.id, "tier": pin.tier, "model_tier": v.model_tier, "reason": pin.reason,
+            "subject": pin.subject, "subject_id": pin.subject_id,
+            "expires_at": zulu(pin.expires_at), "pinned_by": pin.created_by_name,
+            "pinned_at": zulu(pin.created_at)}
 
 
 def _money(v: CustomerValue) -> dict[str, Any] | None:

@@ -102,6 +102,17 @@ def session_from_request():
     return session
 
 
+def session_from_form(field: str = "app_session"):
+    """The app session a page posts to open another of the app's pages (its tab bar), or a
+    401: the same token as the API's Bearer header, never a cookie."""
+    try:
+        session = _sessions().read(request.form.get(field, ""), services().clock())
+    except AuthError as error:
+        abort(401, f"a valid session token is required: {error}")
+    set_account(session.account)
+    return session
+
+
 def _sessions() -> SessionCache:
     cache = current_app.extensions.get("customer_value_sessions")
     if cache is None or cache.secret != _secret():

@@ -1,0 +1,174 @@
+"""Benchmark: the account overview's first page and filtered pages on a 100,000-customer
+account, and the worker's refresh that fills the table they read.
+
+    .venv/bin/python bench/bench_overview.py [--customers 100000] [--scored 3000]
+
+1. A generated account of `--scored` customers is served by the sandbox, synced into a SQLite
+   history store as `customer-value sync` does, and refreshed by the worker's job
+   (`plugin.service_layer.overview.refresh`: every customer scored now, 30 days ago and weekly
+   over 90 days): its time per customer.
+2. Those scored rows are copied, with new ids and names, until the overview's table holds
+   `--customers` customers of one account (`--full` instead generates, syncs and refreshes an
+   account of that size: hours and about 8 GiB on this machine).
+3. The overview's JSON endpoints are asked through the app (Flask's test client: routing,
+   the session check, the query, the JSON): the first page, filtered pages, a search, a sort
+   by change, the summary (shares, movers, at risk) and a CSV export. p50 / p95 / max of
+   `--requests` requests each. Goal: p95 under 200 ms for the first and the filtered page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench_sidebar import EMAIL, TOKEN, synced_store
+from sqlalchemy import select
+
+from integrations.sandbox.server import running_sandbox
+from plugin import create_app
+from plugin.core.model import score
+from plugin.demo.generator import generate
+from plugin.service_layer.overview import refresh
+from plugin.storage.alerts import AlertStore
+from plugin.storage.overview import OverviewStore
+from plugin.storage.schema import customer_values
+from plugin.web.session import DEMO_ACCOUNT, DEMO_USER_ID, new_session
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+GOAL_MS = 200.0
+NEWLINE = b"\n"
+QUERIES = (
+    ("first page (by value)", "/api/overview/customers"),
+    ("filtered: high tier, at risk", "/api/overview/customers?tier=high&at_risk=1"),
+    ("filtered: organization, little data", None),  # filled with a real organization
+    ("search by name", "/api/overview/customers?q=son"),
+    ("sorted by change, page 40", "/api/overview/customers?sort=change&order=asc&page=40"),
+    ("summary (shares, movers, at risk)", "/api/overview"),
+)
+
+
+def copied(rows: list[dict], customers: int):
+    """The scored rows repeated, with fresh ids and names, to `customers` rows."""
+    for index in range(customers):
+        row = dict(rows[index % len(rows)])
+        row["user_id"] = 10_000_000 + index
+        copy = index // len(rows)
+        if copy:
+            row["name"] = f"{row['name']} {copy}"
+            row["search"] = f"{row['search']} {copy}"
+        yield row
+
+
+def alert_costs(services, base: str, seed: int, customers: int = 500):
+    """The time `Services.check_alerts` adds to a tagging job, per customer, with three rules
+    set (one of each kind) and values already computed (as the job has them)."""
+    store = services.store(base)
+    alerts = AlertStore(services.engine, store.account)
+    for kind, threshold in (("tier_drop", 0), ("value_drop", 15), ("bad_rating", 0)):
+        alerts.add_rule({"kind": kind, "threshold": threshold, "actions": [{"type": "tag",
+                         "tag": "cv_alert"}], "enabled": True}, author_id=0, now=NOW)
+    config = services.config_for(base)
+    settings = services.settings_for(store)
+    ids = random.Random(seed).sample(store.user_ids(), customers)
+    times, fired = [], 0
+    for user_id in ids:
+        value = score(store.history(user_id), settings, NOW)
+        before = len(alerts.recent(limit=customers))
+        began = time.perf_counter()
+        services.check_alerts(config, value, store.open_ticket(user_id) or 1)
+        spent = 1000 * (time.perf_counter() - began)
+        if len(alerts.recent(limit=customers)) > before:
+            fired += 1
+        else:
+            times.append(spent)
+    return times, fired
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--scored", type=int, default=3_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--full", action="store_true",
+                        help="generate, sync and refresh --customers customers for real")
+    args = parser.parse_args()
+    scored = args.customers if args.full else args.scored
+    with tempfile.TemporaryDirectory(prefix="bench-overview-") as scratch:
+        folder = Path(scratch) / "account"
+        summary = generate(folder, scored, seed=args.seed, now=NOW)
+        database = f"sqlite:///{Path(scratch) / 'store.db'}"
+        with running_sandbox(folder, now=NOW, export_rate_limit=0, rate_limit=0) as base:
+            synced_store(base, database)
+            app = create_app({"DEMO_MODE": True, "DATABASE_URL": database,
+                              "ZENDESK_BASE_URL": base, "ZENDESK_EMAIL": EMAIL,
+                              "ZENDESK_API_TOKEN": TOKEN, "SECRET_KEY": "bench-" * 8,
+                              "QUEUE_PATH": str(Path(scratch) / "queue.db")})
+            services = app.extensions["customer_value"]
+            services.clock = lambda: NOW
+            done = refresh(services, base)
+            alert_times, fired = alert_costs(services, base, args.seed)
+        print(f"Account: seed {args.seed}, {summary.users:,} customers, {summary.tickets:,} "
+              f"tickets, synced into SQLite. Refresh: {done.customers:,} customers in "
+              f"{done.seconds:.1f} s ({1000 * done.seconds / max(done.customers, 1):.2f} ms "
+              "a customer).")
+        print(f"Alert evaluation added to a tagging job (3 rules, {len(alert_times)} customers "
+              f"whose rules did not fire; {fired} that fired are left out, their time is the "
+              f"actions' Zendesk calls): p50 {statistics.median(alert_times):.2f} ms, p95 "
+              f"{percentile(alert_times, 0.95):.2f} ms, max {max(alert_times):.2f} ms.")
+        overview = OverviewStore(services.engine, services.store(base).account)
+        if not args.full:
+            with services.engine.connect() as conn:
+                rows = [dict(r._mapping) for r in conn.execute(select(customer_values))]
+            for row in rows:
+                row.pop("account_id")
+                row.pop("refreshed_at")
+            began = time.perf_counter()
+            count = overview.replace(copied(rows, args.customers), NOW)
+            print(f"Table: the {len(rows):,} scored rows copied to {count:,} customers in "
+                  f"{time.perf_counter() - began:.0f} s.")
+        organization = next(o for o in overview.choices()["organizations"])
+        queries = [(label, path or "/api/overview/customers?organization="
+                    f"{organization}&little_data=0") for label, path in QUERIES]
+        queries.append(("CSV export: high tier, at risk",
+                        "/api/overview/customers.csv?tier=high&at_risk=1"))
+        client = app.test_client()
+        with app.app_context():
+            headers = {"Authorization": "Bearer " + new_session(DEMO_ACCOUNT, DEMO_USER_ID,
+                                                                "admin")}
+        print(f"\n{args.requests} requests each, in this process (Python "
+              f"{sys.version.split()[0]}), SQLite:\n")
+        print("| request | matching | p50 | p95 | max |")
+        print("| --- | --- | --- | --- | --- |")
+        random.seed(args.seed)
+        for label, path in queries:
+            times, matched = [], "–"
+            for _ in range(args.requests):
+                began = time.perf_counter()
+                answer = client.get(path, headers=headers)
+                body = answer.get_data()
+                times.append(1000 * (time.perf_counter() - began))
+                assert answer.status_code == 200, (path, answer.status_code, body[:200])
+            if path.startswith("/api/overview/customers?") or path == "/api/overview/customers":
+                found = answer.get_json()
+                matched = ("over " if found["more"] else "") + f"{found['total']:,}"
+            elif path.endswith(".csv?tier=high&at_risk=1"):
+                matched = f"{body.count(NEWLINE) - 1:,} rows"
+            print(f"| {label} | {matched} | {statistics.median(times):.1f} ms | "
+                  f"{percentile(times, 0.95):.1f} ms | {max(times):.1f} ms |")
+        services.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""The account overview and tier overrides through HTTP: stored values refreshed by the
+worker's job, ranked, filtered, sorted, paged and exported; pins with a reason and an expiry
+that the sidebar's JSON and the tagger obey, ending by themselves, each step kept with who."""
+
+import csv
+import io
+from datetime import timedelta
+from functools import partial
+
+import pytest
+
+from integrations.zendesk import TicketFact, UserFact
+from plugin.core.domain import Organization
+from plugin.core.tagging import decide_for
+from plugin.service_layer.jobs import keep_overviews
+from tests import tokens
+from tests.factories import NOW, profile, rating, ticket
+from tests.fakes import FakeZendesk
+from tests.tokens import ACME_TOKEN, APP_ID, INSTALLATION
+
+session = partial(tokens.session, now=NOW)
+zendesk_token = partial(tokens.zendesk_token, now=NOW)
+BASE = "https://acme.zendesk.com"
+ACME = Organization(id=500, name="Acme Corp", tags=("enterprise",))
+
+
+class Clock:
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def fake():
+    return FakeZendesk()
+
+
+@pytest.fixture
+def app(make_app, database_url, keys, clock, fake):
+    app = make_app({"DATABASE_URL": database_url,
+                    "ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": "a@acme.com",
+                    "ZENDESK_API_TOKEN": ACME_TOKEN, "ZENDESK_APP_ID": str(APP_ID),
+                    "ZENDESK_INSTALLATION_ID": str(INSTALLATION)},
+                   fetch_key=lambda url: keys[1], client_factory=lambda config: fake,
+                   clock=clock)
+    store = app.extensions["customer_value"].store(BASE)
+    users = [UserFact(profile(id=i, name=f"Customer {i:02d}", joined_days_ago=400,
+                              organization=ACME if i % 2 else None), ACME.id if i % 2 else None,
+                      NOW) for i in range(1, 31)]
+    tickets = []
+    for i in range(1, 31):
+        good = i <= 10  # 1-10 happy, 11-20 mixed, 21-30 unhappy and waiting
+        for n in range(4 if i <= 20 else 6):
+            tid = i * 100 + n
+            recent = i > 20 and n >= 3  # the unhappy ones turned bad this month
+            tickets.append(TicketFact(i, ticket(
+                tid, days=5 + n if recent else 60 + 10 * n,
+                status="open" if i > 25 and n == 5 else "closed",
+                priority="urgent" if i > 20 else "normal",
+                satisfaction=rating(good or (i <= 20 and n % 2 == 0),
+                                    days=5 + n if recent else 55 + 10 * n)), NOW))
+    store.save_page("users", users_=users, now=NOW)
+    store.save_page("organizations", organizations_=[ACME], now=NOW)
+    store.save_page("tickets", tickets_=tickets, now=NOW)
+    return app
+
+
+def lead():
+    return session("acme", 125, role="team_lead")
+
+
+def agent():
+    return session("acme", 123, role="agent")
+
+
+def refreshed(app):
+    keep_overviews(app.extensions["customer_value"])
+
+
+def test_the_nav_bar_gives_admins_settings_leads_and_agents_the_overview(app, keys):
+    client = app.test_client()
+    for user, page in (("124", "Customer Value settings"), ("125", "Customer Value overview"),
+                       ("123", "Customer Value overview")):
+        answer = client.post("/settings", data={"token": zendesk_token(keys[0], sub=user)})
+        assert answer.status_code == 200 and page in answer.get_data(as_text=True)
+    agent_page = client.post("/settings", data={"token": zendesk_token(keys[0], sub="123")})
+    assert "Pin tier" not in agent_page.get_data(as_text=True)
+    end_user = client.post("/settings", data={"token": zendesk_token(keys[0], sub="126")})
+    assert end_user.status_code == 403
+
+
+def test_the_tab_bar_carries_the_session_between_the_pages(app):
+    client = app.test_client()
+    token = session("acme", 124, role="admin")["Authorization"].split()[1]
+    overview = client.post("/overview", data={"app_session": token})
+    assert overview.status_code == 200 and 'aria-current="page">Overview' in overview.text
+    settings = client.post("/settings", data={"app_session": token})
+    assert settings.status_code == 200 and "Customer Value settings" in settings.text
+    lead_token = lead()["Authorization"].split()[1]
+    assert client.post("/settings", data={"app_session": lead_token}).status_code == 403
+    assert client.post("/overview", data={"app_session": "forged"}).status_code == 401
+
+
+def test_values_come_from_the_refreshed_table_ranked_filtered_and_paged(app):
+    client = app.test_client()
+    empty = client.get("/api/overview/customers", headers=agent()).get_json()
+    assert empty["total"] == 0  # nothing is scored on a request
+    refreshed(app)
+    first = client.get("/api/overview/customers?per_page=10", headers=agent()).get_json()
+    assert first["total"] == 30 and len(first["customers"]) == 10
+    values = [c["value"] for c in first["customers"]]
+    assert values == sorted(values, reverse=True)
+    second = client.get("/api/overview/customers?per_page=10&page=2", headers=agent()).get_json()
+    assert not {c["user_id"] for c in first["customers"]} & {
+        c["user_id"] for c in second["customers"]}
+    assert second["customers"][0]["value"] <= values[-1]
+    assert first["customers"][0]["zendesk_url"].startswith(f"{BASE}/agent/users/")
+
+    lowest = client.get("/api/overview/customers?order=asc&per_page=5", headers=agent())
+    assert lowest.get_json()["customers"][0]["value"] == min(
+        c["value"] for c in client.get("/api/overview/customers?per_page=50",
+                                       headers=agent()).get_json()["customers"])
+    found = client.get("/api/overview/customers?q=customer 07", headers=agent()).get_json()
+    assert [c["name"] for c in found["customers"]] == ["Customer 07"]
+    by_org = client.get("/api/overview/customers?organization=Acme Corp&per_page=50",
+                        headers=agent()).get_json()
+    assert by_org["total"] == 15 and all(c["organization"] == "Acme Corp"
+                                         for c in by_org["customers"])
+    at_risk = client.get("/api/overview/customers?at_risk=1&per_page=50",
+                         headers=agent()).get_json()
+    assert {c["user_id"] for c in at_risk["customers"]} >= set(range(21, 31))
+    assert all(c["risks"] for c in at_risk["customers"])
+    high = client.get("/api/overview/customers?tier=high&per_page=50", headers=agent())
+    assert all(c["tier"] == "high" for c in high.get_json()["customers"])
+    assert client.get("/api/overview/customers?tier=gold", headers=agent()).status_code == 400
+
+
+def test_movers_and_shares_come_from_point_in_time_scores(app):
+    refreshed(app)
+    summary = app.test_client().get("/api/overview", headers=agent()).get_json()
+    assert sum(summary["tiers"].values()) == 30
+    assert len(summary["shares"]) >= 13 and "<polyline" in summary["shares_svg"]
+    assert summary["drops"], "the customers who turned unhappy this month dropped"
+    drop = summary["drops"][0]
+    assert drop["change_30d"] < 0 and drop["user_id"] > 20 and drop["moved"]
+    assert summary["choices"]["organizations"] == ["Acme Corp"]
+
+
+def test_csv_exports_the_filtered_view_and_defuses_formulas(app):
+    store = app.extensions["customer_value"].store(BASE)
+    store.save_page("users", users_=[UserFact(profile(id=31, name="=HYPERLINK(1)"), None, NOW)],
+                    now=NOW)
+    refreshed(app)
+    answer = app.test_client().get("/api/overview/customers.csv?organization=Acme Corp",
+                                   headers=agent())
+    assert answer.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    assert len(rows) == 15 and {r["organization"] for r in rows} == {"Acme Corp"}
+    everyone = app.test_client().get("/api/overview/customers.csv?q=hyperlink",
+                                     headers=agent()).get_data(as_text=True)
+    assert "'=HYPERLINK(1)" in everyone
+
+
+def test_an_override_is_shown_obeyed_kept_and_ends_by_itself(app, clock, fake):
+    client = app.test_client()
+    services = app.extensions["customer_value"]
+    config = services.config_for(BASE)
+    fake.requested_tickets = lambda user_id, updated_since=None: []
+    before = services.value(config, 25).result.value
+    assert before.tier != "high" and before.override is None
+
+    refused = client.post("/api/overrides", headers=agent(), json={})
+    assert refused.status_code == 403
+    bad = client.post("/api/overrides", headers=lead(), json={
+        "subject": "user", "subject_id": 25, "tier": "gold", "reason": " ",
+        "expires_at": (NOW - timedelta(days=1)).isoformat()})
+    assert bad.status_code == 422
+    assert set(bad.get_json()["error"]["fields"]) == {"tier", "reason", "expires_at"}
+
+    pinned = client.post("/api/overrides", headers=lead(), json={
+        "subject": "user", "subject_id": 25, "tier": "high",
+        "reason": "Renewal under negotiation", "expires_at": (NOW + timedelta(days=7)).isoformat()})
+    assert pinned.status_code == 201
+    body = client.get("/api/customers/25/value", headers=session("acme", 123)).get_json()
+    assert body["tier"] == "high"
+    assert body["override"]["reason"] == "Renewal under negotiation"
+    assert body["override"]["model_tier"] == before.tier
+    assert body["override"]["pinned_by"] == "Staff 125"
+    value = services.value(config, 25).result.value
+    settings = services.settings_for(services.store(BASE))
+    decision = decide_for(value, ("cv_low",), settings)
+    assert (decision.add, decision.remove) == (("cv_high",), ("cv_low",))
+
+    changed = client.post("/api/overrides", headers=lead(), json={
+        "subject": "user", "subject_id": 25, "tier": "medium", "reason": "Signed, watch it",
+        "expires_at": (NOW + timedelta(days=3)).isoformat()})
+    assert changed.get_json()["override"]["id"] == pinned.get_json()["override"]["id"]
+    assert client.get("/api/customers/25/value", headers=agent()).get_json()["tier"] == "medium"
+
+    clock.now = NOW + timedelta(days=4)
+    keep_overviews(services)  # the worker's periodic job
+    later = tokens.session("acme", 123, role="agent", now=clock.now)
+    after = client.get("/api/customers/25/value", headers=later).get_json()
+    assert after["override"] is None and after["tier"] == before.tier
+    listing = client.get("/api/overrides", headers=later).get_json()
+    assert listing["overrides"] == []
+    assert [(e["action"], e["by"]) for e in listing["events"]] == [
+        ("expire", "expired"), ("change", "Staff 125"), ("pin", "Staff 125")]
+
+
+def test_an_organization_pin_applies_to_its_people_until_ended(app):
+    client = app.test_client()
+    pinned = client.post("/api/overrides", headers=lead(), json={
+        "subject": "organization", "subject_id": ACME.id, "tier": "high",
+        "reason": "Strategic account", "expires_at": (NOW + timedelta(days=30)).isoformat()})
+    assert pinned.status_code == 201
+    refreshed(app)
+    rows = client.get("/api/overview/customers?organization=Acme Corp&per_page=50",
+                      headers=agent()).get_json()["customers"]
+    assert all(r["tier"] == "high" and r["pinned"] for r in rows)
+    ended = client.delete(f"/api/overrides/{pinned.get_json()['override']['id']}",
+                          headers=lead())
+    assert ended.status_code == 200
+    assert client.delete(f"/api/overrides/{pinned.get_json()['override']['id']}",
+                         headers=lead()).status_code == 404
+    events = client.get("/api/overrides", headers=agent()).get_json()["events"]
+    assert [e["action"] for e in events] == ["end", "pin"]
+
+
+def test_another_account_sees_nothing_of_this_one(app):
+    refreshed(app)
+    other = session("globex", 124, role="admin")
+    assert app.test_client().get("/api/overview/customers", headers=other).status_code == 403
