@@ -46,6 +46,8 @@ class FakeZendesk:
         return self.roles[user_id]
 
     def staff(self, user_id):
+        if user_id not in self.roles:
+            raise NotFound("no such user")
         return self.roles[user_id], f"Staff {user_id}"
 
     def close(self):

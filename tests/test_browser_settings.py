@@ -125,4 +125,4 @@ def test_the_settings_page_keeps_up(demo, browser):
     assert text(browser, "cv-diff") == ""
     assert text(browser, "cv-versions").splitlines()[0].startswith("v4")
     assert "Roll back to v4" not in text(browser, "cv-versions")
-    screenshot(browser, "settings")
+    screenshot(browser, "settings-after-rollback")

@@ -92,7 +92,7 @@ def actor_name(config, user_id: int) -> str:
     """The Zendesk name of the person acting (their id when Zendesk cannot say)."""
     try:
         return services().client(config).staff(user_id)[1] or f"Zendesk user {user_id}"
-    except (IntegrationError, AttributeError, KeyError):
+    except IntegrationError:
         return f"Zendesk user {user_id}"
 
 
