@@ -166,14 +166,18 @@ def _last_topic(ctx: Context) -> str:
     latest = max(earlier, key=lambda t: t.created_at, default=None)
     if latest is None:
         return ""
-    return latest.subject or next((t for t in latest.tags
-                                   if not _is_system_tag(t, ctx.settings)), "")
+    return latest.subject or next((t for t in latest.tags if not _is_label(t, ctx)), "")
 
 
-def _is_system_tag(tag: str, settings: Settings) -> bool:
-    """The app's own tags and the admin's system tags are labels, never a topic."""
+def _is_label(tag: str, ctx: Context) -> bool:
+    """A tag that names the customer rather than what they wrote about: the app's own tags,
+    the admin's system tags, and every tag the requester or their organization carries
+    (Zendesk copies those onto each new ticket, so "vip" would otherwise look like a topic)."""
+    settings = ctx.settings
+    tag = tag.lower()
     return (tag.startswith(SYSTEM_TAG_PREFIXES) or tag in settings.system_tags
-            or tag in (settings.tag_high, settings.tag_low))
+            or tag in (settings.tag_high, settings.tag_low)
+            or tag in (t.lower() for t in ctx.history.profile.all_tags))
 
 
 def _personalise(ctx: Context):
@@ -222,7 +226,7 @@ def _success_checkin(ctx: Context):
 
 def _recurring_issue(ctx: Context):
     topics = [(count, tag) for tag, count in ctx.m.recent_topics.items()
-              if count >= RECURRING_TOPIC_MIN and not _is_system_tag(tag, ctx.settings)]
+              if count >= RECURRING_TOPIC_MIN and not _is_label(tag, ctx)]
     if not topics:
         return None
     count, tag = max(topics)
