@@ -7,7 +7,9 @@ from flask import Blueprint, Flask, abort, current_app, make_response, request
 
 from integrations.errors import IntegrationError
 from plugin.core.settings import DEFAULT_SUGGESTIONS
-from plugin.web.contract import encode
+from plugin.web.contract import encode, notice_audience
+from plugin.web.glance import glance
+from plugin.web.i18n import pick_locale
 from plugin.web.session import account, services
 from plugin.web.trend import sparkline
 
@@ -25,6 +27,25 @@ def customer_value(user_id: int):
     refresh = request.args.get("refresh") == "1"
     cached = services().value(config, user_id, ticket_id, refresh=refresh)
     return current_app.response_class(cached.encoded(encode), mimetype="application/json")
+
+
+@bp.get("/customers/<int:user_id>/glance")
+def customer_glance(user_id: int):
+    """What the sidebar shows, worded and formatted for the agent (`locale`), replies for the
+    requester (`reply_locale`)."""
+    config, _ = account()
+    ticket_id = request.args.get("ticket_id", type=int)
+    refresh = request.args.get("refresh") == "1"
+    cached = services().value(config, user_id, ticket_id, refresh=refresh)
+    reply_locale = request.args.get("reply_locale")
+    store = services().store(config.base_url)
+    notices = (*cached.result.value.notices, *((cached.notice,) if cached.notice else ()))
+    body = glance(cached.result, settings=services().settings_for(store),
+                  now=services().clock(), stale=cached.stale,
+                  notices=tuple(n for n in notices if notice_audience(n) == "agent"),
+                  agent_locale=pick_locale(request.args.get("locale") or "en"),
+                  reply_locale=pick_locale(reply_locale) if reply_locale else None, tiers=None)
+    return body
 
 
 @bp.get("/customers/<int:user_id>/trend.svg")

@@ -1,0 +1,126 @@
+"""The sidebar's glance: the value on its scale, one line of reasons, the next step and the
+details, worded and formatted (Babel) in the agent's language, replies in the requester's;
+setup problems left to the settings page."""
+
+from functools import partial
+
+import pytest
+
+from integrations.zendesk import TicketFact, UserFact
+from plugin.core.domain import Organization
+from plugin.web.contract import notice_audience
+from tests import tokens
+from tests.factories import NOW, profile, rating, ticket
+
+session = partial(tokens.session, now=NOW)
+
+
+class RichZendesk:
+    """Requester 7: five years of tickets (33 of them, most rated good), $27,500 lifetime spend
+    in a user field and the organization's "premium" tag; everyone else is unknown."""
+
+    calls = 0
+
+    def user(self, user_id):
+        from integrations.errors import NotFound
+        if user_id != 7:
+            raise NotFound("no such user")
+        org = Organization(3, "Acme", tags=("premium",))
+        person = profile(id=7, name="Tom Berg", joined_days_ago=5 * 365 + 30,
+                         fields={"lifetime_spend": 27_500}, organization=org)
+        return UserFact(person, None, NOW), org
+
+    def requested_tickets(self, user_id, updated_since=None):
+        return [TicketFact(7, ticket(i, days=5 + 55 * i, tags=("premium", "billing"),
+                                     satisfaction=rating(i % 5 != 0, days=4 + 55 * i)), NOW)
+                for i in range(1, 34)]
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app({"DEMO_MODE": True, "ZENDESK_BASE_URL": "https://acme.zendesk.com",
+                     "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": tokens.ACME_TOKEN},
+                    client_factory=lambda config: RichZendesk(), clock=lambda: NOW)
+
+
+def get(app, locale="en", **params):
+    query = "&".join(f"{k}={v}" for k, v in {"locale": locale, **params}.items())
+    response = app.test_client().get(f"/api/customers/7/glance?{query}", headers=session())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_the_glance_reads_in_whole_numbers_with_a_line_of_reasons(app):
+    body = get(app)
+    assert body["value"]["text"].lstrip("+−").isdigit()
+    assert body["tier"]["label"].endswith("value")
+    reasons = body["reasons"].split(" · ")
+    assert 1 <= len(reasons) <= 3 and all(r[:2] in ("↑ ", "↓ ") for r in reasons)
+    assert "$27.5K spent" in body["reasons"], body["reasons"]
+    assert [t["label"].split()[0] for t in body["value"]["thresholds"]] == ["low", "high"]
+    assert body["trend"] is not None and body["trend"]["text"].endswith("in 30 days")
+    assert body["updated"] == "Updated just now"
+
+
+def test_unmeasured_signals_are_named_not_drawn(app):
+    details = get(app)["details"]
+    assert "Deals won" in details["unmeasured"]
+    drawn = {s["signal"] for s in details["benefits"] + details["costs"]}
+    assert "deal_count" not in drawn and "ticket_volume" in drawn
+    assert all(" of " in s["points"] and "." not in s["points"] for s in details["benefits"])
+
+
+def test_the_tag_an_action_adds_is_named_and_buttons_carry_their_suggestion(app):
+    for s in get(app)["suggestions"]:
+        assert s["title"] in s["action"]["accessible"] and s["title"] in s["dismiss"]
+        if s["action"]["type"] == "tag":
+            assert s["action"]["value"] in s["action"]["label"]
+
+
+def test_no_customer_tag_becomes_a_topic_in_a_reply(app):
+    replies = [s["action"]["value"] for s in get(app)["suggestions"]
+               if s["action"]["type"] == "reply"]
+    assert replies and not any("premium" in text for text in replies)
+
+
+def test_german_has_no_english_words(app):
+    body = get(app, "de", reply_locale="de")
+    english = {"spent", "tickets", "value", "customer", "ratings", "good", "Updated", "days",
+               "years", "thank", "you", "with", "Reward", "loyalty", "Insert", "Dismiss"}
+    words = set(" ".join(shown(body)).replace(",", " ").replace(".", " ").split())
+    assert not words & english, words & english
+    assert "ausgegeben" in body["reasons"]
+    assert body["updated"] == "Aktualisiert gerade eben"
+
+
+def shown(node, key=""):
+    """Every string the sidebar shows (not ids, signal keys or action kinds)."""
+    if isinstance(node, dict):
+        return [t for k, v in node.items() for t in shown(v, k)]
+    if isinstance(node, list):
+        return [t for v in node for t in shown(v, key)]
+    hidden = {"id", "signal", "type", "key", "kind", "direction", "computed_at", "name"}
+    return [node] if isinstance(node, str) and key not in hidden else []
+
+
+@pytest.mark.parametrize(("text", "audience"), [
+    ("Deals in CHF left out: no exchange rate to USD", "admin"),
+    ("2 CRM contacts match tom@example.com in Zendesk Sell; their deals are not counted until "
+     "the duplicates are merged", "admin"),
+    ("Zendesk Sell is not configured; spend from Zendesk Sell is left out until an admin sets "
+     "its credentials", "admin"),
+    ("History still loading: tickets closed more than 120 days ago are not included yet",
+     "agent"),
+    ("Zendesk is unavailable; showing the last known value", "agent"),
+])
+def test_setup_problems_are_for_admins(text, audience):
+    assert notice_audience(text) == audience
+
+
+def test_the_value_contract_marks_each_notice_with_its_audience(app):
+    body = app.test_client().get("/api/customers/7/value", headers=session()).get_json()
+    assert len(body["notice_audiences"]) == len(body["notices"])
+    assert body["tiers"] is not None
