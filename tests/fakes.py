@@ -5,8 +5,9 @@ Each records what was asked of it, so tests assert on its state (cosmicpython's 
 
 from __future__ import annotations
 
-from integrations.errors import NotFound
+from integrations.errors import NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
+from plugin.core.domain import Organization
 from tests.factories import NOW, profile, rating, ticket
 
 
@@ -44,6 +45,33 @@ class FakeZendesk:
 
     def user_role(self, user_id):
         return self.roles[user_id]
+
+    def close(self):
+        pass
+
+
+class FakeRichZendesk:
+    """Requester 7: five years of tickets (33 of them, most rated good), $27,500 lifetime spend
+    in a user field and the organization's "premium" tag; everyone else is unknown."""
+
+    def __init__(self):
+        self.down: set[int] = set()
+        """Users whose lookups fail as if Zendesk were down."""
+
+    def user(self, user_id):
+        if user_id in self.down:
+            raise Unavailable("Zendesk is failing (503)")
+        if user_id != 7:
+            raise NotFound("no such user")
+        org = Organization(3, "Acme", tags=("premium",))
+        person = profile(id=7, name="Tom Berg", joined_days_ago=5 * 365 + 30,
+                         fields={"lifetime_spend": 27_500}, organization=org)
+        return UserFact(person, None, NOW), org
+
+    def requested_tickets(self, user_id, updated_since=None):
+        return [TicketFact(7, ticket(i, days=5 + 55 * i, tags=("premium", "billing"),
+                                     satisfaction=rating(i % 5 != 0, days=4 + 55 * i)), NOW)
+                for i in range(1, 34)]
 
     def close(self):
         pass

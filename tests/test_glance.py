@@ -6,44 +6,19 @@ from functools import partial
 
 import pytest
 
-from integrations.zendesk import TicketFact, UserFact
-from plugin.core.domain import Organization
 from plugin.web.contract import notice_audience
 from tests import tokens
-from tests.factories import NOW, profile, rating, ticket
+from tests.factories import NOW
+from tests.fakes import FakeRichZendesk
 
 session = partial(tokens.session, now=NOW)
-
-
-class RichZendesk:
-    """Requester 7: five years of tickets (33 of them, most rated good), $27,500 lifetime spend
-    in a user field and the organization's "premium" tag; everyone else is unknown."""
-
-    calls = 0
-
-    def user(self, user_id):
-        from integrations.errors import NotFound
-        if user_id != 7:
-            raise NotFound("no such user")
-        org = Organization(3, "Acme", tags=("premium",))
-        person = profile(id=7, name="Tom Berg", joined_days_ago=5 * 365 + 30,
-                         fields={"lifetime_spend": 27_500}, organization=org)
-        return UserFact(person, None, NOW), org
-
-    def requested_tickets(self, user_id, updated_since=None):
-        return [TicketFact(7, ticket(i, days=5 + 55 * i, tags=("premium", "billing"),
-                                     satisfaction=rating(i % 5 != 0, days=4 + 55 * i)), NOW)
-                for i in range(1, 34)]
-
-    def close(self):
-        pass
 
 
 @pytest.fixture
 def app(make_app):
     return make_app({"DEMO_MODE": True, "ZENDESK_BASE_URL": "https://acme.zendesk.com",
                      "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": tokens.ACME_TOKEN},
-                    client_factory=lambda config: RichZendesk(), clock=lambda: NOW)
+                    client_factory=lambda config: FakeRichZendesk(), clock=lambda: NOW)
 
 
 def get(app, locale="en", **params):

@@ -17,7 +17,13 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_timedelta
-from babel.numbers import format_compact_currency, format_decimal, format_percent
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_symbol,
+)
 
 from plugin.core.assessment import Assessment, TrendPoint
 from plugin.core.model import CustomerValue, SignalScore
@@ -30,6 +36,16 @@ SCALE = 100.0
 """The value reads on −SCALE..+SCALE (each group of default weights adds up to 100)."""
 TREND_MIN_POINTS = 3
 TREND_WINDOW = timedelta(days=30)
+UI_WORDS = (
+    "value", "suggestions", "no_suggestions", "dismiss", "undo", "undo_for", "dismissed",
+    "restored", "insert", "insert_for", "cancel", "reply_label", "inserted", "tag_added",
+    "applied", "details", "more_suggestions", "benefits", "costs", "unmeasured", "money_view",
+    "money_spend", "money_cost", "money_net", "money_source", "lifetime", "refresh",
+    "refreshed", "updating",
+    "trend_label", "not_found_title", "not_found_body", "unavailable", "retry", "resigning",
+    "people", "no_requester",
+)
+"""The page's own words, sent in the agent's language with the glance."""
 REASONS = 3
 """Drivers in the line of reasons."""
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -67,7 +83,14 @@ class Words:
         return sign + format_decimal(abs(whole), locale=self.locale)
 
     def money(self, amount: float, currency: str) -> str:
-        return format_compact_currency(amount, currency, locale=self.locale, fraction_digits=1)
+        """A whole amount ("27.441 $"), or its short form where the locale has one ("$27.4K")."""
+        pattern = self.locale.currency_formats["standard"].pattern.split(";")[0]
+        whole = format_currency(round(amount), currency, format=re.sub(r"\.0+", "", pattern),
+                                locale=self.locale, currency_digits=False)
+        short = format_compact_currency(amount, currency, locale=self.locale, fraction_digits=1)
+        bare = short.replace(currency, "").replace(
+            get_currency_symbol(currency, locale=self.locale), "")
+        return short if any(c.isalpha() for c in bare) else whole
 
     def percent(self, share: float) -> str:
         return format_percent(share, locale=self.locale)
@@ -121,6 +144,7 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
         "updated": w("updated", ago=w.ago(now - v.computed_at)),
         "computed_at": v.computed_at.isoformat(),
         "stale": stale,
+        "words": {key: w(key) for key in UI_WORDS},
         "details": {
             "benefits": [_signal(s, v, w) for s in v.benefits if s.measured],
             "costs": [_signal(s, v, w) for s in v.costs if s.measured],
@@ -165,7 +189,8 @@ def _fact(s: SignalScore, v: CustomerValue, w: Words) -> str:
         "lifetime_spend": lambda: w("fact_spent", amount=w.money(spend, v.currency)),
         "purchase_frequency": lambda: w("fact_purchases", m.won),
         "purchase_recency": lambda: w("fact_last_purchase", ago=w.duration(
-            (m.at - m.last_won).total_seconds() / 86_400)) if m.last_won else w("signal_" + s.signal),
+            (m.at - m.last_won).total_seconds() / 86_400)) if m.last_won
+        else w("signal_" + s.signal),
         "deal_count": lambda: w("fact_deals", m.won),
         "average_deal": lambda: w("fact_per_deal", amount=w.money(
             m.won_amount / m.won if m.won else 0.0, v.currency)),
@@ -173,6 +198,9 @@ def _fact(s: SignalScore, v: CustomerValue, w: Words) -> str:
         "satisfaction": lambda: w("fact_good_ratings", m.ratings, good=w.number(m.good)),
         "advocacy": lambda: w("fact_positive_comments", m.positive_comments),
         "ticket_volume": lambda: w("fact_tickets", m.tickets),
+        "first_reply_wait": lambda: w("fact_first_reply_wait"),
+        "resolution_wait": lambda: w("fact_resolution_wait"),
+        "back_and_forth": lambda: w("fact_back_and_forth"),
         "reopens": lambda: w("fact_reopened", m.reopened_tickets),
         "bad_ratings": lambda: w("fact_bad_ratings", m.bad),
         "escalations": lambda: w("fact_escalations", m.escalations),
@@ -198,7 +226,10 @@ def _money(v: CustomerValue, w: Words) -> dict[str, str] | None:
     money = v.money
     if money is None or money.spend is None:
         return None
-    return {"spend": w.money(money.spend, v.currency),
+    basis = {"user field": w("basis_user_field"),
+             "organization field": w("basis_organization_field")}.get(money.basis or "",
+                                                                       money.basis or "")
+    return {"source": basis, "spend": w.money(money.spend, v.currency),
             "cost": w.money(money.cost_to_serve, v.currency),
             "net": w.money(money.net or 0.0, v.currency)}
 
