@@ -99,3 +99,31 @@ def test_the_value_contract_marks_each_notice_with_its_audience(app):
     body = app.test_client().get("/api/customers/7/value", headers=session()).get_json()
     assert len(body["notice_audiences"]) == len(body["notices"])
     assert body["tiers"] is not None
+
+
+def test_lifetime_figures_go_under_details_when_the_model_gives_them(app):
+    from dataclasses import dataclass
+
+    from plugin.core.settings import Settings
+    from plugin.web.glance import glance
+
+    services = app.extensions["customer_value"]
+    config = services.zendesk
+    assessment = services.value(config, 7).result
+
+    @dataclass
+    class WithLifetime:
+        value: object
+        suggestions: tuple
+        trend: tuple
+        lifetime: dict
+
+    lifetime = {"active_probability": 0.82, "expected_purchases_12m": 2.4,
+                "expected_spend_12m": 5400.0, "currency": "USD", "basis": "BG/NBD"}
+    made = glance(WithLifetime(assessment.value, assessment.suggestions, assessment.trend,
+                               lifetime), settings=Settings(), now=NOW, stale=False,
+                  notices=(), agent_locale="de", reply_locale=None, tiers=None)
+    assert made["details"]["lifetime"] == [["Noch aktiv", "82\u00a0%"],
+                                           ["Erwartete Käufe", "2"],
+                                           ["Erwarteter Umsatz", "5.400\u00a0$"]]
+    assert get(app)["details"]["lifetime"] is None

@@ -313,6 +313,7 @@
 
   // ---- states -----------------------------------------------------------------------------
   function render(body, focusResult) {
+    if (ctx.location !== "ticket_sidebar") { body.suggestions = []; }  // they act on a ticket
     shown = body;
     var parts = [card(body)];
     var next = el("section", "cv-next");
@@ -322,7 +323,7 @@
     next.appendChild(nextHeading);
     if (body.suggestions.length) { next.appendChild(suggestionItem(body.suggestions[0])); }
     else { next.appendChild(el("p", "cv-muted", words("no_suggestions"))); }
-    if (ctx.location !== "organization_sidebar" || body.suggestions.length) { parts.push(next); }
+    if (ctx.location === "ticket_sidebar") { parts.push(next); }
     parts.push(details(body));
     var foot = el("footer", "cv-foot");
     var when = el("span", "cv-updated", body.updated);

@@ -240,6 +240,13 @@ class HistoryStore:
                 tickets.c.account_id == self.account).group_by(tickets.c.requester_id)
                 .order_by(latest.desc()).limit(limit)).scalars())
 
+    def organization_members(self, organization_id: int, limit: int) -> list[int]:
+        """Up to `limit` of the organization's people, by id."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(users.c.id).where(
+                users.c.account_id == self.account, users.c.organization_id == organization_id)
+                .order_by(users.c.id).limit(limit)).scalars())
+
     def user_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(users.c.id).where(

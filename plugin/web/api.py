@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, make_response, request
 
-from integrations.errors import IntegrationError
+from integrations.errors import IntegrationError, NotFound
+from plugin.core.rollup import roll_up
 from plugin.core.settings import DEFAULT_SUGGESTIONS
 from plugin.web.contract import encode, notice_audience
-from plugin.web.glance import glance
+from plugin.web.glance import glance, people_glance
 from plugin.web.i18n import pick_locale
 from plugin.web.session import account, services
 from plugin.web.trend import sparkline
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_PEOPLE = 50
+"""People of an organization the roll-up reads (the ones first known)."""
 
 
 def init_app(app: Flask) -> None:
@@ -46,6 +49,27 @@ def customer_glance(user_id: int):
                   agent_locale=pick_locale(request.args.get("locale") or "en"),
                   reply_locale=pick_locale(reply_locale) if reply_locale else None, tiers=None)
     return body
+
+
+@bp.get("/organizations/<int:organization_id>/glance")
+def organization_glance(organization_id: int):
+    """The organization's value rolled up from its people (at most `MAX_PEOPLE` of them)."""
+    config, _ = account()
+    store = services().store(config.base_url)
+    settings = services().settings_for(store)
+    now = services().clock()
+    values = []
+    for user_id in store.organization_members(organization_id, MAX_PEOPLE):
+        try:
+            values.append(services().value(config, user_id).result.value)
+        except NotFound:
+            continue
+    if not values:
+        abort(404, "no people of this organization are known yet")
+    rollup = roll_up(values, services().cutoffs(store, settings, now))
+    return people_glance(rollup, now=now,
+                         agent_locale=pick_locale(request.args.get("locale") or "en"),
+                         currency=settings.currency)
 
 
 @bp.get("/customers/<int:user_id>/trend.svg")

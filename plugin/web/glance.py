@@ -27,6 +27,7 @@ from babel.numbers import (
 
 from plugin.core.assessment import Assessment, TrendPoint
 from plugin.core.model import CustomerValue, SignalScore
+from plugin.core.rollup import Rollup
 from plugin.core.settings import DEFAULT_SUGGESTIONS, Settings
 from plugin.core.suggestions import Suggestion
 from plugin.web.contract import notice_audience
@@ -125,15 +126,7 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
     suggestions = [_suggestion(s, w, reply, settings) for s in assessment.suggestions]
     return {
         "name": v.name,
-        "value": {"text": w.signed(v.value), "raw": round(v.value),
-                  "position": _position(v.value),
-                  "label": w("value_on_scale", value=w.signed(v.value), low=w.signed(-SCALE),
-                             high=w.signed(SCALE)),
-                  "scale": [w.signed(-SCALE), w.signed(0), w.signed(SCALE)],
-                  "thresholds": [
-                      {"at": _position(low), "label": w("threshold_low", value=w.signed(low))},
-                      {"at": _position(high), "label": w("threshold_high", value=w.signed(high))},
-                  ]},
+        "value": _scale(v.value, high, low, w),
         "tier": {"key": v.tier, "label": w("tier_" + v.tier)},
         "little_data": w("little_data") if v.little_data else None,
         "trend": _trend(assessment.trend, w),
@@ -151,8 +144,45 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
             "unmeasured": [w("signal_" + s.signal) for s in (*v.benefits, *v.costs)
                            if not s.measured],
             "money": _money(v, w),
+            "lifetime": _lifetime(getattr(assessment, "lifetime", None), w),
         },
     }
+
+
+def people_glance(rollup: Rollup, *, now: datetime, agent_locale: str,
+                  currency: str) -> dict[str, Any]:
+    """The organization's glance: its value from its people, their spend counted once, and its
+    people ranked (in Details)."""
+    w = Words(agent_locale)
+    high, low = rollup.cutoffs
+    computed = min((v.computed_at for v in rollup.people), default=now)
+    reasons = [w("org_rollup", len(rollup.people))]
+    if rollup.spend is not None:
+        reasons.insert(0, w("fact_spent", amount=w.money(rollup.spend, currency)))
+    reasons.append(w("fact_tickets", rollup.tickets))
+    return {
+        "name": "",
+        "value": _scale(rollup.value, high, low, w),
+        "tier": {"key": rollup.tier, "label": w("tier_" + rollup.tier)},
+        "little_data": None, "trend": None, "reasons": " · ".join(reasons), "coverage": None,
+        "suggestions": [], "notices": [], "stale": False, "computed_at": computed.isoformat(),
+        "updated": w("updated", ago=w.ago(now - computed)),
+        "words": {key: w(key) for key in UI_WORDS},
+        "details": {"benefits": [], "costs": [], "unmeasured": [], "money": None,
+                    "people": [w("person_value", name=v.name, value=w.signed(v.value))
+                               + " · " + w("tier_" + v.tier) for v in rollup.people]},
+    }
+
+
+def _scale(value: float, high: float, low: float, w: Words) -> dict[str, Any]:
+    return {"text": w.signed(value), "raw": round(value), "position": _position(value),
+            "label": w("value_on_scale", value=w.signed(value), low=w.signed(-SCALE),
+                       high=w.signed(SCALE)),
+            "scale": [w.signed(-SCALE), w.signed(0), w.signed(SCALE)],
+            "thresholds": [
+                {"at": _position(low), "label": w("threshold_low", value=w.signed(low))},
+                {"at": _position(high), "label": w("threshold_high", value=w.signed(high))},
+            ]}
 
 
 def _position(value: float) -> float:
@@ -184,6 +214,7 @@ def _reasons(v: CustomerValue, w: Words) -> str:
 def _fact(s: SignalScore, v: CustomerValue, w: Words) -> str:
     """The figure behind one signal, in a few words."""
     m = v.measures
+    slow = round(s.points) > 0
     spend = v.money.spend if v.money and v.money.spend is not None else v.lifetime_spend
     facts = {
         "lifetime_spend": lambda: w("fact_spent", amount=w.money(spend, v.currency)),
@@ -198,9 +229,9 @@ def _fact(s: SignalScore, v: CustomerValue, w: Words) -> str:
         "satisfaction": lambda: w("fact_good_ratings", m.ratings, good=w.number(m.good)),
         "advocacy": lambda: w("fact_positive_comments", m.positive_comments),
         "ticket_volume": lambda: w("fact_tickets", m.tickets),
-        "first_reply_wait": lambda: w("fact_first_reply_wait"),
-        "resolution_wait": lambda: w("fact_resolution_wait"),
-        "back_and_forth": lambda: w("fact_back_and_forth"),
+        "first_reply_wait": lambda: w("fact_first_reply_wait" if slow else "fact_usual"),
+        "resolution_wait": lambda: w("fact_resolution_wait" if slow else "fact_usual"),
+        "back_and_forth": lambda: w("fact_back_and_forth" if slow else "fact_usual"),
         "reopens": lambda: w("fact_reopened", m.reopened_tickets),
         "bad_ratings": lambda: w("fact_bad_ratings", m.bad),
         "escalations": lambda: w("fact_escalations", m.escalations),
@@ -232,6 +263,22 @@ def _money(v: CustomerValue, w: Words) -> dict[str, str] | None:
     return {"source": basis, "spend": w.money(money.spend, v.currency),
             "cost": w.money(money.cost_to_serve, v.currency),
             "net": w.money(money.net or 0.0, v.currency)}
+
+
+def _lifetime(lifetime: Any, w: Words) -> list[list[str]] | None:
+    """The lifetime-value figures (a probability of still being active, purchases and spend
+    expected over 12 months), when the model gives them."""
+    if lifetime is None:
+        return None
+
+    def part(name: str) -> Any:
+        return lifetime.get(name) if isinstance(lifetime, Mapping) else getattr(lifetime, name)
+
+    rows = [[w("lifetime_active"), w.percent(part("active_probability"))],
+            [w("lifetime_purchases"), w.number(part("expected_purchases_12m"))]]
+    if part("expected_spend_12m") is not None:
+        rows.append([w("lifetime_spend"), w.money(part("expected_spend_12m"), part("currency"))])
+    return rows
 
 
 def _suggestion(s: Suggestion, w: Words, reply: Words, settings: Settings) -> dict[str, Any]:
