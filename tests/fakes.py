@@ -51,8 +51,9 @@ class FakeZendesk:
 
 
 class FakeRichZendesk:
-    """Requester 7: five years of tickets (33 of them, most rated good), $27,500 lifetime spend
-    in a user field and the organization's "premium" tag; everyone else is unknown."""
+    """Requesters 7 and 9 (the same person twice): five years of tickets (33 of them, most
+    rated good), $27,500 lifetime spend in a user field and the organization's "premium" tag;
+    everyone else is unknown."""
 
     def __init__(self):
         self.down: set[int] = set()
@@ -61,15 +62,15 @@ class FakeRichZendesk:
     def user(self, user_id):
         if user_id in self.down:
             raise Unavailable("Zendesk is failing (503)")
-        if user_id != 7:
+        if user_id not in (7, 9):
             raise NotFound("no such user")
         org = Organization(3, "Acme", tags=("premium",))
-        person = profile(id=7, name="Tom Berg", joined_days_ago=5 * 365 + 30,
+        person = profile(id=user_id, name="Tom Berg", joined_days_ago=5 * 365 + 30,
                          fields={"lifetime_spend": 27_500}, organization=org)
         return UserFact(person, None, NOW), org
 
     def requested_tickets(self, user_id, updated_since=None):
-        return [TicketFact(7, ticket(i, days=5 + 55 * i, tags=("premium", "billing"),
+        return [TicketFact(user_id, ticket(i, days=5 + 55 * i, tags=("premium", "billing"),
                                      satisfaction=rating(i % 5 != 0, days=4 + 55 * i)), NOW)
                 for i in range(1, 34)]
 

@@ -69,7 +69,8 @@ def site(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "clock": clock, "signed": signed}
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "clock": clock, "signed": signed,
+           "zendesk": zendesk}
     server.shutdown()
     services.close()
 
@@ -81,10 +82,10 @@ def browser():
     driver.quit()
 
 
-def open_ticket(browser, site, requester=7, locale="en", state="ready", **extra):
+def open_ticket(browser, site, requester=7, locale="en", state="ready", ticket=5, **extra):
     query = "&".join(f"{k}={v}" for k, v in {"requester_id": requester, "locale": locale,
                                              "sign": "/test/sign", **extra}.items())
-    browser.get(f"{site['url']}/demo/ticket/5?{query}")
+    browser.get(f"{site['url']}/demo/ticket/{ticket}?{query}")
     return enter(browser, state)
 
 
@@ -227,6 +228,33 @@ def test_an_outage_says_unavailable_and_retries(browser, site):
     no_violations(browser)
 
 
+def test_an_outage_is_retried_by_itself(browser, site, request):
+    zendesk = site["zendesk"]
+    request.addfinalizer(lambda: zendesk.down.add(9))
+    open_ticket(browser, site, requester=9, state="unavailable")
+    zendesk.down.discard(9)
+    WebDriverWait(browser, 20).until(
+        lambda d: d.execute_script("return document.documentElement.dataset.state") == "ready")
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-value").text
+
+
+def test_freshness_moves_on_by_itself(browser, site):
+    """Zendesk's app.activated (sent through the SDK to the handler the page registered with
+    client.on) makes the page ask again; the agent reads how old the value is."""
+    open_ticket(browser, site)
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-updated").text == "Updated just now"
+    site["clock"].now += timedelta(minutes=3)
+    try:
+        browser.switch_to.default_content()
+        browser.execute_script("window.cvHost.fire('app.activated', {})")
+        browser.switch_to.frame("cv-frame")
+        WebDriverWait(browser, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, ".cv-updated").text.startswith(
+                "Updated 3 min"))
+    finally:
+        site["clock"].now = NOW
+
+
 def test_the_skeleton_holds_the_glances_place(browser, site):
     browser.get(f"{site['url']}/sidebar?locale=en")
     skeleton = browser.find_element(By.CSS_SELECTOR, ".cv-skeleton")
@@ -284,7 +312,13 @@ def test_no_sideways_scrolling_at_200_percent_zoom(browser, site):
     browser.find_element(By.CSS_SELECTOR, "details.cv-details summary").click()
     wide = browser.execute_script(
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert wide <= 0, f"{wide} px of sideways scrolling"
+    culprits = browser.execute_script(
+        "const w = document.documentElement.clientWidth;"
+        "return [...document.querySelectorAll('body *')].filter("
+        " e => e.getBoundingClientRect().right > w + 0.5).map("
+        " e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+        ".slice(0, 8)")
+    assert wide <= 0, f"{wide} px of sideways scrolling: {culprits}"
     browser.switch_to.default_content()
     screenshot(browser, "zoom-200")
     browser.switch_to.frame("cv-frame")
