@@ -49,7 +49,9 @@ def test_unmeasured_signals_are_named_not_drawn(app):
 
 
 def test_the_tag_an_action_adds_is_named_and_buttons_carry_their_suggestion(app):
-    for s in get(app)["suggestions"]:
+    suggestions = get(app)["suggestions"]
+    assert suggestions
+    for s in suggestions:
         assert s["title"] in s["action"]["accessible"] and s["title"] in s["dismiss"]
         if s["action"]["type"] == "tag":
             assert s["action"]["value"] in s["action"]["label"]
@@ -127,3 +129,22 @@ def test_lifetime_figures_go_under_details_when_the_model_gives_them(app):
                                            ["Erwartete Käufe", "2"],
                                            ["Erwarteter Umsatz", "5.400\u00a0$"]]
     assert get(app)["details"]["lifetime"] is None
+
+
+@pytest.mark.parametrize(("locale", "label", "reason"), [
+    ("en", "Add tag “cv_at_risk”", "At risk: low value (−40), 2 bad ratings in the last 30 days"),
+    ("de", "Tag „cv_at_risk“ hinzufügen",
+     "Gefährdet: niedriger Wert (−40), 2 schlechte Bewertungen in den letzten 30 Tagen"),
+])
+def test_a_tag_action_names_its_tag_in_the_agents_words(locale, label, reason):
+    from plugin.core.settings import Settings
+    from plugin.core.suggestions import Action, Suggestion
+    from plugin.web.glance import Words, suggestion_view
+
+    found = suggestion_view(Suggestion("proactive_outreach", "Proactive outreach", "At risk",
+                                   Action("tag", "cv_at_risk"), 95,
+                                   {"value": "-40", "bad_recent": "2", "days": "30"}),
+                        Words(locale), Words(locale), Settings())
+    assert found["action"]["label"] == label
+    assert found["action"]["accessible"] == f"{label}: {found['title']}"
+    assert found["reason"] == reason

@@ -127,15 +127,20 @@
     head.appendChild(el("span", "cv-badge tier-" + body.tier.key, body.tier.label));
     glance.appendChild(head);
     glance.appendChild(scale(body.value));
+    if (body.reasons) { glance.appendChild(el("p", "cv-reasons", body.reasons)); }
+    var meta = el("p", "cv-meta");
     if (body.trend) {
-      var trend = el("p", "cv-trend cv-trend--" + body.trend.direction);
+      var trend = el("span", "cv-trend cv-trend--" + body.trend.direction);
       trend.appendChild(el("span", "cv-arrow", body.trend.arrow)).setAttribute("aria-hidden", "true");
       trend.appendChild(document.createTextNode(" " + words("trend_label") + ": " + body.trend.text));
-      glance.appendChild(trend);
+      meta.appendChild(trend);
     }
-    if (body.reasons) { glance.appendChild(el("p", "cv-reasons", body.reasons)); }
-    if (body.little_data) { glance.appendChild(el("p", "cv-note", body.little_data)); }
-    if (body.coverage) { glance.appendChild(el("p", "cv-note", body.coverage)); }
+    [body.little_data, body.coverage].forEach(function (text) {
+      if (!text) { return; }
+      if (meta.childNodes.length) { meta.appendChild(document.createTextNode(" · ")); }
+      meta.appendChild(el("span", "", text));
+    });
+    if (meta.childNodes.length) { glance.appendChild(meta); }
     body.notices.forEach(function (n) { glance.appendChild(el("p", "cv-note", n)); });
     return glance;
   }
@@ -423,6 +428,7 @@
   }).then(function (data) {
     ctx.agentId = data["currentUser.id"];
     ctx.agentLocale = data["currentUser.locale"] || ctx.agentLocale;
+    document.documentElement.lang = ctx.agentLocale;
     if (ctx.location === "ticket_sidebar") {
       ctx.ticketId = data["ticket.id"];
       ctx.subjectId = data["ticket.requester.id"];

@@ -123,7 +123,7 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
         key = next((key for part, key in AGENT_NOTICES if part in text), "notice_other")
         if w(key) not in agent_notices:
             agent_notices.append(w(key))
-    suggestions = [_suggestion(s, w, reply, settings) for s in assessment.suggestions]
+    suggestions = [suggestion_view(s, w, reply, settings) for s in assessment.suggestions]
     return {
         "name": v.name,
         "value": _scale(v.value, high, low, w),
@@ -281,7 +281,10 @@ def _lifetime(lifetime: Any, w: Words) -> list[list[str]] | None:
     return rows
 
 
-def _suggestion(s: Suggestion, w: Words, reply: Words, settings: Settings) -> dict[str, Any]:
+def suggestion_view(s: Suggestion, w: Words, reply: Words, settings: Settings
+                    ) -> dict[str, Any]:
+    """One suggestion as the sidebar shows it: the admin's own words where they wrote some,
+    else the translated defaults; buttons named after what they do and for which suggestion."""
     rule = settings.suggestions[s.id]
     default = DEFAULT_SUGGESTIONS.get(s.id)
     own_title = default is None or rule.title != default.title
