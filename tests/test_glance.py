@@ -148,3 +148,22 @@ def test_a_tag_action_names_its_tag_in_the_agents_words(locale, label, reason):
     assert found["action"]["label"] == label
     assert found["action"]["accessible"] == f"{label}: {found['title']}"
     assert found["reason"] == reason
+
+
+def test_the_agent_reads_plain_notices_and_no_setup_problem(app):
+    from plugin.core.settings import Settings
+    from plugin.web.glance import glance
+
+    services = app.extensions["customer_value"]
+    assessment = services.value(services.zendesk, 7).result
+    notices = ("2 CRM contacts match tom@example.com in Zendesk Sell; their deals are not "
+               "counted until the duplicates are merged",
+               "Deals in CHF left out: no exchange rate to USD",
+               "Zendesk Sell is not configured; spend from Zendesk Sell is left out until an "
+               "admin sets its credentials",
+               "Zendesk is unavailable; showing the last known value")
+    made = glance(assessment, settings=Settings(), now=NOW, stale=True, notices=notices,
+                  agent_locale="en", reply_locale=None, tiers=None)
+    assert made["notices"] == ["Zendesk cannot be reached right now; this value is from "
+                               "earlier."]
+    assert "@" not in repr(made)
