@@ -5,7 +5,7 @@ Each records what was asked of it, so tests assert on its state (cosmicpython's 
 
 from __future__ import annotations
 
-from integrations.errors import NotFound, Unavailable
+from integrations.errors import AuthFailed, NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
 from plugin.core.domain import Organization
 from tests.factories import NOW, profile, rating, ticket
@@ -58,10 +58,14 @@ class FakeRichZendesk:
     def __init__(self):
         self.down: set[int] = set()
         """Users whose lookups fail as if Zendesk were down."""
+        self.refused: set[int] = set()
+        """Users whose lookups fail as if Zendesk refused the app's API token."""
 
     def user(self, user_id):
         if user_id in self.down:
             raise Unavailable("Zendesk is failing (503)")
+        if user_id in self.refused:
+            raise AuthFailed("Zendesk refused the credentials (401)")
         if user_id not in (7, 9):
             raise NotFound("no such user")
         org = Organization(3, "Acme", tags=("premium",))

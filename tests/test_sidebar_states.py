@@ -48,6 +48,7 @@ def site(tmp_path_factory):
     private, public = key_pair()
     clock, zendesk = Clock(), FakeRichZendesk()
     zendesk.down.add(9)
+    zendesk.refused.add(12)
     config = {"TESTING": True, "SECRET_KEY": SECRET, "DEMO_MODE": True,
               "DATABASE_URL": f"sqlite:///{folder / 'app.db'}",
               "QUEUE_PATH": str(folder / "queue.db"), "ZENDESK_SUBDOMAIN": "acme",
@@ -222,6 +223,15 @@ def test_an_outage_says_unavailable_and_retries(browser, site):
     open_ticket(browser, site, requester=9, state="unavailable")
     assert "retrying" in browser.find_element(By.CSS_SELECTOR, ".cv-message h2").text
     frame_shot(browser, "unavailable")
+    no_violations(browser)
+
+
+def test_refused_credentials_are_a_setup_problem_not_an_outage(browser, site):
+    open_ticket(browser, site, requester=12, state="setup")
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-message h2").text == \
+        "Customer value is not set up yet"
+    assert not browser.find_elements(By.CSS_SELECTOR, ".cv-message button")
+    frame_shot(browser, "setup-needed")
     no_violations(browser)
 
 

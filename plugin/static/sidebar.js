@@ -372,6 +372,10 @@
       return message("new", words("not_found_title"), words("not_found_body"));
     }
     if (error && error.status === 401) { return resign(); }
+    if (error && (error.status === 403 || error.status === 502)) {
+      // Not an outage: the app's set-up (installation, API credentials) needs an admin.
+      return message("setup", words("setup_title"), words("setup_body"));
+    }
     var now = button(words("retry"), "c-btn--sm");
     now.addEventListener("click", function () { load(false); });
     message("unavailable", words("unavailable"), null, now);
