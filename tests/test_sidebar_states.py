@@ -14,6 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from integrations.zendesk import UserFact
@@ -21,6 +22,7 @@ from plugin import create_app
 from plugin.bootstrap import build_services
 from plugin.config import load
 from plugin.core.domain import Organization
+from plugin.storage.schema import suggestion_feedback
 from plugin.web.sidebar import ZAF_BUILD, ZAF_SDK
 from tests.chromium import ROOT, SIDEBAR_WIDTH, chromium, screenshot, violations
 from tests.factories import NOW, profile
@@ -71,7 +73,7 @@ def site(tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield {"url": f"http://127.0.0.1:{server.server_port}", "clock": clock, "signed": signed,
-           "zendesk": zendesk}
+           "zendesk": zendesk, "services": services}
     server.shutdown()
     services.close()
 
@@ -209,6 +211,27 @@ def test_refresh_lands_on_the_value_and_says_so(browser, site):
     WebDriverWait(browser, 10).until(
         lambda d: d.find_element(By.ID, "cv-status").text == "Value refreshed.")
     assert browser.switch_to.active_element.get_attribute("id") == "cv-value-heading"
+
+
+def dismissals(site, suggestion):
+    engine = site["services"].engine
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(suggestion_feedback).where(
+            suggestion_feedback.c.suggestion == suggestion,
+            suggestion_feedback.c.outcome == "dismissed")).scalar_one()
+
+
+def test_a_dismissal_is_recorded_only_when_not_undone(browser, site):
+    open_ticket(browser, site)
+    top = browser.find_element(By.CSS_SELECTOR, ".cv-next .cv-suggestion")
+    suggestion = top.get_attribute("aria-labelledby").removeprefix("cv-s-")
+    before = dismissals(site, suggestion)
+    top.find_element(By.CSS_SELECTOR, ".c-btn--quiet").click()
+    browser.switch_to.active_element.click()  # Undo
+    open_ticket(browser, site)  # the page goes away: nothing pending to send
+    browser.find_element(By.CSS_SELECTOR, ".cv-next .cv-suggestion .c-btn--quiet").click()
+    open_ticket(browser, site)  # goes away within the undo window: the dismissal is sent
+    WebDriverWait(browser, 10).until(lambda d: dismissals(site, suggestion) == before + 1)
 
 
 def test_a_new_requester_is_told_apart(browser, site):

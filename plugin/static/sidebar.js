@@ -82,10 +82,15 @@
     return base + "?" + query.join("&");
   }
 
+  var pending = {};  // dismissals not yet recorded, by suggestion id
+  window.addEventListener("pagehide", function () {
+    Object.keys(pending).forEach(function (id) { pending[id](); });
+  });
+
   function record(suggestion, outcome) {
     return api("/api/customers/" + ctx.subjectId + "/suggestions/" +
                encodeURIComponent(suggestion.id), {
-      method: "POST", headers: { "Content-Type": "application/json" },
+      method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
       body: JSON.stringify({ outcome: outcome, ticket_id: ctx.ticketId ? Number(ctx.ticketId) : null })
     }).catch(function () { /* feedback is best effort */ });
   }
@@ -227,9 +232,13 @@
     var note = el("p", "cv-dismissed", words("dismissed", { title: s.title }) + " ");
     var undo = button(words("undo"), "c-btn--quiet c-btn--sm", words("undo_for", { title: s.title }));
     note.appendChild(undo);
-    var timer = window.setTimeout(function () { record(s, "dismissed"); timer = null; }, UNDO_MS);
+    // Recorded once the chance to undo has passed (or the page goes away).
+    var send = function () { record(s, "dismissed"); delete pending[s.id]; };
+    var timer = window.setTimeout(send, UNDO_MS);
+    pending[s.id] = function () { window.clearTimeout(timer); send(); };
     undo.addEventListener("click", function () {
-      if (timer) { window.clearTimeout(timer); }
+      window.clearTimeout(timer);
+      delete pending[s.id];
       note.replaceWith(item);
       resize();
       focusOn(item.querySelector(".cv-suggestion-title"));
@@ -412,7 +421,13 @@
       var when = view.querySelector(".cv-updated");
       if (when) { when.textContent = body.updated; }
       schedule(body.stale ? POLL_STALE : POLL_FRESH);
-    }, failed);
+    }, function (error) {
+      // A glance on screen stays there through a passing failure; the next poll tries again.
+      if (shown && error && error.status !== 401 && error.status !== 404) {
+        return schedule(POLL_STALE);
+      }
+      failed(error);
+    });
   }
 
   function load(refresh) {
