@@ -167,3 +167,13 @@ def test_the_agent_reads_plain_notices_and_no_setup_problem(app):
     assert made["notices"] == ["Zendesk cannot be reached right now; this value is from "
                                "earlier."]
     assert "@" not in repr(made)
+
+
+def test_the_reply_follows_the_requester_and_the_interface_the_agent(app):
+    body = get(app, "de", reply_locale="en-GB")
+    replies = [s for s in body["suggestions"] if s["action"]["type"] == "reply"]
+    assert replies
+    for s in replies:
+        assert s["action"]["greeting"] in ("Hi Tom,", "")
+        assert s["action"]["label"] == "Antwort ansehen"
+    assert any(s["action"]["value"].startswith(("As one of", "Hi Tom")) for s in replies)
