@@ -5,8 +5,9 @@ Each records what was asked of it, so tests assert on its state (cosmicpython's 
 
 from __future__ import annotations
 
-from integrations.errors import NotFound
+from integrations.errors import AuthFailed, NotFound, Unavailable
 from integrations.zendesk import TicketFact, UserFact
+from plugin.core.domain import Organization
 from tests.factories import NOW, profile, rating, ticket
 
 
@@ -49,6 +50,38 @@ class FakeZendesk:
         if user_id not in self.roles:
             raise NotFound("no such user")
         return self.roles[user_id], f"Staff {user_id}"
+
+    def close(self):
+        pass
+
+
+class FakeRichZendesk:
+    """Requesters 7 and 9 (the same person twice): five years of tickets (33 of them, most
+    rated good), $27,500 lifetime spend in a user field and the organization's "premium" tag;
+    everyone else is unknown."""
+
+    def __init__(self):
+        self.down: set[int] = set()
+        """Users whose lookups fail as if Zendesk were down."""
+        self.refused: set[int] = set()
+        """Users whose lookups fail as if Zendesk refused the app's API token."""
+
+    def user(self, user_id):
+        if user_id in self.down:
+            raise Unavailable("Zendesk is failing (503)")
+        if user_id in self.refused:
+            raise AuthFailed("Zendesk refused the credentials (401)")
+        if user_id not in (7, 9):
+            raise NotFound("no such user")
+        org = Organization(3, "Acme", tags=("premium",))
+        person = profile(id=user_id, name="Tom Berg", joined_days_ago=5 * 365 + 30,
+                         fields={"lifetime_spend": 27_500}, organization=org)
+        return UserFact(person, None, NOW), org
+
+    def requested_tickets(self, user_id, updated_since=None):
+        return [TicketFact(user_id, ticket(i, days=5 + 55 * i, tags=("premium", "billing"),
+                                     satisfaction=rating(i % 5 != 0, days=4 + 55 * i)), NOW)
+                for i in range(1, 34)]
 
     def close(self):
         pass

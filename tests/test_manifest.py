@@ -295,7 +295,8 @@ def test_the_manifest_is_what_the_issue_asks_for():
     data = json.loads((REAL / "manifest.json").read_text())
     assert data["version"] == version("customer-value-zendesk")
     assert data["signedUrls"] is True and data["frameworkVersion"] == "2.0"
-    assert set(data["location"]["support"]) == {"ticket_sidebar", "nav_bar"}
+    assert set(data["location"]["support"]) == {"ticket_sidebar", "user_sidebar",
+                                                "organization_sidebar", "nav_bar"}
     assert "domainWhitelist" in data
     # Nothing to type in when installing: set-up happens on the app's own page, and secure
     # settings would only reach Zendesk's request proxy, never this server.

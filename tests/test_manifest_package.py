@@ -96,7 +96,7 @@ def test_a_package_with_errors_is_refused_with_them(tmp_path):
 def test_a_manifest_without_the_placeholder_is_refused(tmp_path):
     source = copy_package(tmp_path / "source")
     manifest(lambda m: [m["location"]["support"][name].update(url=f"https://other.test/{name}")
-                        for name in ("ticket_sidebar", "nav_bar")] + [m["author"].update(
+                        for name in m["location"]["support"]] + [m["author"].update(
                             url="https://other.test")])(source)
     with pytest.raises(PackageError, match="no URL starting with"):
         build_package(source, URL, tmp_path / "app.zip", AUTHOR)

@@ -84,7 +84,7 @@ def test_unsigned_access_only_in_demo_mode(app):
     app.config["DEMO_MODE"] = True
     response = app.test_client().get("/sidebar?ticket_id=1&requester_id=2")
     assert response.status_code == 200
-    assert "zaf-demo.js" in response.get_data(as_text=True)
+    assert "vendor/zaf_sdk.min.js" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("locale", "expected"), [("de", "Kundenwert wird geladen"),

@@ -166,3 +166,17 @@ def test_most_pressing_first_and_capped():
 ])
 def test_render_fills_only_bare_placeholders(text, values, expected):
     assert render(text, values) == expected
+
+
+@pytest.mark.parametrize("labels", [
+    {"tags": ("premium",)},
+    {"organization": Organization(7, "Acme", tags=("premium",))},
+])
+def test_a_tag_the_customer_carries_is_not_a_topic(labels):
+    """Zendesk copies the requester's and organization's tags onto each ticket: they label the
+    customer, so the reply never says "premium has come up for you before"."""
+    items = [ticket(i, days=i * 10, tags=("premium", "PREMIUM")) for i in range(1, 4)]
+    found = suggestions(history(*items, **labels))
+    assert "recurring_issue" not in found
+    untitled = [ticket(i, days=i * 10, subject="", tags=("premium",)) for i in range(1, 4)]
+    assert "premium" not in suggestions(history(*untitled, **labels))["personalise"].reason

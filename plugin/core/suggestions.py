@@ -10,7 +10,7 @@ show; it changes nothing. Each suggestion carries the evidence that triggered it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from plugin.core.domain import CustomerHistory, Ticket
@@ -48,6 +48,9 @@ class Suggestion:
     reason: str
     action: Action
     priority: int
+    facts: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """The figures behind `reason` and the action's text (placeholders, counts, days), so an
+    edge can say the same in another language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +98,10 @@ def suggest(
         if hit is None:
             continue
         reason, extra = hit
-        action = _action(rule, {**_placeholders(ctx), **extra})
+        values = {**_placeholders(ctx), **extra}
+        action = _action(rule, values)
         if action is not None:
-            found.append(Suggestion(rule_id, rule.title, reason, action, priority))
+            found.append(Suggestion(rule_id, rule.title, reason, action, priority, values))
     found.sort(key=lambda s: -s.priority)
     return found[: settings.max_suggestions]
 
@@ -123,6 +127,7 @@ def _placeholders(ctx: Context) -> dict[str, str]:
         "gestures_left": str(max(ctx.settings.gesture_budget - ctx.gestures_used, 0)),
         "channel": "",
         "topic": "",
+        "known_days": str(int(ctx.m.known_days)),
     }
 
 
@@ -166,14 +171,18 @@ def _last_topic(ctx: Context) -> str:
     latest = max(earlier, key=lambda t: t.created_at, default=None)
     if latest is None:
         return ""
-    return latest.subject or next((t for t in latest.tags
-                                   if not _is_system_tag(t, ctx.settings)), "")
+    return latest.subject or next((t for t in latest.tags if not _is_label(t, ctx)), "")
 
 
-def _is_system_tag(tag: str, settings: Settings) -> bool:
-    """The app's own tags and the admin's system tags are labels, never a topic."""
+def _is_label(tag: str, ctx: Context) -> bool:
+    """A tag that names the customer rather than what they wrote about: the app's own tags,
+    the admin's system tags, and every tag the requester or their organization carries
+    (Zendesk copies those onto each new ticket, so "vip" would otherwise look like a topic)."""
+    settings = ctx.settings
+    tag = tag.lower()
     return (tag.startswith(SYSTEM_TAG_PREFIXES) or tag in settings.system_tags
-            or tag in (settings.tag_high, settings.tag_low))
+            or tag in (settings.tag_high, settings.tag_low)
+            or tag in (t.lower() for t in ctx.history.profile.all_tags))
 
 
 def _personalise(ctx: Context):
@@ -197,7 +206,8 @@ def _preferred_channel(ctx: Context):
     name = channel.replace("_", " ")
     reason = (f"Uses {name} for {used} of {m.tickets} tickets; "
               f"this one came by {ctx.ticket.channel.replace('_', ' ')}")
-    return reason, {"channel": name}
+    return reason, {"channel": name, "used": str(used), "tickets": str(m.tickets),
+                    "this_channel": ctx.ticket.channel.replace("_", " ")}
 
 
 def _onboarding(ctx: Context):
@@ -206,7 +216,8 @@ def _onboarding(ctx: Context):
     if ctx.m.known_days > ctx.settings.new_customer_days:
         return None
     tickets = "no tickets" if not ctx.m.tickets else f"{ctx.m.tickets} ticket(s)"
-    return f"New customer: first seen {describe_days(ctx.m.known_days)} ago, {tickets} so far", {}
+    return (f"New customer: first seen {describe_days(ctx.m.known_days)} ago, {tickets} so far",
+            {"tickets": str(ctx.m.tickets)})
 
 
 def _success_checkin(ctx: Context):
@@ -217,18 +228,19 @@ def _success_checkin(ctx: Context):
         return None
     reason = (f"High-value customer with {m.tickets_recent} tickets in the last {RECENT_DAYS} "
               f"days, against about {monthly_before:.1f} a month before")
-    return reason, {}
+    return reason, {"recent": str(m.tickets_recent), "days": str(RECENT_DAYS),
+                    "before": f"{monthly_before:.1f}"}
 
 
 def _recurring_issue(ctx: Context):
     topics = [(count, tag) for tag, count in ctx.m.recent_topics.items()
-              if count >= RECURRING_TOPIC_MIN and not _is_system_tag(tag, ctx.settings)]
+              if count >= RECURRING_TOPIC_MIN and not _is_label(tag, ctx)]
     if not topics:
         return None
     count, tag = max(topics)
     topic = tag.replace("_", " ")
     reason = f"{_quote(topic)} came up in {count} tickets in {TOPIC_WINDOW_DAYS} days"
-    return reason, {"topic": topic}
+    return reason, {"topic": topic, "count": str(count), "days": str(TOPIC_WINDOW_DAYS)}
 
 
 def _we_heard_you(ctx: Context):
@@ -240,7 +252,9 @@ def _we_heard_you(ctx: Context):
         return None
     kind = "good" if feedback.good else "critical"
     return (f"Left {kind} feedback {describe_days(age)} ago on #{feedback.ticket_id}: "
-            f"{_quote(feedback.comment)}"), {}
+            f"{_quote(feedback.comment)}"), {"kind": kind, "age_days": str(int(age)),
+                                            "ticket_id": str(feedback.ticket_id),
+                                            "comment": _quote(feedback.comment)}
 
 
 def _surprise_delight(ctx: Context):
@@ -251,7 +265,8 @@ def _surprise_delight(ctx: Context):
     if bad is None:
         return None
     return (f"High-value customer after {bad}; {left} of {ctx.settings.gesture_budget} "
-            f"gestures left this month"), {}
+            f"gestures left this month"), {"left": str(left),
+                                           "budget": str(ctx.settings.gesture_budget)}
 
 
 def _bad_experience(ctx: Context) -> str | None:
@@ -270,16 +285,19 @@ def _loyalty_reward(ctx: Context):
     s, m, v = ctx.settings, ctx.m, ctx.value
     if v.little_data:
         return None
-    reasons = []
+    reasons, facts = [], {}
     if m.known_days >= s.loyalty_tenure_days:
         reasons.append(f"customer for {describe_days(m.known_days)}")
+        facts["loyal_days"] = str(int(m.known_days))
     if v.lifetime_spend >= s.loyalty_spend > 0:
         reasons.append(f"{v.currency} {v.lifetime_spend:,.0f} spent")
+        facts["spend"], facts["currency"] = f"{v.lifetime_spend:.2f}", v.currency
     if m.won >= s.loyalty_purchases > 0:
         reasons.append(f"{m.won} purchases")
+        facts["purchases"] = str(m.won)
     if not reasons:
         return None
-    return "Loyal customer: " + ", ".join(reasons), {}
+    return "Loyal customer: " + ", ".join(reasons), facts
 
 
 def _community_invite(ctx: Context):
@@ -287,19 +305,23 @@ def _community_invite(ctx: Context):
     if m.tickets < ENGAGED_MIN_TICKETS or m.good < ENGAGED_MIN_GOOD or not m.positive_comments:
         return None
     return (f"Engaged customer: {m.good} good ratings and {m.positive_comments} positive "
-            f"comment(s) over {m.tickets} tickets"), {}
+            f"comment(s) over {m.tickets} tickets"), {"good": str(m.good),
+                                                      "comments": str(m.positive_comments),
+                                                      "tickets": str(m.tickets)}
 
 
 def _proactive_outreach(ctx: Context):
     m, v = ctx.m, ctx.value
-    reasons = []
+    reasons, facts = [], {}
     if v.tier == "low" and not v.little_data:
         reasons.append(f"low value ({v.value:+.0f})")
+        facts["value"] = f"{v.value:.0f}"
     if m.bad_recent >= AT_RISK_BAD_RATINGS:
         reasons.append(f"{m.bad_recent} bad ratings in the last {RECENT_DAYS} days")
+        facts["bad_recent"], facts["days"] = str(m.bad_recent), str(RECENT_DAYS)
     if not reasons:
         return None
-    return "At risk: " + ", ".join(reasons), {}
+    return "At risk: " + ", ".join(reasons), facts
 
 
 def _quote(text: str) -> str:

@@ -1,204 +1,465 @@
-// The ticket sidebar: reads the ticket through the ZAF SDK, asks the app's API for the
-// requester's value, and renders it. Customer-provided text only ever goes in as textContent.
+// The sidebar: asks Zendesk (through its ZAF SDK) which ticket, person or organization is open
+// and who the agent is, asks the app's API for the glance (already worded and formatted on the
+// server, in the agent's language), and places it. Customer-provided text only ever goes in as
+// textContent. One polite status region speaks; focus lands on the result of each action.
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("cv-config").textContent);
   var t = config.strings;
+  var view = document.getElementById("cv-view");
   var root = document.getElementById("cv-root");
+  var statusRegion = document.getElementById("cv-status");
   var zaf = window.ZAFClient.init();
-  var context = { ticketId: null, requesterId: null };
+  var ctx = { location: config.location, ticketId: null, subjectId: null, agentId: null,
+              agentLocale: config.locale, replyLocale: null };
+  var shown = null;        // the glance on screen
+  var busy = false;        // a reply preview is open: polls do not redraw
+  var poll = null, retryDelay = 5000;
+  var POLL_FRESH = 60000, POLL_STALE = 10000, RETRY_MAX = 60000, UNDO_MS = 10000;
 
+  function el(tag, className, value) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (value !== undefined && value !== null) { node.textContent = value; }
+    return node;
+  }
+
+  function button(label, className, accessible) {
+    var b = el("button", "c-btn " + (className || ""), label);
+    b.type = "button";
+    if (accessible && accessible !== label) { b.setAttribute("aria-label", accessible); }
+    return b;
+  }
+
+  function say(message) {
+    statusRegion.textContent = "";
+    window.setTimeout(function () { statusRegion.textContent = message; }, 30);
+  }
+
+  function focusOn(node) {
+    if (!node.hasAttribute("tabindex") && !/^(BUTTON|A|TEXTAREA|INPUT)$/.test(node.tagName)) {
+      node.setAttribute("tabindex", "-1");
+    }
+    node.focus();
+  }
+
+  function resize() {
+    var height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    return zaf.invoke("resize", { width: "100%", height: height + "px" });
+  }
+
+  function words(key, values) {
+    var source = (shown && shown.words) || t;
+    var text = source[key] || t[key] || key;
+    return String(text).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && name in values ? String(values[name]) : all;
+    });
+  }
+
+  // ---- talking to the app -------------------------------------------------------------
   function api(path, options) {
     options = options || {};
     options.headers = Object.assign({ Authorization: "Bearer " + config.token },
                                     options.headers || {});
     return fetch(path, options).then(function (response) {
-      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      if (!response.ok) {
+        var error = new Error("HTTP " + response.status);
+        error.status = response.status;
+        throw error;
+      }
       return response;
     });
   }
 
-  function field(node, name) { return node.querySelector('[data-field="' + name + '"]'); }
-
-  function text(tag, className, value) {
-    var element = document.createElement(tag);
-    if (className) { element.className = className; }
-    element.textContent = value;
-    return element;
+  function glancePath(refresh) {
+    var base = ctx.location === "organization_sidebar"
+      ? "/api/organizations/" + ctx.subjectId + "/glance"
+      : "/api/customers/" + ctx.subjectId + "/glance";
+    var query = ["locale=" + encodeURIComponent(ctx.agentLocale || "en")];
+    if (ctx.replyLocale) { query.push("reply_locale=" + encodeURIComponent(ctx.replyLocale)); }
+    if (ctx.ticketId) { query.push("ticket_id=" + encodeURIComponent(ctx.ticketId)); }
+    if (refresh) { query.push("refresh=1"); }
+    return base + "?" + query.join("&");
   }
 
-  function bar(points, max) {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("class", "cv-bar");
-    svg.setAttribute("viewBox", "0 0 100 6");
-    svg.setAttribute("preserveAspectRatio", "none");
-    svg.setAttribute("aria-hidden", "true");
-    var track = document.createElementNS(ns, "rect");
-    track.setAttribute("class", "track"); track.setAttribute("width", "100");
-    track.setAttribute("height", "6"); track.setAttribute("rx", "3");
-    var fill = document.createElementNS(ns, "rect");
-    fill.setAttribute("class", "fill"); fill.setAttribute("height", "6"); fill.setAttribute("rx", "3");
-    fill.setAttribute("width", String(max > 0 ? Math.max(0, Math.min(100, 100 * points / max)) : 0));
-    svg.appendChild(track); svg.appendChild(fill);
-    return svg;
-  }
-
-  function signals(list, items) {
-    items.filter(function (s) { return s.max_points > 0; }).forEach(function (s) {
-      var item = document.createElement("li");
-      var head = document.createElement("div");
-      head.className = "cv-signal-head";
-      head.appendChild(text("span", "", s.label));
-      head.appendChild(text("span", "", s.points.toFixed(1) + " / " + s.max_points));
-      item.appendChild(head);
-      item.appendChild(bar(s.points, s.max_points));
-      item.appendChild(text("span", "cv-signal-evidence", s.evidence));
-      list.appendChild(item);
-    });
-  }
-
-  function act(suggestion) {
-    var action = suggestion.action;
-    if (action.type === "reply") { return zaf.invoke("ticket.comment.appendText", action.value); }
-    if (action.type === "macro") { return zaf.invoke("macro", action.value); }
-    if (action.type === "tag") { return zaf.invoke("ticket.tags.add", action.value); }
-    if (action.type === "link") { window.open(action.value, "_blank", "noopener"); }
-    return Promise.resolve();
-  }
+  var pending = {};  // dismissals not yet recorded, by suggestion id
+  window.addEventListener("pagehide", function () {
+    Object.keys(pending).forEach(function (id) { pending[id](); });
+  });
 
   function record(suggestion, outcome) {
-    return api("/api/customers/" + context.requesterId + "/suggestions/" +
+    return api("/api/customers/" + ctx.subjectId + "/suggestions/" +
                encodeURIComponent(suggestion.id), {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ outcome: outcome, ticket_id: context.ticketId })
+      method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
+      body: JSON.stringify({ outcome: outcome, ticket_id: ctx.ticketId ? Number(ctx.ticketId) : null })
     }).catch(function () { /* feedback is best effort */ });
   }
 
-  function suggestionItem(suggestion) {
-    var item = document.createElement("li");
-    item.appendChild(text("div", "cv-suggestion-title", suggestion.title));
-    item.appendChild(text("p", "cv-suggestion-reason", suggestion.reason));
-    var actions = document.createElement("div");
-    actions.className = "cv-suggestion-actions";
-    var go = text("button", "c-btn c-btn--primary c-btn--sm", t["action_" + suggestion.action.type]);
-    go.type = "button";
-    var dismiss = text("button", "c-btn c-btn--sm", t.dismiss);
-    dismiss.type = "button";
-    go.addEventListener("click", function () {
-      Promise.resolve(act(suggestion)).then(function () {
-        record(suggestion, "accepted");
-        actions.replaceChildren(text("span", "cv-done", t.done));
-        resize();
-      });
+  // ---- the glance card ------------------------------------------------------------------
+  function scale(value) {
+    var box = el("div", "cv-scale");
+    box.setAttribute("role", "img");
+    box.setAttribute("aria-label", value.label + "; " +
+                     value.thresholds.map(function (x) { return x.label; }).join(", "));
+    var track = el("div", "cv-scale-track");
+    value.thresholds.forEach(function (x, i) {
+      var tick = el("span", "cv-scale-tick cv-scale-tick--" + (i ? "high" : "low"));
+      tick.style.left = (100 * x.at) + "%";
+      track.appendChild(tick);
     });
-    dismiss.addEventListener("click", function () {
-      record(suggestion, "dismissed");
-      item.remove();
-      resize();
+    var marker = el("span", "cv-scale-marker");
+    marker.style.left = (100 * value.position) + "%";
+    track.appendChild(marker);
+    box.appendChild(track);
+    var labels = el("div", "cv-scale-labels");
+    value.scale.forEach(function (label) { labels.appendChild(el("span", "", label)); });
+    box.appendChild(labels);
+    var thresholds = el("div", "cv-scale-thresholds");
+    value.thresholds.forEach(function (x) { thresholds.appendChild(el("span", "", x.label)); });
+    box.appendChild(thresholds);
+    return box;
+  }
+
+  function card(body) {
+    var glance = el("section", "cv-glance");
+    glance.setAttribute("aria-labelledby", "cv-value-heading");
+    var head = el("div", "cv-head");
+    var heading = el("h2", "cv-value-heading");
+    heading.id = "cv-value-heading";
+    heading.appendChild(el("span", "cv-visually-hidden", words("value") + " "));
+    heading.appendChild(el("span", "cv-value", body.value.text));
+    head.appendChild(heading);
+    head.appendChild(el("span", "cv-badge tier-" + body.tier.key, body.tier.label));
+    glance.appendChild(head);
+    glance.appendChild(scale(body.value));
+    if (body.reasons) { glance.appendChild(el("p", "cv-reasons", body.reasons)); }
+    var meta = el("p", "cv-meta");
+    if (body.trend) {
+      var trend = el("span", "cv-trend cv-trend--" + body.trend.direction);
+      trend.appendChild(el("span", "cv-arrow", body.trend.arrow)).setAttribute("aria-hidden", "true");
+      trend.appendChild(document.createTextNode(" " + words("trend_label") + ": " + body.trend.text));
+      meta.appendChild(trend);
+    }
+    [body.little_data, body.coverage].forEach(function (text) {
+      if (!text) { return; }
+      if (meta.childNodes.length) { meta.appendChild(document.createTextNode(" · ")); }
+      meta.appendChild(el("span", "", text));
     });
-    actions.appendChild(go); actions.appendChild(dismiss);
+    if (meta.childNodes.length) { glance.appendChild(meta); }
+    body.notices.forEach(function (n) { glance.appendChild(el("p", "cv-note", n)); });
+    return glance;
+  }
+
+  // ---- suggestions ------------------------------------------------------------------------
+  function suggestionItem(s) {
+    var item = el("article", "cv-suggestion");
+    var titleId = "cv-s-" + s.id;
+    item.setAttribute("aria-labelledby", titleId);
+    var title = el("h3", "cv-suggestion-title", s.title);
+    title.id = titleId;
+    item.appendChild(title);
+    item.appendChild(el("p", "cv-suggestion-reason", s.reason));
+    var actions = el("div", "cv-suggestion-actions");
+    var go = button(s.action.label, "c-btn--primary c-btn--sm", s.action.accessible);
+    var dismiss = button(words("dismiss"), "c-btn--quiet c-btn--sm", s.dismiss);
+    actions.appendChild(go);
+    actions.appendChild(dismiss);
     item.appendChild(actions);
+    go.addEventListener("click", function () {
+      if (s.action.type === "reply") { return preview(s, item, actions); }
+      act(s).then(function () { done(s, item, s.action.type === "tag"
+        ? words("tag_added", { tag: s.action.value }) : words("applied", { title: s.title })); });
+    });
+    dismiss.addEventListener("click", function () { dismissed(s, item); });
     return item;
   }
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (all, name) {
-      return name in values ? String(values[name]) : all;
+  function act(s) {
+    var a = s.action;
+    if (a.type === "macro") { return zaf.invoke("macro", a.value); }
+    if (a.type === "tag") { return zaf.invoke("ticket.tags.add", a.value); }
+    if (a.type === "link") { window.open(a.value, "_blank", "noopener"); }
+    return Promise.resolve();
+  }
+
+  function preview(s, item, actions) {
+    busy = true;
+    var form = el("div", "cv-preview");
+    var id = "cv-reply-" + s.id;
+    var label = el("label", "cv-preview-label", words("reply_label"));
+    label.htmlFor = id;
+    var box = el("textarea", "cv-preview-text");
+    box.id = id;
+    box.rows = 5;
+    box.value = (s.action.greeting ? s.action.greeting + "\n\n" : "") + s.action.value;
+    var row = el("div", "cv-suggestion-actions");
+    var insert = button(words("insert"), "c-btn--primary c-btn--sm",
+                        words("insert_for", { title: s.title }));
+    var cancel = button(words("cancel"), "c-btn--quiet c-btn--sm");
+    row.appendChild(insert);
+    row.appendChild(cancel);
+    form.appendChild(label);
+    form.appendChild(box);
+    form.appendChild(row);
+    actions.replaceWith(form);
+    resize();
+    focusOn(box);
+    insert.addEventListener("click", function () {
+      zaf.invoke("ticket.editor.insert", box.value).then(function () {
+        busy = false;
+        record(s, "accepted");
+        done(s, item, words("inserted", { title: s.title }));
+      });
+    });
+    cancel.addEventListener("click", function () {
+      busy = false;
+      form.replaceWith(actions);
+      resize();
+      focusOn(actions.querySelector("button"));
     });
   }
 
-  function money(amount, currency) {
-    try {
-      return new Intl.NumberFormat(config.locale, { style: "currency", currency: currency,
-                                                    maximumFractionDigits: 0 }).format(amount);
-    } catch (e) {
-      return currency + " " + Math.round(amount);
+  function done(s, item, message) {
+    if (s.action.type !== "reply") { record(s, "accepted"); }
+    var result = el("p", "cv-done", message);
+    item.replaceWith(result);
+    resize();
+    focusOn(result);
+    say(message);
+  }
+
+  function dismissed(s, item) {
+    var note = el("p", "cv-dismissed", words("dismissed", { title: s.title }) + " ");
+    var undo = button(words("undo"), "c-btn--quiet c-btn--sm", words("undo_for", { title: s.title }));
+    note.appendChild(undo);
+    // Recorded once the chance to undo has passed (or the page goes away).
+    var send = function () { record(s, "dismissed"); delete pending[s.id]; };
+    var timer = window.setTimeout(send, UNDO_MS);
+    pending[s.id] = function () { window.clearTimeout(timer); send(); };
+    undo.addEventListener("click", function () {
+      window.clearTimeout(timer);
+      delete pending[s.id];
+      note.replaceWith(item);
+      resize();
+      focusOn(item.querySelector(".cv-suggestion-title"));
+      say(words("restored", { title: s.title }));
+    });
+    item.replaceWith(note);
+    resize();
+    focusOn(undo);
+    say(words("dismissed", { title: s.title }));
+  }
+
+  // ---- details ----------------------------------------------------------------------------
+  function detailsKey() { return "cv.details." + (ctx.agentId || "agent"); }
+
+  function signalList(items) {
+    var list = el("ul", "cv-signals");
+    items.forEach(function (s) {
+      var li = el("li", "cv-signal-" + s.kind);
+      var head = el("div", "cv-signal-head");
+      head.appendChild(el("span", "", s.label));
+      head.appendChild(el("span", "", s.points));
+      li.appendChild(head);
+      var bar = el("span", "cv-bar");
+      bar.setAttribute("aria-hidden", "true");
+      var fill = el("span", "cv-bar-fill");
+      fill.style.width = Math.round(100 * s.share) + "%";
+      bar.appendChild(fill);
+      li.appendChild(bar);
+      li.appendChild(el("span", "cv-signal-evidence", s.fact));
+      list.appendChild(li);
+    });
+    return list;
+  }
+
+  function section(titleText, content) {
+    var box = el("section", "cv-detail");
+    var h = el("h3", "", titleText);
+    box.appendChild(h);
+    box.appendChild(content);
+    return box;
+  }
+
+  function pairs(rows) {
+    var dl = el("dl", "cv-pairs");
+    rows.forEach(function (row) { dl.appendChild(el("dt", "", row[0])); dl.appendChild(el("dd", "", row[1])); });
+    return dl;
+  }
+
+  function details(body) {
+    var d = body.details;
+    var box = el("details", "cv-details");
+    var summary = el("summary", "", words("details"));
+    box.appendChild(summary);
+    if (body.suggestions.length > 1) {
+      var more = el("div", "");
+      body.suggestions.slice(1).forEach(function (s) { more.appendChild(suggestionItem(s)); });
+      box.appendChild(section(words("more_suggestions"), more));
     }
-  }
-
-  // Lifetime spend, purchases, frequency, recency and average deal (the JSON's spend block).
-  function spend(view, s) {
-    if (!s) { return; }
-    var none = t.none_yet;
-    field(view, "spend").hidden = false;
-    field(view, "spend-source").textContent = t["source_" + s.source] || "";
-    field(view, "spend-lifetime").textContent = s.lifetime ? money(s.lifetime, s.currency) : none;
-    field(view, "spend-purchases").textContent = s.purchases || s.lost
-      ? fill(t.purchases_value, { won: s.purchases, lost: s.lost }) : none;
-    field(view, "spend-frequency").textContent = s.purchases
-      ? fill(t.per_year, { n: s.per_year.toFixed(1) }) : none;
-    field(view, "spend-recency").textContent = s.last_purchase_days === null ? none
-      : fill(t.days_ago, { n: Math.round(s.last_purchase_days) });
-    field(view, "spend-average").textContent = s.purchases
-      ? money(s.average_deal, s.currency) : none;
-  }
-
-  function render(body) {
-    var view = document.getElementById("cv-template").content.cloneNode(true);
-    field(view, "value").textContent = (body.value > 0 ? "+" : "") + body.value.toFixed(1);
-    var tier = field(view, "tier");
-    tier.textContent = t["tier_" + body.tier];
-    tier.classList.add("tier-" + body.tier);
-    field(view, "little-data").hidden = !body.little_data;
-    var notices = (body.notices || []).slice();
-    if (body.stale) { notices.push(t.stale); }
-    notices.forEach(function (n) { field(view, "notices").appendChild(text("li", "", n)); });
-    spend(view, body.spend);
-    field(view, "total-benefits").textContent = "(" + body.total_benefits.toFixed(1) + ")";
-    field(view, "total-costs").textContent = "(" + body.total_costs.toFixed(1) + ")";
-    signals(field(view, "benefits"), body.benefits);
-    signals(field(view, "costs"), body.costs);
-    var list = field(view, "suggestions");
-    if (!body.suggestions.length) { list.appendChild(text("li", "cv-muted", t.no_suggestions)); }
-    body.suggestions.forEach(function (s) { list.appendChild(suggestionItem(s)); });
-    var when = field(view, "computed-at");
-    when.dateTime = body.computed_at;
-    when.textContent = new Date(body.computed_at).toLocaleString(config.locale);
-    view.querySelector('[data-action="refresh"]').addEventListener("click", function () {
-      load(true);
+    if (d.people) {
+      var people = el("ol", "cv-people");
+      d.people.forEach(function (p) { people.appendChild(el("li", "", p)); });
+      box.appendChild(section(words("people"), people));
+    }
+    if (d.benefits.length) { box.appendChild(section(words("benefits"), signalList(d.benefits))); }
+    if (d.costs.length) { box.appendChild(section(words("costs"), signalList(d.costs))); }
+    if (d.unmeasured.length) {
+      var none = el("ul", "cv-unmeasured");
+      d.unmeasured.forEach(function (label) { none.appendChild(el("li", "", label)); });
+      box.appendChild(section(words("unmeasured"), none));
+    }
+    if (d.money) {
+      box.appendChild(section(words("money_view"), pairs([[words("money_source"), d.money.source],
+        [words("money_spend"), d.money.spend],
+        [words("money_cost"), d.money.cost], [words("money_net"), d.money.net]])));
+    }
+    if (d.lifetime) {
+      box.appendChild(section(words("lifetime"), pairs(d.lifetime)));
+    }
+    box.open = window.localStorage.getItem(detailsKey()) === "open";
+    box.addEventListener("toggle", function () {
+      window.localStorage.setItem(detailsKey(), box.open ? "open" : "closed");
+      resize();
     });
-    var trend = field(view, "trend");
-    trend.alt = t.trend;
-    api("/api/customers/" + context.requesterId + "/trend.svg").then(function (r) {
-      return r.blob();
-    }).then(function (blob) {
-      trend.src = URL.createObjectURL(blob);
-    }).catch(function () { trend.hidden = true; });
-    root.replaceChildren(view);
-    root.setAttribute("aria-busy", "false");
-    resize();
+    return box;
   }
 
-  function failed() {
-    var retry = text("button", "c-btn c-btn--sm", t.retry);
-    retry.type = "button";
-    retry.addEventListener("click", function () { load(true); });
-    root.replaceChildren(text("p", "cv-flag", t.error), retry);
+  // ---- states -----------------------------------------------------------------------------
+  function render(body, focusResult) {
+    if (ctx.location !== "ticket_sidebar") { body.suggestions = []; }  // they act on a ticket
+    shown = body;
+    var parts = [card(body)];
+    var next = el("section", "cv-next");
+    next.setAttribute("aria-labelledby", "cv-next-heading");
+    var nextHeading = el("h2", "cv-label", words("suggestions"));
+    nextHeading.id = "cv-next-heading";
+    next.appendChild(nextHeading);
+    if (body.suggestions.length) { next.appendChild(suggestionItem(body.suggestions[0])); }
+    else { next.appendChild(el("p", "cv-muted", words("no_suggestions"))); }
+    if (ctx.location === "ticket_sidebar") { parts.push(next); }
+    parts.push(details(body));
+    var foot = el("footer", "cv-foot");
+    var when = el("span", "cv-updated", body.updated);
+    var refresh = button(words("refresh"), "c-btn--quiet c-btn--sm");
+    refresh.addEventListener("click", function () {
+      when.textContent = words("updating");
+      load(true).then(function () {
+        var heading = document.getElementById("cv-value-heading");
+        if (heading) { focusOn(heading); say(words("refreshed")); }
+      });
+    });
+    foot.appendChild(when);
+    foot.appendChild(refresh);
+    parts.push(foot);
+    view.replaceChildren.apply(view, parts);
+    if (statusRegion.textContent === t.loading) { statusRegion.textContent = ""; }
     root.setAttribute("aria-busy", "false");
-    resize();
+    document.documentElement.setAttribute("data-state", "ready");
+    if (window.performance && performance.mark) { performance.mark("cv-glance-painted"); }
+    if (focusResult) { focusOn(document.getElementById("cv-value-heading")); }
+    schedule(body.stale ? POLL_STALE : POLL_FRESH);
+    return resize();
   }
 
-  function resize() {
-    zaf.invoke("resize", { width: "100%", height: document.body.scrollHeight + "px" });
+  function message(state, title, text, action) {
+    var box = el("section", "cv-message cv-message--" + state);
+    var h = el("h2", "", title);
+    box.appendChild(h);
+    if (text) { box.appendChild(el("p", "cv-muted", text)); }
+    if (action) { box.appendChild(action); }
+    view.replaceChildren(box);
+    root.setAttribute("aria-busy", "false");
+    document.documentElement.setAttribute("data-state", state);
+    say(title);
+    resize();
+    return box;
+  }
+
+  function failed(error) {
+    if (error && error.status === 404) {
+      return message("new", words("not_found_title"), words("not_found_body"));
+    }
+    if (error && error.status === 401) { return resign(); }
+    if (error && (error.status === 403 || error.status === 502)) {
+      // Not an outage: the app's set-up (installation, API credentials) needs an admin.
+      return message("setup", words("setup_title"), words("setup_body"));
+    }
+    var now = button(words("retry"), "c-btn--sm");
+    now.addEventListener("click", function () { load(false); });
+    message("unavailable", words("unavailable"), null, now);
+    schedule(retryDelay);
+    retryDelay = Math.min(retryDelay * 2, RETRY_MAX);
+  }
+
+  // The app's session (15 minutes) ran out: ask Zendesk for a fresh signed load of this
+  // iframe, which brings a new session with it. Nothing to click.
+  function resign() {
+    document.documentElement.setAttribute("data-state", "resigning");
+    say(words("resigning"));
+    return zaf.invoke("app.reload").catch(function () {
+      var again = button(words("retry"), "c-btn--sm");
+      again.addEventListener("click", function () { window.location.reload(); });
+      message("unavailable", words("unavailable"), null, again);
+    });
+  }
+
+  function schedule(ms) {
+    if (poll) { window.clearTimeout(poll); }
+    poll = window.setTimeout(function () { poll = null; quietly(); }, ms);
+  }
+
+  // A background update landed (or time passed): redraw unless the agent is in the middle of
+  // something; the freshness line always moves on.
+  function quietly() {
+    return api(glancePath(false)).then(function (r) { return r.json(); }).then(function (body) {
+      retryDelay = 5000;
+      var changed = !shown || body.computed_at !== shown.computed_at || body.stale !== shown.stale;
+      if (!shown || (changed && !busy && !view.contains(document.activeElement))) {
+        return render(body, false);
+      }
+      var when = view.querySelector(".cv-updated");
+      if (when) { when.textContent = body.updated; }
+      schedule(body.stale ? POLL_STALE : POLL_FRESH);
+    }, function (error) {
+      // A glance on screen stays there through a passing failure; the next poll tries again.
+      if (shown && error && error.status !== 401 && error.status !== 404) {
+        return schedule(POLL_STALE);
+      }
+      failed(error);
+    });
   }
 
   function load(refresh) {
     root.setAttribute("aria-busy", "true");
-    var query = "?ticket_id=" + encodeURIComponent(context.ticketId || "") +
-                (refresh ? "&refresh=1" : "");
-    return api("/api/customers/" + context.requesterId + "/value" + query)
-      .then(function (r) { return r.json(); })
-      .then(render, failed);
+    return api(glancePath(refresh)).then(function (r) { return r.json(); })
+      .then(function (body) { retryDelay = 5000; return render(body, false); }, failed);
   }
 
-  zaf.get(["ticket.id", "ticket.requester.id"]).then(function (data) {
-    context.ticketId = data["ticket.id"];
-    context.requesterId = data["ticket.requester.id"];
-    if (!context.requesterId) {
-      root.replaceChildren(text("p", "cv-muted", t.no_requester));
-      return resize();
+  // ---- where the app is -------------------------------------------------------------------
+  var paths = { ticket_sidebar: ["ticket.id", "ticket.requester.id", "ticket.requester.locale"],
+                user_sidebar: ["user.id", "user.locale"],
+                organization_sidebar: ["organization.id"] };
+
+  zaf.context().then(function (context) {
+    ctx.location = context.location || ctx.location || "ticket_sidebar";
+    return zaf.get(["currentUser.id", "currentUser.locale"].concat(paths[ctx.location] || []));
+  }).then(function (data) {
+    ctx.agentId = data["currentUser.id"];
+    ctx.agentLocale = data["currentUser.locale"] || ctx.agentLocale;
+    document.documentElement.lang = ctx.agentLocale;
+    if (ctx.location === "ticket_sidebar") {
+      ctx.ticketId = data["ticket.id"];
+      ctx.subjectId = data["ticket.requester.id"];
+      ctx.replyLocale = data["ticket.requester.locale"] || null;
+    } else if (ctx.location === "user_sidebar") {
+      ctx.subjectId = data["user.id"];
+      ctx.replyLocale = data["user.locale"] || null;
+    } else {
+      ctx.subjectId = data["organization.id"];
     }
+    if (!ctx.subjectId) { return message("new", words("no_requester")); }
+    zaf.on("app.activated", function () { quietly(); });
     return load(false);
-  }, failed);
+  }).catch(failed);
 }());

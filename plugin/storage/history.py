@@ -296,6 +296,13 @@ class HistoryStore:
                 tickets.c.status.in_(("new", "open", "pending", "hold"))).order_by(
                 tickets.c.created_at.desc()).limit(1)).scalar()
 
+    def organization_members(self, organization_id: int, limit: int) -> list[int]:
+        """Up to `limit` of the organization's people, by id."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(users.c.id).where(
+                users.c.account_id == self.account, users.c.organization_id == organization_id)
+                .order_by(users.c.id).limit(limit)).scalars())
+
     def user_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(users.c.id).where(

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, make_response, request
 
-from integrations.errors import IntegrationError
+from integrations.errors import IntegrationError, NotFound
+from plugin.core.rollup import roll_up
 from plugin.core.settings import DEFAULT_SUGGESTIONS
-from plugin.web.binding import allow_refresh, require, session_token, ticket_binding
-from plugin.web.contract import encode
+from plugin.web.binding import (
+    allow_refresh,
+    organization_binding,
+    require,
+    session_token,
+    ticket_binding,
+)
+from plugin.web.contract import encode, notice_audience
+from plugin.web.glance import glance, people_glance
+from plugin.web.i18n import pick_locale
 from plugin.web.ids import optional_id
 from plugin.web.session import account, services
 from plugin.web.trend import sparkline
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_PEOPLE = 50
+"""People of an organization the roll-up reads (the ones first known)."""
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +42,51 @@ def customer_value(user_id: int):
         allow_refresh(token, services().clock())
     cached = services().value(config, user_id, ticket_id, refresh=refresh)
     return current_app.response_class(cached.encoded(encode), mimetype="application/json")
+
+
+@bp.get("/customers/<zid:user_id>/glance")
+def customer_glance(user_id: int):
+    """What the sidebar shows, worded and formatted for the agent (`locale`), replies for the
+    requester (`reply_locale`)."""
+    config, _ = account()
+    ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
+    token = session_token()
+    require(token, ticket_binding(user_id, ticket_id))
+    refresh = request.args.get("refresh") == "1"
+    if refresh:
+        allow_refresh(token, services().clock())
+    cached = services().value(config, user_id, ticket_id, refresh=refresh)
+    reply_locale = request.args.get("reply_locale")
+    store = services().store(config.base_url)
+    notices = (*cached.result.value.notices, *((cached.notice,) if cached.notice else ()))
+    body = glance(cached.result, settings=services().settings_for(store),
+                  now=services().clock(), stale=cached.stale,
+                  notices=tuple(n for n in notices if notice_audience(n) == "agent"),
+                  agent_locale=pick_locale(request.args.get("locale") or "en"),
+                  reply_locale=pick_locale(reply_locale) if reply_locale else None, tiers=None)
+    return body
+
+
+@bp.get("/organizations/<zid:organization_id>/glance")
+def organization_glance(organization_id: int):
+    """The organization's value rolled up from its people (at most `MAX_PEOPLE` of them)."""
+    config, _ = account()
+    require(session_token(), organization_binding(organization_id))
+    store = services().store(config.base_url)
+    settings = services().settings_for(store)
+    now = services().clock()
+    values = []
+    for user_id in store.organization_members(organization_id, MAX_PEOPLE):
+        try:
+            values.append(services().value(config, user_id).result.value)
+        except NotFound:
+            continue
+    if not values:
+        abort(404, "no people of this organization are known yet")
+    rollup = roll_up(values, services().cutoffs(store, settings, now))
+    return people_glance(rollup, now=now,
+                         agent_locale=pick_locale(request.args.get("locale") or "en"),
+                         currency=settings.currency)
 
 
 @bp.get("/customers/<zid:user_id>/trend.svg")

@@ -53,6 +53,10 @@ def ticket_binding(customer: int, ticket: int | None) -> Binding:
     return Binding("ticket", MappingProxyType({"customer": customer, "ticket": ticket}))
 
 
+def organization_binding(organization: int) -> Binding:
+    return Binding("organization", MappingProxyType({"organization": organization}))
+
+
 @dataclass
 class _Entry:
     binding: Binding

@@ -15,6 +15,18 @@ from plugin.core.model import CustomerValue, SignalScore
 from plugin.core.times import zulu
 from plugin.service_layer.values import CachedValue
 
+ADMIN_NOTICES = (
+    "left out: no exchange rate", "CRM contacts match", "No email to look up in",
+    "is not configured", "refused the app's credentials", "answered \"not found\"",
+    "is not an amount",
+)
+"""Setup problems (an admin fixes them on the settings page), by the words that start them."""
+
+
+def notice_audience(text: str) -> str:
+    """`admin` for a setup problem, `agent` for one that changes how to read the value."""
+    return "admin" if any(part in text for part in ADMIN_NOTICES) else "agent"
+
 
 def to_json(assessment: Assessment) -> dict[str, Any]:
     v = assessment.value
@@ -42,6 +54,8 @@ def to_json(assessment: Assessment) -> dict[str, Any]:
         "spend": _spend(v),
         "lifetime": _lifetime(assessment),
         "notices": list(v.notices),
+        "notice_audiences": [notice_audience(n) for n in v.notices],
+        "tiers": {"high": v.cutoffs.high, "low": v.cutoffs.low} if v.cutoffs else None,
         "crm_degraded": v.crm_degraded,
         "suggestions": [
             {"id": s.id, "title": s.title, "reason": s.reason,
@@ -114,6 +128,7 @@ def cached_json(cached: CachedValue) -> dict[str, Any]:
     body = to_json(cached.result)
     if cached.notice:
         body["notices"] = [*body["notices"], cached.notice]
+        body["notice_audiences"] = [*body["notice_audiences"], notice_audience(cached.notice)]
     body["stale"] = cached.stale
     return body
 

@@ -4,13 +4,14 @@ Zendesk to do). Only served in demo mode."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, render_template, request
+from flask import Blueprint, Flask, abort, current_app, render_template, request, url_for
 
 from plugin.web.ids import optional_id
 
 bp = Blueprint("demo", __name__)
 
 DEMO_TICKETS = 12
+DEMO_AGENT_ID = 1
 
 
 def init_app(app: Flask) -> None:
@@ -36,8 +37,40 @@ def ticket(ticket_id: int):
     requester = optional_id(request.args.get("requester_id"), "requester_id")
     if requester is None:
         abort(400, "requester_id is required")
-    return render_template("demo/ticket.html", ticket_id=ticket_id, requester_id=requester,
-                           locale=request.args.get("locale", "en"))
+    locale = request.args.get("locale", "en")
+    return _harness(f"Ticket #{ticket_id}", "ticket_sidebar", url_for("sidebar.demo_load"), {
+        "ticket.id": ticket_id, "ticket.requester.id": requester,
+        "ticket.requester.locale": request.args.get("reply_locale", locale)}, locale)
+
+
+@bp.get("/demo/user/<zid:user_id>")
+def user(user_id: int):
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+    locale = request.args.get("locale", "en")
+    return _harness(f"User #{user_id}", "user_sidebar",
+                    url_for("sidebar.demo_people_load", page="user"),
+                    {"user.id": user_id, "user.locale": locale}, locale)
+
+
+@bp.get("/demo/organization/<zid:organization_id>")
+def organization(organization_id: int):
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+    locale = request.args.get("locale", "en")
+    return _harness(f"Organization #{organization_id}", "organization_sidebar",
+                    url_for("sidebar.demo_people_load", page="organization"),
+                    {"organization.id": organization_id}, locale)
+
+
+def _harness(title: str, location: str, app_url: str, data: dict, locale: str):
+    """The host page: what Zendesk would answer the sidebar's ZAF calls with. `sign` (a path
+    of this app) hands the host a signed-load token, so the sidebar is POSTed as Zendesk does."""
+    sign = request.args.get("sign", "")
+    host = {"location": location, "app_url": app_url, "locale": locale,
+            "sign": sign if sign.startswith("/") and not sign.startswith("//") else "",
+            "data": {**data, "currentUser.id": DEMO_AGENT_ID, "currentUser.locale": locale}}
+    return render_template("demo/ticket.html", title=title, location=location, host=host)
 
 
 @bp.get("/demo/new-account")
