@@ -16,7 +16,8 @@ from plugin.storage.installations import Installation
 from plugin.storage.sync_runs import SyncRuns
 from tests import tokens
 from tests.factories import NOW
-from tests.tagging_app import AUTH, NOW as SANDBOX_NOW
+from tests.tagging_app import AUTH
+from tests.tagging_app import NOW as SANDBOX_NOW
 
 HOUR = timedelta(hours=1)
 TIER_TAGS = {"cv_high", "cv_low"}

@@ -150,7 +150,8 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
     assert synced.startswith("Store current as of ") and "no periodic run yet" in synced, \
         "the demo's sync at start is shown, and that the server's own has not run yet"
     screenshot(browser, "settings")
-    browser.execute_script("document.getElementById('f-tagging_enabled').scrollIntoView({block: 'center'})")
+    browser.execute_script(
+        "document.getElementById('f-tagging_enabled').scrollIntoView({block: 'center'})")
     screenshot(browser, "settings-tagging")
     serious = [v for v in violations(browser) if v.startswith(("serious", "critical"))]
     assert not serious, serious

@@ -130,7 +130,8 @@ def test_a_new_account_is_set_up_with_zendesk_sign_in(setup_app, sandbox, signin
     sidebar = client.post("/sidebar", data={"token": signed_load(signing[0])}, base_url=APP)
     assert sidebar.status_code == 200 and "finish set-up" not in sidebar.text
     session = re.search(r'"token": "([^"]+)"', sidebar.text).group(1)
-    customer = setup_app.extensions["customer_value"].store(installation.base_url).recent_requesters(1)[0]
+    store = setup_app.extensions["customer_value"].store(installation.base_url)
+    customer = store.recent_requesters(1)[0]
     value = client.get(f"/api/customers/{customer}/value",
                        headers={"Authorization": f"Bearer {session}"})
     assert value.status_code == 200, value.text

@@ -16,8 +16,8 @@ from flask import Response, current_app, request
 from integrations.sandbox.data import Store
 from integrations.sandbox.errors import bad_request
 from integrations.sandbox.faults import Traffic
-from integrations.sandbox.jobs import JobBoard
 from integrations.sandbox.grants import OAuthBoard
+from integrations.sandbox.jobs import JobBoard
 from integrations.sandbox.paging import (
     Listing,
     cursor_links,

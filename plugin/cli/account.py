@@ -20,7 +20,6 @@ from plugin.service_layer.services import Services
 from plugin.service_layer.sync import sync
 from plugin.storage.installations import Installation, InstallationConflict
 
-
 SUBDOMAIN = click.option(
     "--subdomain", default=None,
     help="Act on the account installed under this subdomain (`customer-value install`) "

@@ -10,9 +10,9 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from integrations.zendesk import ZendeskConfig
 from plugin import config as configuration
 from plugin.bootstrap import build_services, single_account
-from integrations.zendesk import ZendeskConfig
 from plugin.service_layer.services import Services
 
 BAR_WIDTH = 20

@@ -194,8 +194,8 @@ def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: 
             (lambda: f"{m.won} won, {m.lost} lost") if m.won or m.lost else "no decided deals")
         readings["average_deal"] = Reading(
             True, money_scale(m.average_deal, settings.spend_reference * AVERAGE_DEAL_SHARE),
-            lambda: f"{money_formatter(settings.currency)(m.average_deal)} on average") if m.won else not_measured(
-            "no won deals to average")
+            lambda: f"{money_formatter(settings.currency)(m.average_deal)} on average"
+        ) if m.won else not_measured("no won deals to average")
     else:
         reason = _no_purchases_reason(history, settings)
         for name in BENEFITS_FROM_PURCHASES:

@@ -54,8 +54,8 @@ def sync_account(services: Services, subdomain: str, *, forced_tags: bool = Fals
     The first run that may tag (no backfill finished yet) backfills: it syncs the whole
     account, scores every customer and tags their open tickets. Later runs sync what changed
     and re-tag the customers it touched. While the tagging rule refuses the account, runs
-    only sync, and the report says why. LookupError for an unknown subdomain; integration errors pass up
-    (what was saved is kept and the next run resumes)."""
+    only sync, and the report says why. LookupError for an unknown subdomain; integration
+    errors pass up (what was saved is kept and the next run resumes)."""
     config = services.account_config(subdomain)
     client = services.patient_client(config)
     store = services.store(config.base_url)

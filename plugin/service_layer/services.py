@@ -21,8 +21,8 @@ from sqlalchemy import Engine, select
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CRM_NAMES, CustomerHistory
-from plugin.core.lifetime import LifetimeModel
 from plugin.core.health import HealthFacts, Problem, problems
+from plugin.core.lifetime import LifetimeModel
 from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
 from plugin.core.norms import account_norms
 from plugin.core.overrides import applicable

@@ -14,10 +14,10 @@ from flask import Blueprint, Flask, current_app, render_template, request, url_f
 
 from plugin.web.auth import PublicKeyCache
 from plugin.web.i18n import catalog, pick_locale
-from plugin.web.security import nonce
-from plugin.web.setup import intercept
 from plugin.web.pages import signed_only
+from plugin.web.security import nonce
 from plugin.web.session import DEMO_ACCOUNT, DEMO_USER_ID, fetch_key, new_session, verified_load
+from plugin.web.setup import intercept
 
 bp = Blueprint("sidebar", __name__)
 
