@@ -66,4 +66,7 @@ def test_the_organization_glance_ranks_its_people(make_app):
     assert body["reasons"].startswith("$27.5K spent · Rolled up from 2 people")
     assert [p.split(":")[0] for p in body["details"]["people"]][0] in ("Tom Berg", "Ann Lee")
     assert len(body["details"]["people"]) == 2
-    assert client.get("/api/organizations/4/glance", headers=session()).status_code == 404
+    # the session was opened for organization 3: another organization is refused
+    assert client.get("/api/organizations/4/glance", headers=session()).status_code == 403
+    assert client.get("/api/organizations/4/glance",
+                      headers=session(user_id=2)).status_code == 404

@@ -67,7 +67,7 @@ def test_a_customer_record_gets_only_what_differs():
 
     from plugin.core.tagging import decide_customer, organization_roll_up, with_changes
 
-    value = SimpleNamespace(value=30.04, little_data=False, cutoffs=CUTOFFS)
+    value = SimpleNamespace(value=30.04, little_data=False, cutoffs=CUTOFFS, override=None)
     held = {"customer_value": 30.0, "customer_value_tier": "high"}
     write = decide_customer(value, ("cv_high",), held, S)
     assert not write.changes, "within a rounding step and the same tier: nothing to write"
