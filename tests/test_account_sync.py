@@ -222,3 +222,10 @@ def test_a_failing_sync_job_is_kept_with_its_sync_run_not_as_a_tagging_job(make_
         keys = list(conn.execute(accounts.select().with_only_columns(accounts.c.key)).scalars())
     assert keys == ["https://beta.zendesk.com"], "no account is made up from a subdomain"
     assert services.failed_jobs("https://beta.zendesk.com") == []
+
+
+def test_an_interval_of_zero_switches_the_periodic_sync_off(make_app):
+    app = make_app({"SYNC_INTERVAL_SECONDS": 0})
+    app.extensions["customer_value"].registry.save(
+        Installation("beta", "https://beta.zendesk.com", 1, 2, "a@b.c", "t"), NOW)
+    assert queue_due_syncs(app) == []

@@ -39,6 +39,7 @@ def start_worker(base_url, tmp_path, app):
            "ZENDESK_API_TOKEN": AUTH[1], "CUSTOMER_VALUE_SECRET_KEY": app.config["SECRET_KEY"],
            "CUSTOMER_VALUE_QUEUE_PATH": app.config["QUEUE_PATH"],
            "CUSTOMER_VALUE_TAG_ALWAYS": "true", "CUSTOMER_VALUE_REQUEUE_AFTER_SECONDS": "1",
+           "CUSTOMER_VALUE_SYNC_INTERVAL_SECONDS": "0",  # only the webhook's jobs tag here
            "CUSTOMER_VALUE_INSTANCE": str(tmp_path / "instance")}
     return subprocess.Popen([SCRIPT, "worker", "--workers", "1"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

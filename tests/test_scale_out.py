@@ -51,7 +51,9 @@ def environment(base_url: str, database: str, redis: str, instance) -> dict[str,
             "ZENDESK_BASE_URL": base_url, "ZENDESK_EMAIL": AUTH[0].split("/")[0],
             "ZENDESK_API_TOKEN": AUTH[1], "CUSTOMER_VALUE_SECRET_KEY": SECRET_KEY,
             "CUSTOMER_VALUE_WEBHOOK_SECRET": TEST_SECRET, "CUSTOMER_VALUE_TAG_ALWAYS": "true",
-            "CUSTOMER_VALUE_INSTANCE": str(instance)}
+            "CUSTOMER_VALUE_INSTANCE": str(instance),
+            # Only the webhook's jobs tag here (the periodic sync's backfill would add updates).
+            "CUSTOMER_VALUE_SYNC_INTERVAL_SECONDS": "0"}
 
 
 def start(arguments: list[str], env: dict[str, str], log) -> subprocess.Popen:
