@@ -88,8 +88,10 @@ def test_an_admin_connects_the_account_and_sees_the_first_sync(demo):
         assert "Allow Customer Value" in driver.find_element(By.TAG_NAME, "h1").text
         screenshot(driver, "install-4-zendesk-authorization")
         allow.click()
+        # The window navigates from Zendesk's page back to the app: wait on the page source,
+        # which (unlike an element found before the navigation) never goes stale.
         WebDriverWait(driver, 20).until(
-            lambda d: "Customer Value is connected" in d.find_element(By.TAG_NAME, "h1").text)
+            lambda d: "<h1>Customer Value is connected</h1>" in d.page_source)
         screenshot(driver, "install-5-connected")
         assert serious(driver) == []
         driver.close()
