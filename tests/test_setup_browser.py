@@ -3,11 +3,6 @@
 through the sandbox's Zendesk authorization page, and its checklist follows the first sync.
 Screenshots land in test-artifacts/ (docs/images/install/ holds copies)."""
 
-import os
-import re
-import signal
-import subprocess
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -16,7 +11,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from plugin.demo.generator import generate
 from tests.chromium import SIDEBAR_WIDTH, chromium, screenshot, violations
-from tests.commands import SCRIPT
+from tests.demo_app import running_demo
 
 pytestmark = pytest.mark.slow  # a demo subprocess and a browser
 
@@ -27,22 +22,8 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("account")
     generate(folder, 30, seed=5, now=NOW)
-    process = subprocess.Popen([SCRIPT, "demo", "--port", "0", "--data", str(folder),
-                                "--now", NOW.isoformat()],
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    url = None
-    deadline = time.monotonic() + 120
-    while url is None and time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line and process.poll() is not None:
-            break
-        found = re.search(r"demo on (http://\S+)", line)
-        url = found.group(1) if found else None
-    assert url, "the demo did not start"
-    yield url
-    os.killpg(process.pid, signal.SIGINT)
-    process.wait(30)
-    process.stderr.close()
+    with running_demo(folder, NOW) as url:
+        yield url
 
 
 def serious(driver) -> list[str]:

@@ -31,8 +31,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-@bp.get("/customers/<zid:user_id>/value")
-def customer_value(user_id: int):
+def _bound_value(user_id: int):
+    """The customer's cached value for a session bound to them (and the ticket, when the call
+    names one); `refresh=1` bypasses the cache, at most once per REFRESH_EVERY a session."""
     config, _ = account()
     ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
     token = session_token()
@@ -40,7 +41,12 @@ def customer_value(user_id: int):
     refresh = request.args.get("refresh") == "1"
     if refresh:
         allow_refresh(token, services().clock())
-    cached = services().value(config, user_id, ticket_id, refresh=refresh)
+    return config, services().value(config, user_id, ticket_id, refresh=refresh)
+
+
+@bp.get("/customers/<zid:user_id>/value")
+def customer_value(user_id: int):
+    _, cached = _bound_value(user_id)
     return current_app.response_class(cached.encoded(encode), mimetype="application/json")
 
 
@@ -48,14 +54,7 @@ def customer_value(user_id: int):
 def customer_glance(user_id: int):
     """What the sidebar shows, worded and formatted for the agent (`locale`), replies for the
     requester (`reply_locale`)."""
-    config, _ = account()
-    ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
-    token = session_token()
-    require(token, ticket_binding(user_id, ticket_id))
-    refresh = request.args.get("refresh") == "1"
-    if refresh:
-        allow_refresh(token, services().clock())
-    cached = services().value(config, user_id, ticket_id, refresh=refresh)
+    config, cached = _bound_value(user_id)
     reply_locale = request.args.get("reply_locale")
     store = services().store(config.base_url)
     notices = (*cached.result.value.notices, *((cached.notice,) if cached.notice else ()))
