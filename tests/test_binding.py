@@ -59,3 +59,13 @@ def test_bindings_are_bounded():
     for token in ("a", "b", "c"):
         bindings.bind(token, ticket_binding(1, None))
     assert bindings.bind("a", ticket_binding(2, None)), "the oldest was let go"
+
+
+def test_two_loads_in_the_same_second_are_two_sessions(app):
+    """The same agent opening two tickets within one second (tabs restored together) gets two
+    sessions, each bound to its own customer, not one token bound to the first."""
+    client = app.test_client()
+    first, second = session(user_id=31), session(user_id=31)
+    assert first != second
+    assert client.get("/api/customers/7/value", headers=first).status_code == 200
+    assert client.get("/api/customers/8/value", headers=second).status_code != 403

@@ -62,11 +62,11 @@ def test_the_organization_glance_ranks_its_people(make_app):
         UserFact(profile(id=7, name="Tom Berg", organization=org), 3, NOW),
         UserFact(profile(id=8, name="Ann Lee", organization=org), 3, NOW)], now=NOW)
     client = app.test_client()
-    body = client.get("/api/organizations/3/glance?locale=en", headers=session()).get_json()
+    opened = session()
+    body = client.get("/api/organizations/3/glance?locale=en", headers=opened).get_json()
     assert body["reasons"].startswith("$27.5K spent · Rolled up from 2 people")
     assert [p.split(":")[0] for p in body["details"]["people"]][0] in ("Tom Berg", "Ann Lee")
     assert len(body["details"]["people"]) == 2
     # the session was opened for organization 3: another organization is refused
-    assert client.get("/api/organizations/4/glance", headers=session()).status_code == 403
-    assert client.get("/api/organizations/4/glance",
-                      headers=session(user_id=2)).status_code == 404
+    assert client.get("/api/organizations/4/glance", headers=opened).status_code == 403
+    assert client.get("/api/organizations/4/glance", headers=session()).status_code == 404

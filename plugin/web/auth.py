@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -261,14 +262,16 @@ class PublicKeyCache:
 
 def issue_app_token(secret: bytes, *, account: str, user_id: int, role: str, now: datetime,
                     ttl: timedelta = DEFAULT_APP_TOKEN_TTL) -> str:
-    """A short-lived HS256 token binding one user of one account, for ``Authorization: Bearer``."""
+    """A short-lived HS256 token binding one user of one account, for ``Authorization: Bearer``.
+    Each carries a random `jti`, so two loads in the same second are two sessions (a session is
+    bound to what it first reads, see `plugin.web.binding`)."""
     _check_secret(secret)
     if ttl <= timedelta(0):
         raise ValueError("an app token needs a positive lifetime")
     issued = int(_timestamp(now))
     claims = {"iss": APP_TOKEN_ISSUER, "aud": APP_TOKEN_AUDIENCE, "acc": account,
               "sub": str(user_id), "role": role, "iat": issued,
-              "exp": issued + int(ttl.total_seconds())}
+              "exp": issued + int(ttl.total_seconds()), "jti": secrets.token_urlsafe(12)}
     return jwt.encode(claims, secret, algorithm=APP_TOKEN_ALGORITHM)
 
 
