@@ -147,8 +147,9 @@ def test_a_settings_change_is_previewed_saved_and_seen_in_the_sidebar(demo, brow
             f"a cost weighed at 0 lowers no value: {example.text}"
     assert browser.find_element(By.ID, "cv-histogram").get_attribute("src").startswith("blob:")
     synced = browser.find_element(By.ID, "cv-sync").text
-    assert synced.startswith("Store current as of ") and "no periodic run yet" in synced, \
-        "the demo's sync at start is shown, and that the server's own has not run yet"
+    # the demo syncs at start; its queue consumer may have run the periodic sync already
+    assert synced.startswith("Store current as of ") and re.search(
+        r"no periodic run yet|last periodic run \d{4}-\d\d-\d\dT", synced), synced
     screenshot(browser, "settings")
     browser.execute_script(
         "document.getElementById('f-tagging_enabled').scrollIntoView({block: 'center'})")
