@@ -193,6 +193,13 @@ def test_an_override_is_shown_obeyed_kept_and_ends_by_itself(app, clock, fake):
     assert body["override"]["reason"] == "Renewal under negotiation"
     assert body["override"]["model_tier"] == before.tier
     assert body["override"]["pinned_by"] == "Staff 125"
+    shown = session("acme", 123)
+    pin = client.get("/api/customers/25/glance?locale=en", headers=shown).get_json()["pin"]
+    assert pin.startswith("Pinned High value by Staff 125 until ") and \
+        "“Renewal under negotiation”" in pin and pin.endswith(f"(the model says "
+                                                             f"{before.tier.capitalize()} value)")
+    german = client.get("/api/customers/25/glance?locale=de", headers=shown).get_json()["pin"]
+    assert german.startswith("Hoher Wert festgelegt von Staff 125 bis ")
     value = services.value(config, 25).result.value
     settings = services.settings_for(services.store(BASE))
     decision = decide_for(value, ("cv_low",), settings)
@@ -209,6 +216,7 @@ def test_an_override_is_shown_obeyed_kept_and_ends_by_itself(app, clock, fake):
     later = tokens.session("acme", 123, role="agent", now=clock.now)
     after = client.get("/api/customers/25/value", headers=later).get_json()
     assert after["override"] is None and after["tier"] == before.tier
+    assert client.get("/api/customers/25/glance", headers=later).get_json()["pin"] is None
     listing = client.get("/api/overrides", headers=later).get_json()
     assert listing["overrides"] == []
     assert [(e["action"], e["by"]) for e in listing["events"]] == [

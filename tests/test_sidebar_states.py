@@ -409,3 +409,25 @@ def test_the_served_sdk_is_the_pinned_npm_package_bundled_as_is(tmp_path):
                    capture_output=True)
     assert out.read_bytes() == (ROOT / "plugin" / "static" / ZAF_SDK).read_bytes()
 
+
+
+def test_a_pinned_tier_shows_with_who_why_and_until_when(browser, site):
+    services = site["services"]
+    store = services.store("https://acme.zendesk.com")
+    pin = services.overrides(store).pin(
+        "user", 8, tier="low", reason="Disputed invoices, handle with care",
+        expires_at=NOW + timedelta(days=7), actor_id=125, actor_name="Ada Lead",
+        now=site["clock"]())
+    services.cache.forget("https://acme.zendesk.com")
+    try:
+        open_ticket(browser, site, requester=8, ticket=6)
+        shown = browser.find_element(By.CSS_SELECTOR, ".cv-glance .cv-pin").text
+        assert shown.startswith("Pinned Low value by Ada Lead until ")
+        assert "Disputed invoices" in shown and shown.endswith("(the model says High value)")
+        assert browser.find_element(By.CSS_SELECTOR, ".cv-badge").text == "Low value"
+        frame_shot(browser, "pinned")
+        no_violations(browser)
+    finally:
+        services.overrides(store).end(pin.id, actor_id=125, actor_name="Ada Lead",
+                                      now=site["clock"]())
+        services.cache.forget("https://acme.zendesk.com")

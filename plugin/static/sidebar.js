@@ -146,6 +146,7 @@
       meta.appendChild(el("span", "", text));
     });
     if (meta.childNodes.length) { glance.appendChild(meta); }
+    if (body.pin) { glance.appendChild(el("p", "cv-pin", body.pin)); }
     body.notices.forEach(function (n) { glance.appendChild(el("p", "cv-note", n)); });
     return glance;
   }

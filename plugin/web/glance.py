@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_timedelta
+from babel.dates import format_date, format_timedelta
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -108,6 +108,16 @@ class Words:
                                 locale=self.locale)
 
 
+def _pin(v, w: Words) -> str | None:
+    """A tier a person pinned, in plain words: who, why, until when, and the model's own tier."""
+    pin = getattr(v, "override", None)
+    if pin is None:
+        return None
+    return w("pin", tier=w("tier_" + pin.tier), who=pin.created_by_name, reason=pin.reason,
+             until=format_date(pin.expires_at, format="medium", locale=w.locale),
+             model=w("tier_" + (v.model_tier or v.tier)))
+
+
 def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: bool,
            notices: tuple[str, ...], agent_locale: str, reply_locale: str | None,
            tiers: tuple[float, float] | None) -> dict[str, Any]:
@@ -129,6 +139,7 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
         "value": _scale(v.value, high, low, w),
         "tier": {"key": v.tier, "label": w("tier_" + v.tier)},
         "little_data": w("little_data") if v.little_data else None,
+        "pin": _pin(v, w),
         "trend": _trend(assessment.trend, w),
         "reasons": _reasons(v, w),
         "coverage": _coverage(v, w),
