@@ -177,6 +177,12 @@ def session_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def sessions(ids: list[int]) -> dict[int, dict[str, str]]:
+    """One session per customer, as each sidebar load has its own (a session is bound to the
+    customer it first reads; any other is a 403)."""
+    return {user_id: session_headers() for user_id in ids}
+
+
 def sandbox_requests(base: str) -> int:
     return requests.get(f"{base}/_sandbox/stats", timeout=10).json()["requests"]
 
@@ -188,21 +194,21 @@ def set_latency(base: str, latency_ms: float) -> None:
 
 # --- warm ----------------------------------------------------------------------------------
 
-def client_thread(url: str, headers: dict[str, str], ids: list[int], start: int, step: int,
-                  total: int, out: list[float], failures: list[int]) -> None:
+def client_thread(url: str, headers: dict[int, dict[str, str]], ids: list[int], start: int,
+                  step: int, total: int, out: list[float], failures: list[int]) -> None:
     """Requests number start, start+step, ... below `total`, each timed, on one connection."""
     with requests.Session() as session:
         for number in range(start, total, step):
             user_id = ids[number % len(ids)]
             began = time.perf_counter()
-            response = session.get(f"{url}/api/customers/{user_id}/value", headers=headers,
-                                   timeout=30)
+            response = session.get(f"{url}/api/customers/{user_id}/value",
+                                   headers=headers[user_id], timeout=30)
             out.append(time.perf_counter() - began)
             if response.status_code != 200:
                 failures.append(response.status_code)
 
 
-def load(url: str, headers: dict[str, str], ids: list[int], clients: int, total: int
+def load(url: str, headers: dict[int, dict[str, str]], ids: list[int], clients: int, total: int
          ) -> tuple[list[float], list[int], float, float]:
     """Runs in its own process: `clients` threads share `total` requests. Latencies (s),
     failed statuses, the wall time of the whole burst and the CPU time the clients used."""
@@ -219,7 +225,7 @@ def load(url: str, headers: dict[str, str], ids: list[int], clients: int, total:
             time.process_time() - cpu)
 
 
-def warm_row(url: str, base: str, headers: dict[str, str], ids: list[int], clients: int,
+def warm_row(url: str, base: str, headers: dict[int, dict[str, str]], ids: list[int], clients: int,
              total: int) -> float:
     """One burst of `clients` clients, printed as a table row; its p95 in ms."""
     before = sandbox_requests(base)
@@ -235,10 +241,10 @@ def warm_row(url: str, base: str, headers: dict[str, str], ids: list[int], clien
 
 
 def warm(url: str, base: str, ids: list[int], clients: int, total: int) -> None:
-    headers = session_headers()
+    headers = sessions(ids)
     with requests.Session() as session:
         for user_id in ids:
-            session.get(f"{url}/api/customers/{user_id}/value", headers=headers,
+            session.get(f"{url}/api/customers/{user_id}/value", headers=headers[user_id],
                         timeout=60).raise_for_status()
     print(f"\n### Warm cache: {len(ids)} cached customers\n")
     print("| clients | requests | throughput | p50 | p95 | p99 | max | failed | "
@@ -251,11 +257,11 @@ def warm(url: str, base: str, ids: list[int], clients: int, total: int) -> None:
           f"({p95:.1f} ms).")
 
 
-def warm_up(url: str, base: str, ids: list[int], headers: dict[str, str]) -> int:
+def warm_up(url: str, base: str, ids: list[int], headers: dict[int, dict[str, str]]) -> int:
     """Request every customer from many connections, round after round, until a round costs
     Zendesk nothing: then every server process has each one cached. The rounds it took."""
     def fetch(user_id: int) -> None:
-        requests.get(f"{url}/api/customers/{user_id}/value", headers=headers,
+        requests.get(f"{url}/api/customers/{user_id}/value", headers=headers[user_id],
                      timeout=60).raise_for_status()
 
     with ThreadPoolExecutor(16) as pool:
@@ -269,11 +275,12 @@ def warm_up(url: str, base: str, ids: list[int], headers: dict[str, str]) -> int
 
 WRK_SCRIPT = r"""
 local paths = {%(paths)s}
+local auths = {%(authorizations)s}
 local n = 0
-wrk.headers["Authorization"] = "%(authorization)s"
 request = function()
   n = n + 1
-  return wrk.format("GET", paths[(n %% #paths) + 1])
+  local i = (n %% #paths) + 1
+  return wrk.format("GET", paths[i], {["Authorization"] = auths[i]})
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -285,12 +292,13 @@ end
 """
 
 
-def wrk_row(url: str, base: str, headers: dict[str, str], ids: list[int], clients: int,
+def wrk_row(url: str, base: str, headers: dict[int, dict[str, str]], ids: list[int], clients: int,
             seconds: int) -> float:
     """One wrk run of `clients` connections for `seconds`, printed as a table row; p95 in ms."""
     paths = ", ".join(f'"/api/customers/{user_id}/value"' for user_id in ids)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"paths": paths, "authorization": headers["Authorization"]})
+        script.write(WRK_SCRIPT % {"paths": paths, "authorizations": ", ".join(
+            f'"{headers[user_id]["Authorization"]}"' for user_id in ids)})
     before = sandbox_requests(base)
     try:
         output = subprocess.run(
@@ -309,7 +317,7 @@ def wrk_row(url: str, base: str, headers: dict[str, str], ids: list[int], client
 
 def warm_gunicorn(url: str, base: str, ids: list[int], clients: int, seconds: int,
                   workers: int, threads: int) -> None:
-    headers = session_headers()
+    headers = sessions(ids)
     rounds = warm_up(url, base, ids, headers)
     print(f"\n### Warm cache under gunicorn ({workers} worker processes x {threads} threads), "
           f"load from wrk: {len(ids)} customers, cached in every process after {rounds} "
@@ -336,9 +344,9 @@ def cold_request(url: str, base: str, session: requests.Session, headers: dict[s
 
 
 def cold(url: str, base: str, ids: list[int]) -> list[Cold]:
-    headers = session_headers()
     with requests.Session() as session:
-        return [cold_request(url, base, session, headers, user_id) for user_id in ids]
+        return [cold_request(url, base, session, session_headers(), user_id)
+                for user_id in ids]
 
 
 def cold_row(label: str, results: list[Cold]) -> str:
