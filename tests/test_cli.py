@@ -106,7 +106,7 @@ def test_settings_that_are_not_json(dataset, tmp_path):
     broken = tmp_path / "s.json"
     broken.write_text("{weights:")
     done = run("score", "--data", str(dataset), "--user", "1", "--settings", str(broken))
-    assert done.returncode == 1 and "are not valid JSON" in done.stderr
+    assert done.returncode == 1 and "is not valid JSON" in done.stderr
 
 
 def test_generate_then_score_every_customer(tmp_path):

@@ -3,8 +3,10 @@ app's services built by the composition root from the one configuration."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -46,6 +48,16 @@ def main() -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def read_json_file(path: Path, name: str) -> Any:
+    """The JSON in a file the operator named, or a one-line error naming it (`name`)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read {name}: {error.strerror or error}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        fail(f"{name} is not valid JSON: {error}")
 
 
 def account_services(zendesk_mode: str, *, subdomain: str | None = None) -> Services:

@@ -15,7 +15,7 @@ from integrations.errors import IntegrationError, NotFound
 from integrations.files.crm import FolderCrm, load_crm
 from integrations.files.dataset import Dataset, DatasetError, load
 from integrations.zendesk import ZendeskConfig
-from plugin.cli.base import BAR_WIDTH, Timestamp, account_target, fail, main
+from plugin.cli.base import BAR_WIDTH, Timestamp, account_target, fail, main, read_json_file
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CustomerHistory
 from plugin.core.model import account_cutoffs
@@ -129,12 +129,7 @@ def summarise(results: list[Assessment]) -> str:
 def read_settings(path: Path | None) -> Settings:
     if path is None:
         return Settings()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        fail(f"cannot read settings {path}: {error.strerror or error}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        fail(f"settings {path} are not valid JSON: {error}")
+    data = read_json_file(path, f"settings file {path}")
     try:
         return Settings.from_dict(data)
     except SettingsError as error:

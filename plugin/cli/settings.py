@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from plugin import config as configuration
 from plugin.bootstrap import build_services, single_account
-from plugin.cli.base import fail, main
+from plugin.cli.base import fail, main, read_json_file
 from plugin.core.settings import Settings, SettingsError, label
 from plugin.core.times import zulu
 from plugin.service_layer.services import utc_now
@@ -68,12 +68,7 @@ def _exported(settings: Settings) -> str:
 
 def _read(path: Path, saved: Settings) -> tuple[dict[str, Any], Settings]:
     """The file's settings over the saved ones, validated; every problem listed on failure."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        fail(f"cannot read {path}: {error.strerror or error}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        fail(f"{path} is not valid JSON: {error}")
+    data = read_json_file(path, str(path))
     if not isinstance(data, dict):
         fail(f"{path} must hold a JSON object of settings")
     data.pop("version", None)
