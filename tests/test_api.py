@@ -72,14 +72,6 @@ def test_a_session_of_this_account_is_accepted(app):
     assert response.status_code == 200
 
 
-def test_trend_is_an_svg_of_snapshots(app):
-    client = app.test_client()
-    client.get("/api/customers/7/value", headers=session())
-    response = client.get("/api/customers/7/trend.svg", headers=session())
-    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
-    assert b"<polyline" in response.data
-
-
 def test_suggestion_feedback_is_recorded_and_validated(app):
     client = app.test_client()
     ok = client.post("/api/customers/7/suggestions/personalise", headers=session(),

@@ -14,10 +14,10 @@ session = partial(tokens.session, now=NOW)
 def test_a_session_reads_only_the_customer_it_was_opened_for(app):
     client, headers = app.test_client(), session(user_id=11)
     assert client.get("/api/customers/7/value?ticket_id=3", headers=headers).status_code == 200
-    assert client.get("/api/customers/7/trend.svg", headers=headers).status_code == 200
+    assert client.get("/api/customers/7/glance", headers=headers).status_code == 200
     other = client.get("/api/customers/8/value", headers=headers)
     assert other.status_code == 403
-    assert client.get("/api/customers/8/trend.svg", headers=headers).status_code == 403
+    assert client.get("/api/customers/8/glance", headers=headers).status_code == 403
     assert client.get("/api/customers/7/value?ticket_id=4", headers=headers).status_code == 403
     assert client.post("/api/customers/8/suggestions/personalise", headers=headers,
                        json={"outcome": "accepted"}).status_code == 403

@@ -28,14 +28,14 @@ def test_ids_at_the_edges_pass():
 
 
 @pytest.mark.parametrize("user", BAD)
-@pytest.mark.parametrize("page", ["value", "trend.svg"])
+@pytest.mark.parametrize("page", ["value", "glance"])
 def test_customer_ids_out_of_range_are_400(app, user, page):
     answer = app.test_client().get(f"/api/customers/{user}/{page}", headers=session())
     assert answer.status_code == 400
 
 
 @pytest.mark.parametrize("ticket", [*BAD, "²"])
-@pytest.mark.parametrize("page", ["value", "trend.svg"])
+@pytest.mark.parametrize("page", ["value", "glance"])
 def test_ticket_ids_out_of_range_are_400(app, ticket, page):
     answer = app.test_client().get(f"/api/customers/7/{page}", query_string={"ticket_id": ticket},
                                    headers=session())

@@ -131,12 +131,12 @@ def test_each_request_gets_an_id_and_one_json_log_line_without_secrets(app, capl
     token, headers = bearer()
     client = app.test_client()
     with caplog.at_level(logging.INFO, logger="customer_value.requests"):
-        answer = client.get("/api/customers/5/trend.svg?token=query-secret-xyz",
+        answer = client.get("/api/customers/5/glance?token=query-secret-xyz",
                             headers=headers | {"X-Request-Id": "proxy-id-12345"})
         fresh = client.get("/healthz", headers={"X-Request-Id": "bad id <script>"})
     assert answer.headers["X-Request-Id"] == "proxy-id-12345"
     assert len(fresh.headers["X-Request-Id"]) == 32, "an unusable id is replaced"
-    [record] = [r for r in caplog.records if getattr(r, "path", "").endswith("trend.svg")]
+    [record] = [r for r in caplog.records if getattr(r, "path", "").endswith("/glance")]
     with app.test_request_context(headers={"X-Request-Id": "proxy-id-12345"}):
         app.preprocess_request()
         from flask import g
@@ -144,7 +144,7 @@ def test_each_request_gets_an_id_and_one_json_log_line_without_secrets(app, capl
         line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "proxy-id-12345"
     assert line["account"] == "demo"
-    assert line["status"] == 200 and line["path"] == "/api/customers/5/trend.svg"
+    assert line["status"] == answer.status_code and line["path"] == "/api/customers/5/glance"
     text = json.dumps(line)
     assert token not in text and "query-secret-xyz" not in text
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, make_response, request
+from flask import Blueprint, Flask, abort, current_app, request
 
-from integrations.errors import IntegrationError, NotFound
+from integrations.errors import NotFound
 from plugin.core.rollup import roll_up
 from plugin.core.settings import DEFAULT_SUGGESTIONS
 from plugin.web.binding import (
@@ -20,7 +20,6 @@ from plugin.web.glance import glance, people_glance
 from plugin.web.i18n import pick_locale
 from plugin.web.ids import optional_id
 from plugin.web.session import account, services
-from plugin.web.trend import sparkline
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_PEOPLE = 50
@@ -86,20 +85,6 @@ def organization_glance(organization_id: int):
     return people_glance(rollup, now=now,
                          agent_locale=pick_locale(request.args.get("locale") or "en"),
                          currency=settings.currency)
-
-
-@bp.get("/customers/<zid:user_id>/trend.svg")
-def customer_trend(user_id: int):
-    config, _ = account()
-    ticket_id = optional_id(request.args.get("ticket_id"), "ticket_id")
-    require(session_token(), ticket_binding(user_id, ticket_id))
-    try:
-        trend = services().value(config, user_id, ticket_id).result.trend
-    except IntegrationError:
-        trend = ()  # the value itself says what went wrong; the drawing just stays empty
-    response = make_response(sparkline([(point.at, point.value) for point in trend]))
-    response.mimetype = "image/svg+xml"
-    return response
 
 
 @bp.post("/customers/<zid:user_id>/suggestions/<suggestion>")
