@@ -247,7 +247,7 @@ def _status(subdomain: str) -> dict[str, Any]:
             "done": all(i.done for i in items)}
 
 
-# --- a refused OAuth token: refresh once, else ask for a reconnect ------------------------
+# --- a refused OAuth token: the client refreshed it once; what is left is a reconnect ----
 
 def _auth_failed(error: AuthFailed):
     try:
@@ -255,12 +255,7 @@ def _auth_failed(error: AuthFailed):
     except HTTPException:  # no session (a job, a command): the generic answer below
         session = None
     installation = services().registry.get(session.account) if session else None
-    if installation is not None and installation.auth_kind == "oauth":
-        fresh = service.refresh_or_reconnect(_options(), services().registry, installation,
-                                             now=services().clock())
-        services().forget_client(installation.base_url)
-        if fresh is not None:
-            return error_body(503, "retry", "the Zendesk connection was renewed; try again")
+    if installation is not None and installation.needs_reconnect:
         return error_body(401, "reconnect", "Zendesk no longer accepts the app's access. "
                                             "An admin needs to reconnect it on the app's page.")
     return error_body(502, "credentials_rejected", str(error))

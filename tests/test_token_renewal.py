@@ -1,0 +1,136 @@
+"""An OAuth account's access token refused by Zendesk, against the sandbox's own OAuth
+endpoints on 127.0.0.1: every client of the account (the periodic sync's, the sidebar's and
+tagging's) refreshes it once, shares the fresh tokens, and, once the refresh is refused too,
+marks the account "Reconnect" and sends Zendesk nothing more until an admin connects anew."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from integrations.errors import AuthFailed
+from integrations.oauth import OAuthClient, ZendeskOAuth
+from integrations.sandbox.server import running_sandbox
+from plugin.demo.generator import generate
+from plugin.service_layer.account_sync import claim_due, run_claimed
+from plugin.service_layer.setup import SetupOptions, refresh_or_reconnect
+from plugin.storage.installations import Installation
+
+pytestmark = pytest.mark.slow  # a sandbox server
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+REDIRECT = "https://app.test/setup/oauth/callback"
+CLIENT = OAuthClient("customer_value", "sandbox-oauth-secret")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("oauth-account")
+    generate(folder, 12, seed=8, now=NOW)
+    with running_sandbox(folder, now=NOW, export_rate_limit=0, rate_limit=0) as base_url:
+        yield base_url
+
+
+def granted(sandbox: str):
+    """Tokens of a fresh authorization, as the set-up page's callback gets them."""
+    oauth = ZendeskOAuth(sandbox, CLIENT, REDIRECT)
+    requests.get(oauth.authorize_url("s"), timeout=10).raise_for_status()
+    answer = requests.post(f"{sandbox}/oauth/authorizations", timeout=10, allow_redirects=False,
+                           data={"decision": "allow", "redirect_uri": REDIRECT, "state": "s"})
+    return oauth, oauth.exchange(parse_qs(urlsplit(answer.headers["Location"]).query)
+                                 ["code"][0])
+
+
+def api_requests(sandbox: str) -> int:
+    return requests.get(f"{sandbox}/_sandbox/stats", timeout=10).json()["requests"]
+
+
+def install(services, sandbox, grant) -> None:
+    services.registry.save(Installation(
+        "newco", sandbox, 1, 2, "admin@example.com", grant.access_token, auth_kind="oauth",
+        refresh_token=grant.refresh_token), NOW)
+
+
+def test_every_client_refreshes_a_revoked_token_once_then_asks_for_a_reconnect(make_app,
+                                                                                sandbox):
+    app = make_app({"ZENDESK_BASE_URL": sandbox, "ZENDESK_OAUTH_CLIENT_ID": CLIENT.client_id,
+                    "ZENDESK_OAUTH_CLIENT_SECRET": CLIENT.client_secret})
+    services = app.extensions["customer_value"]
+    oauth, grant = granted(sandbox)
+    install(services, sandbox, grant)
+    config = services.account_config("newco")
+    web = services.client(config)  # the sidebar's client, built with the first token
+    assert web.me()[2] == "admin"
+
+    # The access token is revoked in Zendesk; its refresh token still works.
+    oauth.revoke(grant.access_token)
+    assert claim_due(services, "w1", every=timedelta(0)) == ["newco"]
+    report = run_claimed(services, "newco", "w1")
+    assert report.sync.records > 0, "the periodic sync went on with a refreshed token"
+    refreshed = services.registry.get("newco")
+    assert refreshed.token != grant.access_token
+    assert refreshed.refresh_token != grant.refresh_token, "refreshed once (a token spent)"
+    assert not refreshed.needs_reconnect
+
+    # The sidebar's client meets the revoked token too: it takes the tokens already
+    # refreshed rather than spending the (now spent) refresh token again.
+    customer = services.store(sandbox).recent_requesters(1)[0]
+    assert web.user(customer)[0].profile.id == customer
+    assert services.registry.get("newco").refresh_token == refreshed.refresh_token
+
+    # Zendesk refuses every token of the app (the admin removed its access): one refused
+    # call, one refused refresh, then "Reconnect", and no call is sent any more.
+    requests.post(f"{sandbox}/_sandbox/oauth/revoke_all", timeout=10).raise_for_status()
+    before = api_requests(sandbox)
+    with pytest.raises(AuthFailed):
+        web.ticket_tags(1)
+    assert api_requests(sandbox) == before + 1
+    assert services.registry.get("newco").needs_reconnect
+    with pytest.raises(AuthFailed):
+        web.ticket_tags(1)
+    assert api_requests(sandbox) == before + 1, "nothing sent after the refusal"
+    # The sync's client, built earlier with the refreshed token, learns of the refusal with
+    # one call and asks Zendesk for no refresh (it reads the account's "Reconnect").
+    refused = services.registry.get("newco")
+    with pytest.raises(AuthFailed):
+        services.patient_client(config).ticket_tags(1)
+    with pytest.raises(AuthFailed):
+        services.patient_client(config).ticket_tags(1)
+    assert api_requests(sandbox) == before + 2
+    assert services.registry.get("newco").refresh_token == refused.refresh_token
+    with pytest.raises(AuthFailed, match="reconnect"):
+        services.account_config("newco")  # what every job and page asks first
+    assert claim_due(services, "w2", every=timedelta(0)) == [], "the periodic sync waits"
+    assert api_requests(sandbox) == before + 2
+
+    # An admin connects the account again: the same clients use the new tokens.
+    _, again = granted(sandbox)
+    install(services, sandbox, again)
+    assert web.ticket_tags(1) is not None
+    assert claim_due(services, "w3", every=timedelta(0)) == ["newco"]
+    assert run_claimed(services, "newco", "w3").sync is not None
+
+
+def test_a_refresh_refused_after_another_process_refreshed_takes_its_tokens(make_app,
+                                                                             sandbox):
+    app = make_app({"ZENDESK_BASE_URL": sandbox, "ZENDESK_OAUTH_CLIENT_ID": CLIENT.client_id,
+                    "ZENDESK_OAUTH_CLIENT_SECRET": CLIENT.client_secret})
+    services = app.extensions["customer_value"]
+    oauth, grant = granted(sandbox)
+    install(services, sandbox, grant)
+    config = services.account_config("newco")
+    client = services.patient_client(config)
+    oauth.revoke(grant.access_token)
+    # Another process refreshed first: the stored tokens changed, the refresh token this
+    # process read is spent.
+    other = oauth.refresh(grant.refresh_token)
+    stale = services.registry.get("newco")
+    install(services, sandbox, other)
+    kept = refresh_or_reconnect(SetupOptions.from_config(app.config), services.registry, stale,
+                                now=NOW)
+    assert kept is not None and kept.token == other.access_token
+    assert not services.registry.get("newco").needs_reconnect
+    assert client.me()[2] == "admin"
