@@ -199,9 +199,11 @@ class ChecklistItem:
 
 
 def checklist(installation: Installation | None, counts: Mapping[str, int], streams_done: int,
-              *, tagging: bool, webhook: bool) -> list[ChecklistItem]:
-    """What the set-up page shows at its end: connected, the first sync (with progress), and,
-    when tagging is on, the webhook and trigger."""
+              *, tagging: bool, webhook: bool, fields: FieldsState | None = None
+              ) -> list[ChecklistItem]:
+    """What the set-up page shows at its end: connected, the first sync (with progress),
+    when tagging is on the webhook and trigger, and when writing values is on (`tag_user`)
+    the user and organization fields they are written into (`fields`: None when off)."""
     connected = installation is not None and not installation.needs_reconnect
     how = "" if installation is None else (
         "with Zendesk sign-in" if installation.auth_kind == "oauth" else "with an API token")
@@ -213,4 +215,28 @@ def checklist(installation: Installation | None, counts: Mapping[str, int], stre
     ]
     if tagging:
         items.append(ChecklistItem("webhook", webhook, ""))
+    if fields is not None:
+        items.append(ChecklistItem("fields", fields.done, fields.detail))
     return items
+
+
+@dataclass(frozen=True)
+class FieldsState:
+    """The fields the app writes values into: which are missing, or that Zendesk could not
+    be asked."""
+
+    wanted: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    unknown: bool = False
+
+    @property
+    def done(self) -> bool:
+        return not self.unknown and not self.missing
+
+    @property
+    def detail(self) -> str:
+        if self.unknown:
+            return "Zendesk could not be asked; checked again shortly"
+        if self.missing:
+            return "missing: " + ", ".join(self.missing)
+        return f"{', '.join(self.wanted)} on users and organizations"

@@ -34,7 +34,10 @@ from flask import (
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
+from integrations.automation import missing_fields
 from integrations.errors import AuthFailed, IntegrationError
+from plugin.core.settings import Settings
+from plugin.core.tagging import record_fields
 from plugin.service_layer import setup as service
 from plugin.storage.installations import Installation
 from plugin.storage.secrets import WEBHOOK_SECRET
@@ -235,6 +238,7 @@ def _status(subdomain: str) -> dict[str, Any]:
     counts: dict[str, int] = {}
     streams = 0
     tagging = webhook = False
+    fields = None
     if installation is not None:
         store = services().store(installation.base_url)
         counts = store.counts()
@@ -242,9 +246,29 @@ def _status(subdomain: str) -> dict[str, Any]:
         settings = services().settings_for(store)
         tagging = settings.tagging_enabled
         webhook = bool(services().secret(store, WEBHOOK_SECRET))
-    items = service.checklist(installation, counts, streams, tagging=tagging, webhook=webhook)
+        if not installation.needs_reconnect:
+            fields = _fields(installation, settings)
+    items = service.checklist(installation, counts, streams, tagging=tagging, webhook=webhook,
+                              fields=fields)
     return {"items": [{"key": i.key, "done": i.done, "detail": i.detail} for i in items],
             "done": all(i.done for i in items)}
+
+
+def _fields(installation: Installation, settings: Settings) -> service.FieldsState | None:
+    """When the settings write values into the customer's records (`tag_user`): whether the
+    account has the user and organization fields for them, as Zendesk says (asked at most
+    every few seconds however often the page polls)."""
+    wanted = record_fields(settings)
+    if not (settings.tagging_enabled and settings.tag_user and wanted):
+        return None
+    keys = tuple(wanted)
+    try:
+        missing = services().cached(
+            ("setup_fields", installation.base_url, keys),
+            lambda: missing_fields(services().client(installation.zendesk), wanted))
+    except IntegrationError:
+        return service.FieldsState(keys, unknown=True)
+    return service.FieldsState(keys, tuple(missing))
 
 
 # --- a refused OAuth token: the client refreshed it once; what is left is a reconnect ----
