@@ -47,7 +47,8 @@ class SetupOptions:
     public_url: str
     token_entry: bool
     base_url: str = ""
-    """Every account's Zendesk at one address (a sandbox); else https://{subdomain}.zendesk.com."""
+    """Every new account's Zendesk at one address (a sandbox: SETUP_BASE_URL, else
+    ZENDESK_BASE_URL); else https://{subdomain}.zendesk.com."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SetupOptions:
@@ -56,7 +57,8 @@ class SetupOptions:
         return cls(oauth=OAuthClient(client_id, secret) if client_id and secret else None,
                    public_url=str(config.get("PUBLIC_URL") or "").rstrip("/"),
                    token_entry=bool(config.get("SETUP_TOKEN_ENTRY")),
-                   base_url=str(config.get("ZENDESK_BASE_URL") or "").rstrip("/"))
+                   base_url=str(config.get("SETUP_BASE_URL") or config.get("ZENDESK_BASE_URL")
+                                or "").rstrip("/"))
 
     def account_url(self, subdomain: str) -> str:
         return self.base_url or f"https://{subdomain}.zendesk.com"
