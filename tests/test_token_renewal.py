@@ -14,6 +14,7 @@ import requests
 from integrations.errors import AuthFailed
 from integrations.oauth import OAuthClient, ZendeskOAuth
 from integrations.sandbox.server import running_sandbox
+from integrations.zendesk import ZendeskConfig
 from plugin.demo.generator import generate
 from plugin.service_layer.account_sync import claim_due, run_claimed
 from plugin.service_layer.setup import SetupOptions, refresh_or_reconnect
@@ -134,3 +135,19 @@ def test_a_refresh_refused_after_another_process_refreshed_takes_its_tokens(make
     assert kept is not None and kept.token == other.access_token
     assert not services.registry.get("newco").needs_reconnect
     assert client.me()[2] == "admin"
+
+
+def test_a_new_grant_is_checked_on_its_own_never_on_the_tokens_it_replaces(make_app,
+                                                                            sandbox):
+    app = make_app({"ZENDESK_BASE_URL": sandbox, "ZENDESK_OAUTH_CLIENT_ID": CLIENT.client_id,
+                    "ZENDESK_OAUTH_CLIENT_SECRET": CLIENT.client_secret})
+    services = app.extensions["customer_value"]
+    _, current = granted(sandbox)
+    install(services, sandbox, current)
+    oauth, new = granted(sandbox)
+    oauth.revoke(new.access_token)  # a grant Zendesk no longer honours
+    checked = services.client_factory(ZendeskConfig(sandbox, "", new.access_token,
+                                                    kind="oauth"))
+    with pytest.raises(AuthFailed):
+        checked.me()  # not answered with the installation's own (still good) token
+    assert services.registry.get("newco").token == current.access_token

@@ -170,8 +170,13 @@ class TokenRenewal:
         self._lock = threading.Lock()
 
     def hook(self, config: ZendeskConfig) -> Callable[[Any], BearerAuth | None] | None:
-        """The hook for a client of `config`; None for API tokens (nothing to renew)."""
+        """The hook for a client of `config`; None for API tokens (nothing to renew) and for
+        tokens that are not the installation's (a grant being checked before it is saved is
+        judged on its own, never on the tokens it would replace)."""
         if config.kind != "oauth":
+            return None
+        installation = self.registry.by_base_url(config.base_url)
+        if installation is None or installation.token != config.token:
             return None
         return lambda refused: self.renewed(config.base_url, refused)
 
