@@ -1,7 +1,8 @@
-"""An OAuth account's access token refused by Zendesk, against the sandbox's own OAuth
-endpoints on 127.0.0.1: every client of the account (the periodic sync's, the sidebar's and
-tagging's) refreshes it once, shares the fresh tokens, and, once the refresh is refused too,
-marks the account "Reconnect" and sends Zendesk nothing more until an admin connects anew."""
+"""An OAuth account's access token refused by Zendesk: the transport's renewal at the HTTP
+boundary (`responses`), then against the sandbox's own OAuth endpoints on 127.0.0.1: every
+client of the account (the periodic sync's, the sidebar's and tagging's) refreshes it once,
+shares the fresh tokens, and, once the refresh is refused too, marks the account "Reconnect"
+and sends Zendesk nothing more until an admin connects anew."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import responses
+from responses import matchers
 
 from integrations.errors import AuthFailed
-from integrations.oauth import OAuthClient, ZendeskOAuth
+from integrations.http import Transport
+from integrations.oauth import BearerAuth, OAuthClient, ZendeskOAuth
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskConfig
 from plugin.demo.generator import generate
@@ -20,11 +24,61 @@ from plugin.service_layer.account_sync import claim_due, run_claimed
 from plugin.service_layer.setup import SetupOptions, refresh_or_reconnect
 from plugin.storage.installations import Installation
 
-pytestmark = pytest.mark.slow  # a sandbox server
-
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 REDIRECT = "https://app.test/setup/oauth/callback"
 CLIENT = OAuthClient("customer_value", "sandbox-oauth-secret")
+
+
+ME = "https://newco.zendesk.com/api/v2/users/me"
+ME_BODY = {"user": {"id": 7, "email": "a@newco.example", "role": "admin"}}
+
+
+def test_a_refused_token_is_renewed_once_and_the_request_sent_again():
+    asked = []
+
+    def renew(refused):
+        asked.append(refused)
+        return BearerAuth("fresh")
+
+    transport = Transport(base_url="https://newco.zendesk.com", session=requests.Session(),
+                          auth=BearerAuth("old"), renew=renew)
+    with responses.RequestsMock() as http:
+        http.get(ME, status=401, json={"error": "Couldn't authenticate you"},
+                 match=[matchers.header_matcher({"Authorization": "Bearer old"})])
+        http.get(ME, json=ME_BODY, match=[matchers.header_matcher(
+            {"Authorization": "Bearer fresh"})])
+        assert transport.get("/api/v2/users/me") == ME_BODY
+    assert asked == [BearerAuth("old")]
+
+
+def test_with_nothing_to_renew_with_nothing_more_is_sent_until_there_is():
+    answers = [None, None, BearerAuth("reconnected")]
+    transport = Transport(base_url="https://newco.zendesk.com", session=requests.Session(),
+                          auth=BearerAuth("old"), renew=lambda refused: answers.pop(0))
+    with responses.RequestsMock() as http:
+        refused = http.get(ME, status=401, json={"error": "Couldn't authenticate you"})
+        with pytest.raises(AuthFailed, match="connected again"):
+            transport.get("/api/v2/users/me")
+        assert refused.call_count == 1, "one refused call, no second one after the refusal"
+        with pytest.raises(AuthFailed):
+            transport.get("/api/v2/users/me")
+        assert refused.call_count == 1, "asked the hook, sent nothing"
+        http.replace(responses.GET, ME, json=ME_BODY)
+        assert transport.get("/api/v2/users/me") == ME_BODY, "an admin connected again"
+    assert answers == []
+
+
+def test_a_second_refusal_right_after_a_renewal_is_not_renewed_again():
+    asked = []
+    transport = Transport(base_url="https://newco.zendesk.com", session=requests.Session(),
+                          auth=BearerAuth("old"),
+                          renew=lambda refused: asked.append(refused) or BearerAuth("new"))
+    with responses.RequestsMock() as http:
+        refused = http.get(ME, status=401, json={"error": "Couldn't authenticate you"})
+        with pytest.raises(AuthFailed):
+            transport.get("/api/v2/users/me")
+        assert refused.call_count == 2
+    assert asked == [BearerAuth("old")], "refreshed once, never in a loop"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +109,7 @@ def install(services, sandbox, grant) -> None:
         refresh_token=grant.refresh_token), NOW)
 
 
+@pytest.mark.slow  # a sandbox server
 def test_every_client_refreshes_a_revoked_token_once_then_asks_for_a_reconnect(make_app,
                                                                                 sandbox):
     app = make_app({"ZENDESK_BASE_URL": sandbox, "ZENDESK_OAUTH_CLIENT_ID": CLIENT.client_id,
@@ -115,6 +170,7 @@ def test_every_client_refreshes_a_revoked_token_once_then_asks_for_a_reconnect(m
     assert run_claimed(services, "newco", "w3").sync is not None
 
 
+@pytest.mark.slow
 def test_a_refresh_refused_after_another_process_refreshed_takes_its_tokens(make_app,
                                                                              sandbox):
     app = make_app({"ZENDESK_BASE_URL": sandbox, "ZENDESK_OAUTH_CLIENT_ID": CLIENT.client_id,
@@ -137,6 +193,7 @@ def test_a_refresh_refused_after_another_process_refreshed_takes_its_tokens(make
     assert client.me()[2] == "admin"
 
 
+@pytest.mark.slow
 def test_a_new_grant_is_checked_on_its_own_never_on_the_tokens_it_replaces(make_app,
                                                                             sandbox):
     app = make_app({"ZENDESK_BASE_URL": sandbox, "ZENDESK_OAUTH_CLIENT_ID": CLIENT.client_id,

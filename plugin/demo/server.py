@@ -70,7 +70,8 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
         with running_sandbox(account, now=now, export_rate_limit=10_000,
                              port=sandbox_port) as base, \
                 running_sandbox(newco, now=now, export_rate_limit=10_000) as newco_base:
-            echo(f"Zendesk sandbox on {base}; the new account {NEW_ACCOUNT}'s on {newco_base}")
+            echo(f"Zendesk sandbox on {base}")
+            echo(f"Zendesk sandbox of the new account {NEW_ACCOUNT} on {newco_base}")
             database = f"sqlite:///{folder / 'demo.db'}"
             sell = (account / "sell_contacts.json").exists()
             if sell:
