@@ -90,11 +90,12 @@ def new_account():
     signer = _signer()
     services = current_app.extensions["customer_value"]
     installation = services.registry.get(signer.account)
-    tickets = [] if installation is None or installation.needs_reconnect else \
-        services.store(installation.base_url).recent_tickets(DEMO_TICKETS)
+    connected = installation is not None and not installation.needs_reconnect
+    tickets = services.store(installation.base_url).recent_tickets(DEMO_TICKETS) \
+        if connected else []
     return render_template("demo/new_account.html", admin_token=signer.token(),
                            agent_token=signer.token(user_id=DEMO_AGENT_ID),
-                           account=signer.account, tickets=tickets,
+                           account=signer.account, tickets=tickets, connected=connected,
                            sign=url_for("demo.new_account_sign"))
 
 
