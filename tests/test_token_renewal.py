@@ -21,6 +21,7 @@ from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskConfig
 from plugin.demo.generator import generate
 from plugin.service_layer.account_sync import claim_due, run_claimed
+from plugin.service_layer.jobs import apply_tags
 from plugin.service_layer.setup import SetupOptions, refresh_or_reconnect
 from plugin.storage.installations import Installation
 
@@ -113,7 +114,7 @@ def install(services, sandbox, grant) -> None:
 def test_every_client_refreshes_a_revoked_token_once_then_asks_for_a_reconnect(make_app,
                                                                                 sandbox):
     app = make_app({"ZENDESK_BASE_URL": sandbox, "ZENDESK_OAUTH_CLIENT_ID": CLIENT.client_id,
-                    "ZENDESK_OAUTH_CLIENT_SECRET": CLIENT.client_secret})
+                    "ZENDESK_OAUTH_CLIENT_SECRET": CLIENT.client_secret, "TAG_ALWAYS": True})
     services = app.extensions["customer_value"]
     oauth, grant = granted(sandbox)
     install(services, sandbox, grant)
@@ -136,6 +137,17 @@ def test_every_client_refreshes_a_revoked_token_once_then_asks_for_a_reconnect(m
     customer = services.store(sandbox).recent_requesters(1)[0]
     assert web.user(customer)[0].profile.id == customer
     assert services.registry.get("newco").refresh_token == refreshed.refresh_token
+
+    # A tagging job meets the next revoked token: the same single refresh, and the job runs.
+    oauth.revoke(refreshed.token)
+    store = services.store(sandbox)
+    requester, ticket = next((user, store.open_ticket(user))
+                             for user in store.recent_requesters(50) if store.open_ticket(user))
+    with app.app_context():
+        apply_tags(app, sandbox, ticket, requester, None)
+    tagged = services.registry.get("newco")
+    assert tagged.token != refreshed.token and tagged.refresh_token != refreshed.refresh_token
+    assert not tagged.needs_reconnect
 
     # Zendesk refuses every token of the app (the admin removed its access): one refused
     # call, one refused refresh, then "Reconnect", and no call is sent any more.
