@@ -108,6 +108,16 @@ def provision_fields(client: ZendeskClient, wanted: dict[str, tuple[str, str]]) 
     return created
 
 
+def missing_fields(client: ZendeskClient, wanted: dict[str, tuple[str, str]]) -> list[str]:
+    """The `kind/key` of each field the app writes (`provision_fields`' `wanted`) that the
+    account does not have: what the set-up checklist waits for."""
+    missing = []
+    for kind in FIELD_KINDS:
+        existing = {f.get("key") for f in client.list_all(f"/api/v2/{kind}", kind)}
+        missing += [f"{kind}/{key}" for key in wanted if key not in existing]
+    return missing
+
+
 def unprovision(client: ZendeskClient) -> None:
     """Delete the trigger and the webhook, whichever exist."""
     trigger = _find_trigger(client)

@@ -15,6 +15,11 @@ request is tried again. The default suits background work; a caller on a web req
 lookups of the sidebar) passes a tighter one: one quick retry of a fast failure, never another
 wait after a timeout.
 
+Credentials that can be renewed (an OAuth access token) come with a `renew` hook: a 401
+asks it once for other credentials and the request is sent again with them; when it has none
+(the refresh was refused too), the request fails with AuthFailed and the transport sends
+nothing more until the hook gives credentials again (an admin connected the account anew).
+
 Redirects are never followed: a 3xx answer is an error naming its status, so an address vetted
 before the request (`check_url`) is the only one the request can reach. When `check_url`
 returns the address it vetted, the connection goes to that address (`PinnedAdapter`), with the
@@ -115,7 +120,7 @@ class Transport:
     base_url: str = field(repr=False)
     """May hold a secret (a Bitrix24 webhook's key): never shown by `repr`."""
     session: requests.Session
-    auth: tuple[str, str] | None = field(default=None, repr=False)
+    auth: tuple[str, str] | requests.auth.AuthBase | None = field(default=None, repr=False)
     mode: str = "web"
     wait_budget: float = 300.0
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
@@ -137,7 +142,11 @@ class Transport:
     """Called with every URL before it is requested (a typed-in address must stay public:
     `integrations.hosts`); a ValueError it raises refuses the request as AuthFailed. The
     address it returns, if any, is the one connected to (the name is not resolved again)."""
+    renew: Callable[[Any], Any] | None = field(default=None, repr=False)
+    """Called with the refused `auth` after a 401: the credentials to send instead, or None
+    when there are none (the account must be connected again)."""
     _pins: PinnedAdapter | None = field(default=None, init=False, repr=False)
+    _halted: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("web", "background"):
@@ -171,11 +180,18 @@ class Transport:
                 raise AuthFailed(f"{self.service} address refused: {error}",
                                  service=self.service) from None
             self._pins.pin(url, address)
-        attempt, waited = 0, 0.0
+        if self._halted:
+            self._renew()  # the credentials were refused for good: ask before sending
+        attempt, waited, renewed = 0, 0.0, False
         while True:
             attempt += 1
             status, retry_after, response, timed_out = self._send(method, url, params, json,
                                                                   files)
+            if status == 401 and self.renew is not None and not renewed:
+                renewed = True
+                self._renew()
+                attempt -= 1
+                continue
             if response is not None and 300 <= status < 400:
                 raise BadResponse(f"{self.service} answered {status} (a redirect) for "
                                   f"{self._where(url)}; redirects are not followed",
@@ -197,6 +213,16 @@ class Transport:
                 on_wait(self.service, delay)
             self.sleep(delay)
             waited += delay
+
+    def _renew(self) -> None:
+        """Take the credentials `renew` gives for the refused ones; AuthFailed (and nothing
+        sent from then on) when it gives none."""
+        fresh = self.renew(self.auth) if self.renew is not None else None
+        if fresh is None:
+            self._halted = True
+            raise AuthFailed(f"{self.service} no longer accepts the app's access; the account "
+                             "must be connected again", service=self.service, status=401)
+        self.auth, self._halted = fresh, False
 
     def _send(self, method: str, url: str, params, body, files=None
               ) -> tuple[int | None, float | None, requests.Response | None, bool]:

@@ -17,6 +17,7 @@ from plugin.config import ConfigError, database_url, key_variable, require_share
 from plugin.service_layer.alerts import after_value
 from plugin.service_layer.crm import CrmConnector
 from plugin.service_layer.services import Services, subdomain_of, utc_now
+from plugin.service_layer.setup import SetupOptions, TokenRenewal
 from plugin.service_layer.values import ValueCache
 from plugin.storage.deliveries import Deliveries
 from plugin.storage.installations import Installation, InstallationConflict, Registry
@@ -79,13 +80,15 @@ def build_services(config: Mapping[str, Any], *,
 
     watch_upstream()
     timeout = (CONNECT_TIMEOUT, float(config.get("ZENDESK_READ_TIMEOUT") or 30.0))
+    # Every client of an OAuth installation refreshes a refused token once, then stops.
+    renewal = TokenRenewal(registry, SetupOptions.from_config(config), clock)
     return Services(
         engine=engine, zendesk=single, registry=registry, deliveries=Deliveries(engine),
         clock=clock,
         client_factory=client_factory or (lambda zendesk: ZendeskClient.connect(
-            zendesk, mode=zendesk_mode, timeout=timeout)),
+            zendesk, mode=zendesk_mode, timeout=timeout, renew=renewal.hook(zendesk))),
         patient_factory=client_factory or (lambda zendesk: ZendeskClient.connect(
-            zendesk, mode="background", timeout=timeout)),
+            zendesk, mode="background", timeout=timeout, renew=renewal.hook(zendesk))),
         cache=ValueCache(fresh_for=float(config.get("VALUE_FRESH_SECONDS") or 60.0)),
         crm=crm or CrmConnector(allow_private_hosts=bool(
             config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))),

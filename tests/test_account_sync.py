@@ -2,15 +2,23 @@
 (one worker per account at a time), the first run backfills, later runs re-tag the customers
 whose data changed; the settings page and /metrics show the last run and the lag."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import requests
 
+from integrations.errors import Unavailable
 from integrations.sandbox.server import running_sandbox
 from plugin.demo.generator import generate
-from plugin.service_layer.account_sync import claim_due, run_claimed, sync_account
+from plugin.service_layer.account_sync import (
+    claim_due,
+    run_claimed,
+    run_first_sync,
+    sync_account,
+)
 from plugin.service_layer.jobs import queue_due_syncs
 from plugin.storage.installations import Installation
 from plugin.storage.sync_runs import SyncRuns
@@ -229,3 +237,79 @@ def test_an_interval_of_zero_switches_the_periodic_sync_off(make_app):
     app.extensions["customer_value"].registry.save(
         Installation("beta", "https://beta.zendesk.com", 1, 2, "a@b.c", "t"), NOW)
     assert queue_due_syncs(app) == []
+
+
+class GatedZendesk:
+    """A Zendesk whose first export waits for the test to let it go, then fails (503): a
+    sync that is running for as long as the test needs."""
+
+    spend_field = ""
+
+    def __init__(self):
+        self.transport = SimpleNamespace(total_calls=0)
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.syncs = 0
+
+    def organization_pages(self, **_):
+        self.syncs += 1
+        self.entered.set()
+        assert self.release.wait(30)
+        raise Unavailable("Zendesk is failing (503)", service="Zendesk")
+
+    def close(self):
+        pass
+
+
+def test_the_first_sync_and_the_periodic_sync_never_run_one_account_at_once(make_app,
+                                                                             database_url):
+    gate = GatedZendesk()
+    app = make_app({"DATABASE_URL": database_url, "ZENDESK_BASE_URL": "https://acme.zendesk.com",
+                    "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": "t",
+                    "ZENDESK_APP_ID": "55"}, client_factory=lambda config: gate,
+                   clock=lambda: NOW)
+    services = app.extensions["customer_value"]
+    base_url = "https://acme.zendesk.com"
+    account = services.store(base_url).account
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(run_first_sync, services, base_url, "set-up")
+        assert gate.entered.wait(30)
+        assert SyncRuns(services.engine).get(account).claimed_by == "set-up"
+        assert claim_due(services, "periodic", every=timedelta(0)) == [], \
+            "the periodic sync waits for the first sync"
+        assert run_first_sync(services, base_url, "set-up again") is None
+        gate.release.set()
+        with pytest.raises(Unavailable):
+            first.result(30)
+    run = SyncRuns(services.engine).get(account)
+    assert run.claimed_by is None and run.error.startswith("Unavailable"), \
+        "the first sync's run is the account's sync run"
+    assert gate.syncs == 1
+
+    # And the other way round: a periodic sync holding the account keeps the first sync off.
+    gate.entered.clear()
+    assert claim_due(services, "periodic", every=timedelta(0)) == ["acme"]
+    assert run_first_sync(services, base_url, "set-up") is None
+    assert gate.syncs == 1, "no second sync of the account started"
+    with pytest.raises(Unavailable):
+        run_claimed(services, "acme", "periodic")
+    assert gate.syncs == 2
+
+
+@pytest.mark.slow
+def test_the_first_sync_is_the_periodic_run_that_backfills_and_tags(dataset, make_app):
+    with running_sandbox(dataset, now=SANDBOX_NOW, export_rate_limit=0, rate_limit=0,
+                         job_seconds=0.02) as base_url:
+        app = make_app({"SYNC_INTERVAL_SECONDS": 300})
+        services = app.extensions["customer_value"]
+        services.registry.save(Installation("beta", base_url, 1, 2, AUTH[0].split("/")[0],
+                                            AUTH[1]), NOW)
+        store = services.store(base_url)
+        services.versions(store).save({"tagging_enabled": True}, author_id=1, now=NOW)
+        app.extensions["queue"].immediate = True
+        app.extensions["queue"].first_sync(base_url)  # what connecting the account queues
+        run = SyncRuns(services.engine).get(store.account)
+        assert run is not None and run.succeeded_at is not None and run.claimed_by is None
+        assert store.counts()["tickets"] > 0
+        assert any(tags & TIER_TAGS for tags in ticket_tags(base_url).values()), \
+            "the first sync backfilled the open tickets' tags"
+        assert queue_due_syncs(app) == [], "the periodic sync knows the account is fresh"

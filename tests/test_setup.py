@@ -14,8 +14,11 @@ import jwt
 import pytest
 import requests
 
+from integrations.automation import provision_fields
 from integrations.sandbox.server import running_sandbox
+from plugin.core.tagging import record_fields
 from plugin.demo.generator import generate
+from plugin.storage.sync_runs import SyncRuns
 from tests.tokens import key_pair
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -126,6 +129,10 @@ def test_a_new_account_is_set_up_with_zendesk_sign_in(setup_app, sandbox, signin
     assert run_queued(setup_app) == 1
     status = client.get("/setup/status", headers={"X-Setup-Ticket": ticket}).get_json()
     assert status["done"] and "5 of 5 streams" in status["items"][1]["detail"]
+    services = setup_app.extensions["customer_value"]
+    run = SyncRuns(services.engine).get(services.store(installation.base_url).account)
+    assert run.succeeded_at is not None and run.claimed_by is None, \
+        "the first sync ran as the account's sync run, under its claim"
 
     sidebar = client.post("/sidebar", data={"token": signed_load(signing[0])}, base_url=APP)
     assert sidebar.status_code == 200 and "finish set-up" not in sidebar.text
@@ -177,6 +184,40 @@ def test_an_api_token_typed_once_connects_the_account(setup_app, signing):
     assert done.get_json()["items"][0] == {"key": "connected", "done": True,
                                            "detail": "with an API token"}
     assert setup_app.extensions["customer_value"].registry.get("newco").auth_kind == "token"
+
+
+def test_the_checklist_waits_for_the_value_fields_when_values_are_written(setup_app, signing):
+    client = setup_app.test_client()
+    page = client.post("/settings", data={"token": signed_load(signing[0])}, base_url=APP)
+    ticket = ticket_of(page.text)
+    done = client.post("/setup/token", headers={"X-Setup-Ticket": ticket},
+                       json={"email": "admin@example.com", "token": "sandbox-token"})
+    assert "fields" not in [item["key"] for item in done.get_json()["items"]], \
+        "no row while values are not written into the customer's records"
+
+    services = setup_app.extensions["customer_value"]
+    installation = services.registry.get("newco")
+    store = services.store(installation.base_url)
+    settings = services.versions(store).save(
+        {"tagging_enabled": True, "tag_user": True, "value_user_field": "cv_setup_value",
+         "tier_user_field": "cv_setup_tier"}, author_id=1, now=NOW).settings
+    services.settings_saved(store)
+
+    def fields_row():
+        items = client.get("/setup/status", headers={"X-Setup-Ticket": ticket}).get_json()
+        return next(item for item in items["items"] if item["key"] == "fields")
+
+    row = fields_row()
+    assert not row["done"]
+    assert row["detail"] == ("missing: user_fields/cv_setup_value, user_fields/cv_setup_tier, "
+                             "organization_fields/cv_setup_value, "
+                             "organization_fields/cv_setup_tier")
+    created = provision_fields(services.client(installation.zendesk), record_fields(settings))
+    assert len(created) == 4
+    services.forget_cached(("setup_fields", installation.base_url,
+                            ("cv_setup_value", "cv_setup_tier")))
+    assert fields_row() == {"key": "fields", "done": True, "detail": (
+        "cv_setup_value, cv_setup_tier on users and organizations")}
 
 
 def test_a_forged_signed_load_starts_nothing(setup_app):

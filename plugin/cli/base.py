@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from integrations.errors import AuthFailed
 from integrations.zendesk import ZendeskConfig
 from plugin import config as configuration
 from plugin.bootstrap import build_services, single_account
@@ -88,7 +89,7 @@ def account_target(zendesk_mode: str, subdomain: str | None
         return services, services.zendesk
     try:
         return services, services.account_config(subdomain)
-    except LookupError as error:
+    except (LookupError, AuthFailed) as error:  # unknown, or waiting for a reconnect
         services.close()
         fail(str(error).strip("'\""))
 

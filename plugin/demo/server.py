@@ -9,6 +9,10 @@ the sandbox's Sell, as an admin would choose on the settings page: its settings 
 `spend_source: sell` with exchange rates for EUR and GBP (CHF deals stay out, with a notice),
 the sync copies Sell's contacts and deals into the store, and the app is pointed at the
 sandbox's Sell through SELL_BASE_URL and SELL_ACCESS_TOKEN of this process.
+
+A second, smaller generated account, `newco`, has just installed the app (`/demo/new-account`
+plays Zendesk's part for it): it is served by a sandbox of its own, which the set-up reaches
+(SETUP_BASE_URL), so connecting it, its first sync and its sidebar start from nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin import create_app
 from plugin.demo.generator import generate
-from plugin.demo.zaf import DemoSigner
+from plugin.demo.zaf import NEW_ACCOUNT, DemoSigner
 from plugin.service_layer.crm import CrmConnector
 from plugin.service_layer.sync import sync
 from plugin.storage.history import HistoryStore
@@ -43,6 +47,8 @@ DEMO_SELL_TOKEN = "demo-sell-token"
 DEMO_RATES = {"EUR": 1.08, "GBP": 1.27}
 """Exchange rates the demo's settings give (units of USD); CHF is left without one on purpose,
 to show how a currency without a rate is named, not guessed."""
+NEW_ACCOUNT_CUSTOMERS = 30
+NEW_ACCOUNT_SEED = 11
 
 
 def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
@@ -58,9 +64,14 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
             echo(f"Generating a sample account of {customers} customers ...")
             summary = generate(account, customers, seed=7, now=now)
             echo(f"  {summary.users:,} customers, {summary.tickets:,} tickets")
+        newco = folder / NEW_ACCOUNT
+        newco.mkdir()
+        generate(newco, NEW_ACCOUNT_CUSTOMERS, seed=NEW_ACCOUNT_SEED, now=now)
         with running_sandbox(account, now=now, export_rate_limit=10_000,
-                             port=sandbox_port) as base:
+                             port=sandbox_port) as base, \
+                running_sandbox(newco, now=now, export_rate_limit=10_000) as newco_base:
             echo(f"Zendesk sandbox on {base}")
+            echo(f"Zendesk sandbox of the new account {NEW_ACCOUNT} on {newco_base}")
             database = f"sqlite:///{folder / 'demo.db'}"
             sell = (account / "sell_contacts.json").exists()
             if sell:
@@ -79,7 +90,7 @@ def run_demo(customers: int, port: int, echo: Callable[[str], None], *,
                 # The sandbox's own OAuth client, so the set-up of a new account runs here.
                 "ZENDESK_OAUTH_CLIENT_ID": "customer_value",
                 "ZENDESK_OAUTH_CLIENT_SECRET": "sandbox-oauth-secret",
-                "SETUP_TOKEN_ENTRY": True,
+                "SETUP_TOKEN_ENTRY": True, "SETUP_BASE_URL": newco_base,
             }, fetch_key=signer.fetch)
             app.extensions["demo_signer"] = signer
             keep_overviews(app.extensions["customer_value"])  # the worker's job, at once

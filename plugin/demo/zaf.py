@@ -23,6 +23,9 @@ ADMIN_USER = 900_000
 
 
 class DemoSigner:
+    account = NEW_ACCOUNT
+    """The subdomain of the account it signs loads for."""
+
     def __init__(self) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.public_pem = self._key.public_key().public_bytes(

@@ -9,6 +9,11 @@ runs `sync_account` and releases the claim. The first run of an account does its
 re-tag the customers whose user record, tickets or ratings changed, so tags follow a value as
 it moves. Tagging obeys the one rule (`core.tagging.tagging_refusal`): an account with tagging
 off is synced and scored, and the run says why it wrote no tag.
+
+The set-up's first sync of a newly connected account (`run_first_sync`) is the same run under
+the same claim, taken at once rather than when due: the periodic sync and the first sync never
+sync one account twice at once. An account waiting for an admin to reconnect it is not
+claimed: nothing calls Zendesk for it until then.
 """
 
 from __future__ import annotations
@@ -83,7 +88,9 @@ def claim_due(services: Services, worker: str, *, every: timedelta,
     """Claim up to `limit` due accounts for `worker`; their subdomains, oldest run first."""
     runs, now = SyncRuns(services.engine), services.clock()
     last = {run.account: run.finished_at for run in runs.all()}
-    accounts = sorted(services.installed_accounts().items(),
+    waiting = services.registry.awaiting_reconnect()
+    accounts = sorted(((subdomain, config) for subdomain, config
+                       in services.installed_accounts().items() if subdomain not in waiting),
                       key=lambda item: _order(last.get(services.store(item[1].base_url)
                                                        .account)))
     claimed = []
@@ -99,7 +106,9 @@ def claim_due(services: Services, worker: str, *, every: timedelta,
 def run_claimed(services: Services, subdomain: str, worker: str, *, forced_tags: bool = False
                 ) -> AccountSyncReport | None:
     """Sync a claimed account and release the claim with how it ended."""
-    account = services.store(services.account_config(subdomain).base_url).account
+    base_url = services.registry.get_base_url(subdomain) or \
+        services.account_config(subdomain).base_url
+    account = services.store(base_url).account
     try:
         report = sync_account(services, subdomain, forced_tags=forced_tags)
     except Exception as error:
@@ -108,6 +117,24 @@ def run_claimed(services: Services, subdomain: str, worker: str, *, forced_tags:
         raise
     SyncRuns(services.engine).finish(account, worker, services.clock())
     return report
+
+
+def run_first_sync(services: Services, account_key: str, worker: str, *,
+                   forced_tags: bool = False) -> AccountSyncReport | None:
+    """The set-up's first sync of the account known by `account_key` (its base URL): the
+    periodic sync's run (`sync_account`, which backfills when tagging is on) under the
+    account's claim, taken whatever the interval; None when another worker holds the claim
+    (it is syncing the account now, and that run is the first sync)."""
+    installation = services.registry.by_base_url(account_key)
+    if installation is None:
+        raise LookupError(f"no installation for {account_key}")
+    account = services.store(account_key).account
+    if not SyncRuns(services.engine).claim(account, worker, services.clock(),
+                                           every=timedelta(0), lease=CLAIM_LEASE):
+        log.info("the first sync of %s is left to the run that holds it",
+                 installation.subdomain)
+        return None
+    return run_claimed(services, installation.subdomain, worker, forced_tags=forced_tags)
 
 
 def sync_status(services: Services, base_url: str, now: datetime) -> dict[str, Any]:

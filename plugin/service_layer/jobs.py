@@ -30,7 +30,7 @@ from huey.registry import Message
 from huey.serializer import Serializer
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
 
-from integrations.errors import IntegrationError, RateLimited, Unavailable
+from integrations.errors import AuthFailed, IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
 from plugin.core.tagging import (
     CUSTOMERS,
@@ -42,9 +42,8 @@ from plugin.core.tagging import (
     with_changes,
 )
 from plugin.service_layer import alerts
-from plugin.service_layer.account_sync import claim_due, run_claimed
+from plugin.service_layer.account_sync import claim_due, run_claimed, run_first_sync
 from plugin.service_layer.overview import refresh
-from plugin.service_layer.setup import SetupOptions, run_first_sync
 from plugin.service_layer.telemetry import JOBS
 from plugin.storage.schema import private_file
 
@@ -147,8 +146,13 @@ def make_queue(app: Flask) -> Huey:
 
     @huey.task(retries=RETRIES, retry_delay=30)
     def first_sync(account_key: str):
-        run_first_sync(app.extensions["customer_value"], SetupOptions.from_config(app.config),
-                       account_key)
+        with app.app_context():
+            try:
+                run_first_sync(app.extensions["customer_value"], account_key, uuid.uuid4().hex,
+                               forced_tags=bool(app.config.get("TAG_ALWAYS")))
+            except AuthFailed as error:
+                # Trying again will not help: the set-up page asks an admin to reconnect.
+                log.warning("the first sync of %s stopped: %s", account_key, error)
 
     @huey.task()
     def sync_job(subdomain: str, claim: str):

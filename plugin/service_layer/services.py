@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
 
+from integrations.errors import AuthFailed
 from integrations.zendesk import ZendeskClient, ZendeskConfig
 from plugin.core.assessment import Assessment, assess
 from plugin.core.domain import CRM_NAMES, CustomerHistory
@@ -34,7 +35,7 @@ from plugin.service_layer.live import current_history
 from plugin.service_layer.values import CachedValue, ValueCache
 from plugin.storage.deliveries import Deliveries, Delivery
 from plugin.storage.history import HistoryStore, crm_stream
-from plugin.storage.installations import Registry
+from plugin.storage.installations import Installation, Registry
 from plugin.storage.overrides import OverrideStore
 from plugin.storage.schema import account_id, accounts
 from plugin.storage.secrets import AccountSecrets
@@ -54,6 +55,15 @@ SNAPSHOT_INTERVAL = timedelta(hours=1)
 def subdomain_of(base_url: str) -> str:
     """The account's name in its base URL (`acme` of https://acme.zendesk.com)."""
     return (urlsplit(base_url).hostname or "").split(".")[0]
+
+
+def _connected(installation: Installation) -> ZendeskConfig:
+    """The installation's Zendesk; AuthFailed when Zendesk refused its tokens for good."""
+    if installation.needs_reconnect:
+        raise AuthFailed(f"Zendesk no longer accepts the app's access to "
+                         f"{installation.subdomain}; an admin needs to reconnect it on the "
+                         "app's page", status=401)
+    return installation.zendesk
 
 
 def utc_now() -> datetime:
@@ -102,11 +112,12 @@ class Services:
             return self._clients[config.base_url]
 
     def forget_client(self, base_url: str) -> None:
-        """Drop the account's cached client (its credentials changed)."""
+        """Drop the account's cached clients (its credentials changed)."""
         with self._lock:
-            client = self._clients.pop(base_url, None)
-        if client is not None:
-            client.close()
+            clients = [self._clients.pop(base_url, None), self._patient.pop(base_url, None)]
+        for client in clients:
+            if client is not None:
+                client.close()
 
     def patient_client(self, config: ZendeskConfig) -> ZendeskClient:
         """A client of the account for work nobody waits on (the periodic sync)."""
@@ -119,10 +130,11 @@ class Services:
 
     def account_config(self, subdomain: str) -> ZendeskConfig:
         """The Zendesk account installed as `subdomain`, or the single-account set-up's own
-        (when `subdomain` is its subdomain); LookupError naming it otherwise."""
+        (when `subdomain` is its subdomain); LookupError naming it otherwise, AuthFailed when
+        it waits for an admin to reconnect it (nothing may call Zendesk for it until then)."""
         installation = self.registry.get(subdomain)
         if installation is not None:
-            return installation.zendesk
+            return _connected(installation)
         if self.zendesk is not None and subdomain == subdomain_of(self.zendesk.base_url):
             return self.zendesk
         raise LookupError(f"no installation for the subdomain {subdomain!r} "
@@ -135,7 +147,9 @@ class Services:
         if self.zendesk is not None:
             found[subdomain_of(self.zendesk.base_url)] = self.zendesk
         for subdomain in self.registry.subdomains():
-            found[subdomain] = self.account_config(subdomain)
+            installation = self.registry.get(subdomain)
+            if installation is not None:
+                found[subdomain] = installation.zendesk
         return found
 
     def history(self, config: ZendeskConfig, user_id: int, settings: Settings, *,
@@ -333,7 +347,7 @@ class Services:
         installation = self.registry.by_base_url(account_key)
         if installation is None:
             raise LookupError(f"no installation for {account_key}")
-        return installation.zendesk
+        return _connected(installation)
 
     # --- the tagging queue's durable record (`plugin.storage.deliveries`) ------------------
 

@@ -5,24 +5,29 @@ it, an API token typed once; then the first sync starts on the queue.
 
 Either way Zendesk itself says the connecting user is an admin (`GET /api/v2/users/me` with
 the new credentials): nothing a browser sends is taken for a role. Tokens are sealed at rest
-by the registry's vault. A refused OAuth token is refreshed once; a refused refresh marks the
-account "reconnect", and nothing calls Zendesk for it again until an admin connects anew.
+by the registry's vault. A refused OAuth token is refreshed once, by every Zendesk client of
+the account (`TokenRenewal`, the transport's `renew` hook: the sidebar, the syncs, tagging,
+alerts); a refused refresh marks the account "reconnect", and nothing calls Zendesk for it
+again until an admin connects anew.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from integrations.errors import AuthFailed
-from integrations.oauth import OAuthClient, ZendeskOAuth
+from integrations.oauth import BearerAuth, OAuthClient, ZendeskOAuth
 from integrations.zendesk import ZendeskClient, ZendeskConfig
-from plugin.service_layer.sync import SyncReport, sync
 from plugin.storage.installations import Installation, Registry
 from plugin.storage.setups import PendingSetup, SetupStates
+
+log = logging.getLogger(__name__)
 
 ADMIN = "admin"
 CALLBACK_PATH = "/setup/oauth/callback"
@@ -42,7 +47,8 @@ class SetupOptions:
     public_url: str
     token_entry: bool
     base_url: str = ""
-    """Every account's Zendesk at one address (a sandbox); else https://{subdomain}.zendesk.com."""
+    """Every new account's Zendesk at one address (a sandbox: SETUP_BASE_URL, else
+    ZENDESK_BASE_URL); else https://{subdomain}.zendesk.com."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SetupOptions:
@@ -51,7 +57,8 @@ class SetupOptions:
         return cls(oauth=OAuthClient(client_id, secret) if client_id and secret else None,
                    public_url=str(config.get("PUBLIC_URL") or "").rstrip("/"),
                    token_entry=bool(config.get("SETUP_TOKEN_ENTRY")),
-                   base_url=str(config.get("ZENDESK_BASE_URL") or "").rstrip("/"))
+                   base_url=str(config.get("SETUP_BASE_URL") or config.get("ZENDESK_BASE_URL")
+                                or "").rstrip("/"))
 
     def account_url(self, subdomain: str) -> str:
         return self.base_url or f"https://{subdomain}.zendesk.com"
@@ -122,7 +129,9 @@ def connect_with_token(options: SetupOptions, registry: Registry,
 def refresh_or_reconnect(options: SetupOptions, registry: Registry, installation: Installation,
                          *, now: datetime) -> Installation | None:
     """After Zendesk refused an OAuth access token: the installation with fresh tokens, or
-    None once the refresh is refused too (then it is marked "reconnect")."""
+    None once the refresh is refused too (then it is marked "reconnect"). A refusal after
+    another process refreshed first (the refresh token it held was spent) takes that one's
+    tokens instead."""
     if installation.auth_kind != "oauth" or installation.needs_reconnect:
         return None
     try:
@@ -132,7 +141,13 @@ def refresh_or_reconnect(options: SetupOptions, registry: Registry, installation
         grant = options.oauth_for(installation.subdomain, "").refresh(
             installation.refresh_token)
     except (AuthFailed, SetupRefused):
+        current = registry.get(installation.subdomain)
+        if current is not None and not current.needs_reconnect and \
+                current.token != installation.token:
+            return current
         registry.mark_reconnect(installation.subdomain, now)
+        log.warning("Zendesk refused the OAuth tokens of %s and their refresh; the account "
+                    "waits for an admin to reconnect it", installation.subdomain)
         return None
     fresh = Installation(**{**installation.__dict__, "token": grant.access_token,
                             "refresh_token": grant.refresh_token or installation.refresh_token})
@@ -140,26 +155,47 @@ def refresh_or_reconnect(options: SetupOptions, registry: Registry, installation
     return fresh
 
 
+class TokenRenewal:
+    """The `renew` hook of every Zendesk client of an OAuth installation: for the refused
+    credentials, the installation's current ones when they differ (another client refreshed,
+    or an admin reconnected), else one refresh; None when the account must be reconnected.
+    One renewal at a time per process, so two clients refused at once spend the refresh
+    token once."""
+
+    def __init__(self, registry: Registry, options: SetupOptions,
+                 clock: Callable[[], datetime]):
+        self.registry = registry
+        self.options = options
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def hook(self, config: ZendeskConfig) -> Callable[[Any], BearerAuth | None] | None:
+        """The hook for a client of `config`; None for API tokens (nothing to renew) and for
+        tokens that are not the installation's (a grant being checked before it is saved is
+        judged on its own, never on the tokens it would replace)."""
+        if config.kind != "oauth":
+            return None
+        installation = self.registry.by_base_url(config.base_url)
+        if installation is None or installation.token != config.token:
+            return None
+        return lambda refused: self.renewed(config.base_url, refused)
+
+    def renewed(self, base_url: str, refused: Any) -> BearerAuth | None:
+        with self._lock:
+            installation = self.registry.by_base_url(base_url)
+            if installation is None or installation.auth_kind != "oauth" or \
+                    installation.needs_reconnect:
+                return None
+            if BearerAuth(installation.token) != refused:
+                return BearerAuth(installation.token)
+            fresh = refresh_or_reconnect(self.options, self.registry, installation,
+                                         now=self.clock())
+            return BearerAuth(fresh.token) if fresh is not None else None
+
+
 def start_first_sync(queue: Any, account_key: str) -> None:
     """Queue the account's first sync (a per-account job on huey; resumable like every sync)."""
     queue.first_sync(account_key)
-
-
-def run_first_sync(services: Any, options: SetupOptions, account_key: str) -> SyncReport:
-    """The queued job: sync the account into its store; an OAuth token Zendesk refuses is
-    refreshed once, and a refused refresh leaves the account marked "reconnect"."""
-    for attempt in (1, 2):
-        config = services.config_for(account_key)
-        try:
-            return sync(services.client(config), services.store(account_key),
-                        clock=services.clock)
-        except AuthFailed:
-            installation = services.registry.by_base_url(account_key)
-            services.forget_client(account_key)
-            if attempt == 2 or installation is None or refresh_or_reconnect(
-                    options, services.registry, installation, now=services.clock()) is None:
-                raise
-    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -170,9 +206,11 @@ class ChecklistItem:
 
 
 def checklist(installation: Installation | None, counts: Mapping[str, int], streams_done: int,
-              *, tagging: bool, webhook: bool) -> list[ChecklistItem]:
-    """What the set-up page shows at its end: connected, the first sync (with progress), and,
-    when tagging is on, the webhook and trigger."""
+              *, tagging: bool, webhook: bool, fields: FieldsState | None = None
+              ) -> list[ChecklistItem]:
+    """What the set-up page shows at its end: connected, the first sync (with progress),
+    when tagging is on the webhook and trigger, and when writing values is on (`tag_user`)
+    the user and organization fields they are written into (`fields`: None when off)."""
     connected = installation is not None and not installation.needs_reconnect
     how = "" if installation is None else (
         "with Zendesk sign-in" if installation.auth_kind == "oauth" else "with an API token")
@@ -184,4 +222,28 @@ def checklist(installation: Installation | None, counts: Mapping[str, int], stre
     ]
     if tagging:
         items.append(ChecklistItem("webhook", webhook, ""))
+    if fields is not None:
+        items.append(ChecklistItem("fields", fields.done, fields.detail))
     return items
+
+
+@dataclass(frozen=True)
+class FieldsState:
+    """The fields the app writes values into: which are missing, or that Zendesk could not
+    be asked."""
+
+    wanted: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    unknown: bool = False
+
+    @property
+    def done(self) -> bool:
+        return not self.unknown and not self.missing
+
+    @property
+    def detail(self) -> str:
+        if self.unknown:
+            return "Zendesk could not be asked; checked again shortly"
+        if self.missing:
+            return "missing: " + ", ".join(self.missing)
+        return f"{', '.join(self.wanted)} on users and organizations"

@@ -118,6 +118,12 @@ class Registry:
             conn.execute(update(installations).where(installations.c.subdomain == subdomain)
                          .values(needs_reconnect=True, updated_at=as_utc(now)))
 
+    def awaiting_reconnect(self) -> set[str]:
+        """The subdomains whose OAuth tokens Zendesk refused for good (see `mark_reconnect`)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(installations.c.subdomain).where(
+                installations.c.needs_reconnect.is_(True))).scalars())
+
     def get_base_url(self, subdomain: str) -> str | None:
         """The installation's base URL, without opening its credentials."""
         with self.engine.connect() as conn:

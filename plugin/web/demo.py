@@ -4,7 +4,16 @@ Zendesk to do). Only served in demo mode."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
 
 from plugin.web.ids import optional_id
 
@@ -76,9 +85,31 @@ def _harness(title: str, location: str, app_url: str, data: dict, locale: str):
 @bp.get("/demo/new-account")
 def new_account():
     """Zendesk's part for an account that just installed the app: its signed loads of the
-    app's page (as its admin) and of a ticket sidebar (as an agent)."""
+    app's page (as its admin) and of a ticket sidebar (as an agent); once it is connected and
+    synced, its tickets, each opened beside the sidebar as Zendesk loads it (signed)."""
+    signer = _signer()
+    services = current_app.extensions["customer_value"]
+    installation = services.registry.get(signer.account)
+    connected = installation is not None and not installation.needs_reconnect
+    tickets = services.store(installation.base_url).recent_tickets(DEMO_TICKETS) \
+        if connected else []
+    return render_template("demo/new_account.html", admin_token=signer.token(),
+                           agent_token=signer.token(user_id=DEMO_AGENT_ID),
+                           account=signer.account, tickets=tickets, connected=connected,
+                           sign=url_for("demo.new_account_sign"))
+
+
+@bp.get("/demo/new-account/sign")
+def new_account_sign():
+    """A fresh signed load of the new account's agent, for the harness to POST the sidebar
+    with (as Zendesk signs each load)."""
+    response = Response(_signer().token(user_id=DEMO_AGENT_ID), mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _signer():
     signer = current_app.extensions.get("demo_signer")
     if not current_app.config["DEMO_MODE"] or signer is None:
         abort(404)
-    return render_template("demo/new_account.html", admin_token=signer.token(),
-                           agent_token=signer.token(user_id=1))
+    return signer

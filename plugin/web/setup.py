@@ -34,7 +34,10 @@ from flask import (
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
+from integrations.automation import missing_fields
 from integrations.errors import AuthFailed, IntegrationError
+from plugin.core.settings import Settings
+from plugin.core.tagging import record_fields
 from plugin.service_layer import setup as service
 from plugin.storage.installations import Installation
 from plugin.storage.secrets import WEBHOOK_SECRET
@@ -235,6 +238,7 @@ def _status(subdomain: str) -> dict[str, Any]:
     counts: dict[str, int] = {}
     streams = 0
     tagging = webhook = False
+    fields = None
     if installation is not None:
         store = services().store(installation.base_url)
         counts = store.counts()
@@ -242,12 +246,32 @@ def _status(subdomain: str) -> dict[str, Any]:
         settings = services().settings_for(store)
         tagging = settings.tagging_enabled
         webhook = bool(services().secret(store, WEBHOOK_SECRET))
-    items = service.checklist(installation, counts, streams, tagging=tagging, webhook=webhook)
+        if not installation.needs_reconnect:
+            fields = _fields(installation, settings)
+    items = service.checklist(installation, counts, streams, tagging=tagging, webhook=webhook,
+                              fields=fields)
     return {"items": [{"key": i.key, "done": i.done, "detail": i.detail} for i in items],
             "done": all(i.done for i in items)}
 
 
-# --- a refused OAuth token: refresh once, else ask for a reconnect ------------------------
+def _fields(installation: Installation, settings: Settings) -> service.FieldsState | None:
+    """When the settings write values into the customer's records (`tag_user`): whether the
+    account has the user and organization fields for them, as Zendesk says (asked at most
+    every few seconds however often the page polls)."""
+    wanted = record_fields(settings)
+    if not (settings.tagging_enabled and settings.tag_user and wanted):
+        return None
+    keys = tuple(wanted)
+    try:
+        missing = services().cached(
+            ("setup_fields", installation.base_url, keys),
+            lambda: missing_fields(services().client(installation.zendesk), wanted))
+    except IntegrationError:
+        return service.FieldsState(keys, unknown=True)
+    return service.FieldsState(keys, tuple(missing))
+
+
+# --- a refused OAuth token: the client refreshed it once; what is left is a reconnect ----
 
 def _auth_failed(error: AuthFailed):
     try:
@@ -255,12 +279,7 @@ def _auth_failed(error: AuthFailed):
     except HTTPException:  # no session (a job, a command): the generic answer below
         session = None
     installation = services().registry.get(session.account) if session else None
-    if installation is not None and installation.auth_kind == "oauth":
-        fresh = service.refresh_or_reconnect(_options(), services().registry, installation,
-                                             now=services().clock())
-        services().forget_client(installation.base_url)
-        if fresh is not None:
-            return error_body(503, "retry", "the Zendesk connection was renewed; try again")
+    if installation is not None and installation.needs_reconnect:
         return error_body(401, "reconnect", "Zendesk no longer accepts the app's access. "
                                             "An admin needs to reconnect it on the app's page.")
     return error_body(502, "credentials_rejected", str(error))
