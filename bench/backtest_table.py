@@ -11,7 +11,12 @@ spend field holds today's figure, so reading it at T would leak the spend of (T,
 each: the current model, the current model with suggested weights (fitted on the 90 days
 before T, `--suggest-weights`), and, with `--old-model DIR` (a checkout of an earlier model,
 e.g. `git worktree add DIR ccdb8c8`), that model scored on each history cut to what was known
-at T (it did not cut by itself), with the same outcomes. Prints a JSON document.
+at T (it did not cut by itself), with the same outcomes. Beside the app's own figures, each
+variant's AUC against truth.json two ways: `true_leaving_auc` (customers still there at T:
+did they leave in the horizon?) and `true_gone_by_end_auc` (every customer judged: still there
+at T + h?), and per reading the app's outcome's bound (`proxy_auc_of_knowing_the_truth`: a
+score that knew who is still there at T + h) and how many stayers it counts as leaving
+(`alive_but_silent_in_horizon`). Prints a JSON document.
 """
 
 from __future__ import annotations

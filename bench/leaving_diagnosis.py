@@ -3,6 +3,9 @@ backtest figures, on the same generated account as `bench/backtest_table.py`.
 
     .venv/bin/python bench/leaving_diagnosis.py [--customers 2000] [--data DIR]
 
+(run from the checkout; DIR: a folder `generate --lifetimes --seed 7 --now
+2025-06-01T00:00:00Z` wrote, else one is generated)
+
 For the customers the backtest judges (active at T = now − 90 days), it prints, as JSON:
 
 - how many are alive yet silent in (T, T + 90 d] (truth.json: still there at T + 90 d, no
@@ -28,6 +31,8 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backtest_table import strip_fields  # bench/, beside this script
+
 from integrations.files.crm import former_emails, load_crm
 from integrations.files.dataset import load
 from plugin.core.backtest import active_at, auc, outcome
@@ -35,7 +40,7 @@ from plugin.core.domain import normal_email
 from plugin.core.lifetime import fit_account, forecast, summaries_of
 from plugin.core.model import score
 from plugin.core.norms import account_norms
-from plugin.core.settings import Settings
+from plugin.core.settings import COST_SIGNALS, Settings
 from plugin.core.spend import with_contacts
 from plugin.demo.generator import generate
 
@@ -63,7 +68,6 @@ def diagnose(folder: Path, source: str, strip: bool) -> dict[str, object]:
     histories = []
     for h in dataset.histories():
         if strip:
-            from bench.backtest_table import strip_fields
             h = strip_fields(h)
         histories.append(with_contacts(h, crm, settings))
     norms = account_norms(histories, settings, AT)
@@ -120,7 +124,6 @@ def diagnose(folder: Path, source: str, strip: bool) -> dict[str, object]:
     signal_names = sorted({n for r in rows for n in r["signals"]})
     single = {name: aucs(lambda r, n=name: r["signals"].get(n)) for name in signal_names}
     # A cost signal predicts staying when it is *low*: read it reversed.
-    from plugin.core.settings import COST_SIGNALS
     for name in signal_names:
         if name in COST_SIGNALS:
             single[name] = aucs(lambda r, n=name: None if n not in r["signals"]
