@@ -165,7 +165,7 @@ def test_preview_numbers_on_a_fixed_dataset():
     first, second = result.examples
     assert (first.user_id, first.before, first.after, first.tier_after) == (1, 9.4, 9.4, "low")
     assert (second.user_id, second.before, second.after) == (2, 32.3, 35.8)
-    assert result.histogram_current == {0: 1, 20: 1} and result.histogram_draft == {0: 1, 30: 1}
+    assert result.histogram_current == {0: 1, 30: 1} and result.histogram_draft == {0: 1, 30: 1}
 
 
 def test_demo_serves_the_page_only_in_demo_mode(app):
