@@ -11,7 +11,12 @@ spend field holds today's figure, so reading it at T would leak the spend of (T,
 each: the current model, the current model with suggested weights (fitted on the 90 days
 before T, `--suggest-weights`), and, with `--old-model DIR` (a checkout of an earlier model,
 e.g. `git worktree add DIR ccdb8c8`), that model scored on each history cut to what was known
-at T (it did not cut by itself), with the same outcomes. Prints a JSON document.
+at T (it did not cut by itself), with the same outcomes. Beside the app's own figures, each
+variant's AUC against truth.json two ways: `true_leaving_auc` (customers still there at T:
+did they leave in the horizon?) and `true_gone_by_end_auc` (every customer judged: still there
+at T + h?), and per reading the app's outcome's bound (`proxy_auc_of_knowing_the_truth`: a
+score that knew who is still there at T + h) and how many stayers it counts as leaving
+(`alive_but_silent_in_horizon`). Prints a JSON document.
 """
 
 from __future__ import annotations
@@ -158,6 +163,30 @@ def main() -> None:
             for variant, found_values in values.items():
                 figure, stayed, left = auc([found_values[u] for u in there], stays)
                 row[variant]["true_leaving_auc"] = None if figure is None else round(figure, 4)
+            # The truth the app's outcome stands for: of every judged customer, who is still
+            # there at T + h (truth.json), whether they left in the horizon or before T
+            # without the app seeing it.
+            judged_ids = [h.profile.id for h in judged]
+            still = [not (truth[str(u)]["churned_at"] and truth[str(u)]["churned_at"] <= stamp)
+                     for u in judged_ids]
+            row["true_gone_by_end"] = {"customers": len(judged_ids),
+                                       "gone": sum(1 for s in still if not s)}
+            for variant, found_values in values.items():
+                figure, _, _ = auc([found_values[u] for u in judged_ids], still)
+                row[variant]["true_gone_by_end_auc"] = None if figure is None \
+                    else round(figure, 4)
+            # A bound on the app's outcome: the AUC for staying of a score that knew the truth
+            # (1 if still there at T + h, else 0). Customers alive yet silent in the horizon
+            # count as leaving there, and no score of what was known at T can tell them from
+            # the ones who stay but for predicting who writes in.
+            proxy = {c.user_id: not c.outcome.leaving for c in cases(
+                histories, settings, at, HORIZON, former=use_former
+                if at + HORIZON >= end else frozenset())[0]}
+            figure, _, _ = auc([1.0 if s else 0.0 for s in still],
+                               [proxy[u] for u in judged_ids])
+            row["proxy_auc_of_knowing_the_truth"] = None if figure is None else round(figure, 4)
+            row["alive_but_silent_in_horizon"] = sum(
+                1 for u, s in zip(judged_ids, still, strict=True) if s and not proxy[u])
             rows[name] = row
     json.dump(rows, sys.stdout, indent=1)
 

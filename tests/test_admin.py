@@ -156,16 +156,16 @@ def test_preview_numbers_on_a_fixed_dataset():
                                                                          "low": 10}})
     result = preview([calm, urgent], current, draft, NOW)
     # urgent: all 8 tickets urgent against the default 20%: (8 + 6·0.2) / (8 + 6) = 0.657 per
-    # ticket, 2.29× beyond typical → 2.29 / 3.29 · 15 = 10.4 points of escalations; without
-    # them 25.4 → 35.8, high either way. calm: 9.4 either way (little data: 2 of 3 tickets),
+    # ticket, 2.29× beyond typical → 2.29 / 3.29 · 5 = 3.5 points of escalations; without
+    # them 32.3 → 35.8, high either way. calm: 9.4 either way (little data: 2 of 3 tickets),
     # medium now, low under the draft's low of 10.
     assert result.customers == 2
     assert result.moves == {("medium", "low"): 1, ("high", "high"): 1}
     assert result.changed_tier == 1
     first, second = result.examples
     assert (first.user_id, first.before, first.after, first.tier_after) == (1, 9.4, 9.4, "low")
-    assert (second.user_id, second.before, second.after) == (2, 25.4, 35.8)
-    assert result.histogram_current == {0: 1, 20: 1} and result.histogram_draft == {0: 1, 30: 1}
+    assert (second.user_id, second.before, second.after) == (2, 32.3, 35.8)
+    assert result.histogram_current == {0: 1, 30: 1} and result.histogram_draft == {0: 1, 30: 1}
 
 
 def test_demo_serves_the_page_only_in_demo_mode(app):

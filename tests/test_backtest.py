@@ -201,3 +201,22 @@ def test_figures_by_segment_count_their_own_customers():
     assert list(result.segments) == ["vip"]
     assert result.segments["vip"].customers == 4 and result.overall.customers == 12
     assert all("too few" in w for w in result.segments["vip"].warnings)
+
+
+def test_the_typical_contact_gap_is_read_from_what_was_known_at_t():
+    """The account's typical gap between days of contact (the gone-quiet cost's prior) is the
+    median of each customer's mean gap, from tickets and deals known by T only."""
+    from plugin.core.norms import account_norms
+
+    def customer(i, gap):
+        # Four days of contact `gap` days apart, the last 120 days ago; then, after T
+        # (100 days ago), a ticket every day, which must not shorten the gap at T.
+        before = [ticket(i * 100 + n, days=120 + gap * n) for n in range(4)]
+        after = [ticket(i * 100 + 50 + n, days=90 - n) for n in range(20)]
+        return history(*before, id=i), history(*before, *after, id=i)
+
+    pairs = [customer(i, gap) for i, gap in enumerate([10] * 10 + [20] + [40] * 10, 1)]
+    known = account_norms([p for p, _ in pairs], Settings(), T)
+    later = account_norms([f for _, f in pairs], Settings(), T)
+    assert known.typical.contact_gap_days == later.typical.contact_gap_days == 20.0
+    assert account_norms([f for _, f in pairs], Settings(), NOW).typical.contact_gap_days < 20

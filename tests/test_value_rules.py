@@ -197,6 +197,46 @@ def test_a_buyer_overdue_against_their_own_rhythm_loses_value():
     assert "overdue" in overdue.evidence
 
 
+@given(histories(), st.floats(min_value=0, max_value=3650), st.floats(min_value=0, max_value=3650))
+def test_going_quiet_costs_more_the_longer_the_silence(history, a, b):
+    """The gone-quiet cost never falls while nothing happens: silence is not improvement."""
+    early, late = sorted((a, b))
+    cost = [by_signal(score(history, Settings(), NOW + timedelta(days=d)))["gone_quiet"]
+            for d in (early, late)]
+    assert cost[1].points >= cost[0].points
+
+
+@given(histories())
+def test_a_customer_in_contact_owes_no_gone_quiet_cost(history):
+    """A ticket within the last 30 days is never overdue, however frequent the customer's
+    rhythm; one more ordinary ticket leaves the cost at 0."""
+    assume(in_contact(history))
+    for h in (history, ordinary(history)):
+        assert by_signal(score(h, Settings(), NOW))["gone_quiet"].points == 0
+
+
+def test_a_customer_in_touch_every_month_who_stopped_five_months_ago_has_gone_quiet():
+    # 13 days of contact a month apart (a ticket or a deal), the last 150 days ago: a rhythm
+    # of (360 + 90) / (12 + 1) = 34.6 days (one pseudo-gap at the default typical 90), so
+    # 150 − 34.6 = 115.4 days overdue: 1 − 2^(−115.4/34.6) = 0.901.
+    tickets = tuple(ticket(i, days=150 + 30 * i) for i in range(13))
+    quiet = by_signal(score(CustomerHistory(profile=profile(joined_days_ago=600),
+                                            tickets=tickets), Settings(), NOW))["gone_quiet"]
+    assert abs(quiet.measure - 0.901) < 0.001
+    assert quiet.points == round(15 * 0.901, 1)
+    assert "overdue" in quiet.evidence and "in touch about every" in quiet.evidence
+    # The same customer a month after their last ticket owes nothing.
+    recent = tuple(ticket(i, days=20 + 30 * i) for i in range(13))
+    assert by_signal(score(CustomerHistory(profile=profile(joined_days_ago=600),
+                                           tickets=recent), Settings(), NOW)
+                     )["gone_quiet"].points == 0
+
+
+def test_no_contact_yet_leaves_gone_quiet_unmeasured():
+    quiet = by_signal(score(CustomerHistory(profile=profile()), Settings(), NOW))["gone_quiet"]
+    assert not quiet.measured and quiet.reason == "no tickets or deals yet"
+
+
 # 7. Little data stays neutral ------------------------------------------------------------
 
 @given(histories())

@@ -59,6 +59,9 @@ class Typical:
     reopens: float = 0.1
     escalations: float = 0.2
     bad_ratings: float = 0.05
+    contact_gap_days: float = 90.0
+    """The account's median gap between a customer's days of contact (tickets and decided
+    deals); before the account has data, a quarter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,10 @@ class Measures:
     first_won: datetime | None = None
     last_won: datetime | None = None
     skipped_currencies: Counter[str] = field(default_factory=Counter)
+    # the rhythm of contact (tickets created and deals decided, one per calendar day)
+    contact_days: int = 0
+    first_touch: datetime | None = None
+    last_touch: datetime | None = None
 
     @property
     def tenure_days(self) -> float:
@@ -167,6 +174,20 @@ class Measures:
     @property
     def average_deal(self) -> float:
         return self.won_amount / self.won if self.won else 0.0
+
+    @property
+    def quiet_days(self) -> float | None:
+        """Days since the customer's last ticket or decided deal (None with neither)."""
+        if self.last_touch is None:
+            return None
+        return max((self.at - self.last_touch).total_seconds(), 0.0) / SECONDS_PER_DAY
+
+    @property
+    def touch_span_days(self) -> float:
+        """Days from the customer's first ticket or decided deal to their last."""
+        if self.first_touch is None or self.last_touch is None:
+            return 0.0
+        return max((self.last_touch - self.first_touch).total_seconds(), 0.0) / SECONDS_PER_DAY
 
 
 OVERFLOW = 600.0
@@ -336,6 +357,7 @@ def _one(history: CustomerHistory, moment: datetime, rate: float, typical: Typic
     m.bad_recent = sum(1 for read in bad_times if read > recent)
     _purchases(m, history, ts, rate, currency, rates)
     _evidence(m, history, first_ts, previous, ts)
+    _touches(m, Touches.of(history), ts)
     return m
 
 
@@ -343,6 +365,7 @@ def _series(history: CustomerHistory, moments: Sequence[datetime], tickets: list
             created: list[float], clocks: list[float], rate: float, typical: Typical,
             currency: str, rates: dict[str, float]) -> list[Measures]:
     """Several moments together, from prefix sums over what becomes known when."""
+    touches = Touches.of(history)
     stamps = np.array([moment.timestamp() for moment in moments])
     count = len(tickets)
     c = np.array(created, dtype=float)
@@ -477,6 +500,7 @@ def _series(history: CustomerHistory, moments: Sequence[datetime], tickets: list
         _purchases(m, history, ts, rate, currency, rates)
         _evidence(m, history, created[0] if upto else None,
                   created[upto - 1] if upto else None, ts)
+        _touches(m, touches, ts)
         results.append(m)
     return results
 
@@ -497,6 +521,40 @@ def _evidence(m: Measures, history: CustomerHistory, first: float | None,
     zone = m.at.tzinfo
     m.first_evidence = None if first is None else datetime.fromtimestamp(first, zone)
     m.last_evidence = None if last is None else datetime.fromtimestamp(last, zone)
+
+
+@dataclass(frozen=True, slots=True)
+class Touches:
+    """A customer's contacts in time order: when each ticket was created and each deal decided
+    (won or lost), and how many distinct calendar days (UTC) the first k of them cover. A
+    moment reads the prefix known by then with one bisection."""
+
+    times: tuple[float, ...]
+    days: tuple[int, ...]
+    """days[k]: distinct days among the first k + 1 contacts."""
+
+    @classmethod
+    def of(cls, history: CustomerHistory) -> Touches:
+        stamps = sorted([t.created_at.timestamp() for t in history.tickets]
+                        + [p.closed_at.timestamp() for p in history.purchases
+                           if p.closed_at is not None])
+        days, seen, last = [], 0, None
+        for stamp in stamps:
+            day = int(stamp // SECONDS_PER_DAY)
+            if day != last:
+                seen, last = seen + 1, day
+            days.append(seen)
+        return cls(tuple(stamps), tuple(days))
+
+
+def _touches(m: Measures, touches: Touches, ts: float) -> None:
+    known = bisect_right(touches.times, ts)
+    if not known:
+        return
+    zone = m.at.tzinfo
+    m.contact_days = touches.days[known - 1]
+    m.first_touch = datetime.fromtimestamp(touches.times[0], zone)
+    m.last_touch = datetime.fromtimestamp(touches.times[known - 1], zone)
 
 
 def _decided_times(history: CustomerHistory, ts: float) -> list[datetime]:

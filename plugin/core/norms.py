@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import heapq
 import statistics
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 from types import MappingProxyType
 
 from plugin.core.domain import CustomerHistory
-from plugin.core.measures import Typical, measure
+from plugin.core.measures import SECONDS_PER_DAY, Touches, Typical, measure
 from plugin.core.settings import Settings
 from plugin.core.signals import DEFAULT_NORMS, Norms, money_view, read_signals
 
@@ -78,7 +79,7 @@ def account_norms(histories: Iterable[CustomerHistory], settings: Settings,
 
 def _typical_ticket(histories: list[CustomerHistory], now: datetime
                     ) -> tuple[Typical, float | None]:
-    replies, resolutions, counts, shares = [], [], [], []
+    replies, resolutions, counts, shares, gaps = [], [], [], [], []
     tickets = solved = reopens = escalations = bad = 0
     for history in histories:
         for ticket in history.tickets:
@@ -98,6 +99,9 @@ def _typical_ticket(histories: list[CustomerHistory], now: datetime
             if ticket.satisfaction is not None and ticket.satisfaction.rated_at <= now:
                 shares.append(ticket.satisfaction.share)
                 bad += ticket.satisfaction.is_bad
+        gap = _contact_gap(history, now)
+        if gap is not None:
+            gaps.append(gap)
     default = DEFAULT_NORMS.typical
     typical = Typical(
         first_reply_minutes=_median(replies, default.first_reply_minutes),
@@ -106,7 +110,9 @@ def _typical_ticket(histories: list[CustomerHistory], now: datetime
         reopens=reopens / solved if solved >= MIN_TICKETS else default.reopens,
         escalations=escalations / tickets if tickets >= MIN_TICKETS else default.escalations,
         bad_ratings=bad / tickets if tickets >= MIN_TICKETS and shares
-        else default.bad_ratings)
+        else default.bad_ratings,
+        contact_gap_days=statistics.median(gaps) if len(gaps) >= MIN_MEASURED
+        else default.contact_gap_days)
     if len(shares) >= MIN_RATINGS:
         good_share: float | None = statistics.fmean(shares)
     elif histories and not shares and sum(len(h.tickets) for h in histories) >= MIN_TICKETS:
@@ -114,6 +120,17 @@ def _typical_ticket(histories: list[CustomerHistory], now: datetime
     else:
         good_share = DEFAULT_NORMS.good_share
     return typical, good_share
+
+
+def _contact_gap(history: CustomerHistory, now: datetime) -> float | None:
+    """The customer's mean gap between days of contact known by `now` (None with fewer than
+    two such days)."""
+    touches = Touches.of(history)
+    known = bisect_right(touches.times, now.timestamp())
+    if not known or touches.days[known - 1] < 2:
+        return None
+    span = (touches.times[known - 1] - touches.times[0]) / SECONDS_PER_DAY
+    return span / (touches.days[known - 1] - 1)
 
 
 def _median(values: list[float], default: float) -> float:

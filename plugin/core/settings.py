@@ -33,6 +33,7 @@ COST_SIGNALS: Mapping[str, str] = MappingProxyType({
     "reopens": "Reopened tickets",
     "bad_ratings": "Bad ratings",
     "escalations": "Urgent and high priority",
+    "gone_quiet": "Gone quiet",
 })
 SIGNALS: Mapping[str, str] = MappingProxyType({**BENEFIT_SIGNALS, **COST_SIGNALS})
 
@@ -40,8 +41,8 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
     # Benefits add up to 100 and costs to 100, so a value reads on −100..+100.
     "lifetime_spend": 20, "purchase_frequency": 10, "purchase_recency": 8, "deal_count": 7,
     "average_deal": 5, "tenure": 15, "satisfaction": 25, "advocacy": 10,
-    "ticket_volume": 10, "first_reply_wait": 15, "resolution_wait": 15, "back_and_forth": 10,
-    "reopens": 15, "bad_ratings": 20, "escalations": 15,
+    "ticket_volume": 10, "first_reply_wait": 15, "resolution_wait": 15, "back_and_forth": 5,
+    "reopens": 15, "bad_ratings": 20, "escalations": 5, "gone_quiet": 15,
 })
 MAX_WEIGHT = 100.0
 MAX_SYSTEM_TAGS = 200

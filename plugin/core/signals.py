@@ -53,6 +53,17 @@ MAX_TYPICAL = 0.95
 """A typical level is capped below the top, so the best customers can still stand out."""
 MAX_AMOUNT = 1e12
 """Amounts above this are data errors, not customers."""
+QUIET_PRIOR = 1.0
+"""Pseudo-gaps at the account's typical gap between days of contact in each customer's own
+rhythm: a customer seen on one day is expected back within the account's typical gap, and one
+more day of contact moves the rhythm part of the way."""
+MIN_QUIET_GAP_DAYS = float(RECENT_DAYS)
+"""The shortest rhythm a customer is held to: a month without a ticket or a deal is never
+overdue (the product's "in contact" window), so a customer in contact never owes this cost
+and one ordinary ticket from them leaves it unchanged."""
+OWN_RHYTHM = ("gone_quiet",)
+"""Signals read against the customer's own rhythm: their typical level is 0 (on rhythm costs
+nothing), not the account's median."""
 PER_TICKET = ("first_reply_wait", "resolution_wait", "back_and_forth", "reopens",
               "escalations", "bad_ratings")
 """Cost signals read as the customer's typical ticket against the account's."""
@@ -294,7 +305,7 @@ def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
     weighed by the contact clock, with TYPICAL_PRIOR pseudo-tickets at the account's figure,
     earning the signal by how many times worse than typical it is (twice typical: half)."""
     typical = norms.typical
-    readings = {"ticket_volume": Reading(
+    readings = {"gone_quiet": _quiet(m, typical.contact_gap_days), "ticket_volume": Reading(
         True, saturation(m.burden, HALF_TICKETS),
         (lambda: f"{m.tickets_recent} in the last {RECENT_DAYS} days, {m.tickets} in all")
         if m.tickets else "no tickets")}
@@ -337,6 +348,37 @@ def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
     return readings
 
 
+def rhythm_days(m: Measures, typical_gap_days: float) -> float:
+    """The customer's own rhythm of contact: the mean gap between their days of contact
+    (tickets created, deals decided), with QUIET_PRIOR pseudo-gaps at the account's typical,
+    and never shorter than MIN_QUIET_GAP_DAYS."""
+    gaps = max(m.contact_days - 1, 0)
+    mean = (m.touch_span_days + QUIET_PRIOR * typical_gap_days) / (gaps + QUIET_PRIOR)
+    return max(mean, MIN_QUIET_GAP_DAYS)
+
+
+def _quiet(m: Measures, typical_gap_days: float) -> Reading:
+    """Gone quiet: how far the customer's silence runs past their own rhythm g,
+    `1 − 2^(−overdue/g)`, overdue = max(days since the last ticket or deal − g, 0). On rhythm
+    it is 0; each further gap of silence halves what is left (the purchase-recency rule,
+    read over every contact). Silence only ever raises it (silence is not improvement)."""
+    quiet = m.quiet_days
+    if quiet is None:
+        return not_measured("no tickets or deals yet")
+    gap = rhythm_days(m, typical_gap_days)
+    overdue = max(quiet - gap, 0.0)
+    return Reading(True, 1.0 - decay_weight(overdue, gap),
+                   lambda: _quiet_evidence(quiet, gap, overdue))
+
+
+def _quiet_evidence(quiet: float, gap: float, overdue: float) -> str:
+    evidence = (f"last ticket or deal {describe_days(quiet)} ago; in touch about every "
+                f"{describe_days(gap)}")
+    if overdue >= 1:
+        evidence += f", {describe_days(overdue)} overdue"
+    return evidence
+
+
 def _rate(events: float, tickets: float, typical: float, evidence: Wording) -> Reading:
     """How often something happens per ticket, against how often it happens in the account:
     a decayed mean with TYPICAL_PRIOR pseudo-tickets at the account's rate, earning the signal
@@ -353,6 +395,8 @@ def neutral(signal: str, norms: Norms) -> float:
         level = norms.good_share if norms.good_share is not None else 0.0
     elif signal in PER_TICKET:
         level = 0.0  # measured against the account's typical ticket already
+    elif signal in OWN_RHYTHM:
+        level = 0.0  # measured against the customer's own rhythm already
     else:
         level = norms.signals.get(signal, 0.0)
     return min(max(level, 0.0), MAX_TYPICAL)

@@ -246,6 +246,7 @@ def _fact(s: SignalScore, v: CustomerValue, w: Words) -> str:
         "reopens": lambda: w("fact_reopened", m.reopened_tickets),
         "bad_ratings": lambda: w("fact_bad_ratings", m.bad),
         "escalations": lambda: w("fact_escalations", m.escalations),
+        "gone_quiet": lambda: w("fact_quiet", ago=w.duration(m.quiet_days or 0.0)),
     }
     made = facts.get(s.signal)
     return made() if made else w("signal_" + s.signal)
