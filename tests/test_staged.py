@@ -146,3 +146,30 @@ def test_a_generated_account_reads_the_same_customer_by_customer(tmp_path):
     with staged(tmp_path) as dataset:
         assert len(dataset) == 150
         assert list(dataset.histories()) == list(dataset.histories())
+
+
+SELL_DEAL = {"id": 5, "contact_id": 80, "value": 120, "currency": "USD", "stage_id": 2}
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("sell_deals", {"items": [{"data": SELL_DEAL, "meta": {"type": "deal"}},
+                              {"data": {"id": 6}, "meta": {"type": "contact"}},
+                              {"data": SELL_DEAL}], "meta": {"count": 3}}),
+    ("sell_deals", {"items": [{"data": SELL_DEAL}, {"meta": {"type": "deal"}}]}),
+    ("sell_deals", {"items": {}}), ("sell_deals", '{"items": [{"data": {"id": 5}}'),
+    ("bitrix_deals", {"result": [{"ID": "1"}, {"ID": "2"}], "total": 2}),
+    ("bitrix_deals", {"result": [{"ID": "1"}, 7]}), ("bitrix_deals", {"results": []}),
+    ("bitrix_deals", "[]"), ("bitrix_deals", "\ufeff" + json.dumps({"result": [{"ID": "1"}]})),
+])
+def test_crm_files_read_a_record_at_a_time_as_read_whole(tmp_path, name, text):
+    from integrations.files.crm import each_record, read_records
+
+    body = text if isinstance(text, str) else json.dumps(text)
+    (tmp_path / f"{name}.json").write_text(body, encoding="utf-8")
+    found = []
+    for read in (read_records, lambda folder, name: list(each_record(folder, name))):
+        try:
+            found.append(read(tmp_path, name))
+        except DatasetError as error:
+            found.append(error.problems)
+    assert found[0] == found[1]
