@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +35,26 @@ class NoList(Exception):
     """The file is valid JSON but not an object with the list (raised after the walk)."""
 
 
-def records(path: Path, name: str, chunk: int = CHUNK) -> Iterator[Any]:
+def records(path: Path, name: str, chunk: int = CHUNK,
+            progress: Callable[[int], None] | None = None) -> Iterator[Any]:
     """The items of the top-level object's `name` list, in order. Raises `NoList` when the
-    document (valid to its end) has no such list, `Unstreamable` when the walk cannot go on."""
+    document (valid to its end) has no such list, `Unstreamable` when the walk cannot go on.
+    `progress` is told how many bytes each chunk read had."""
     with Path(path).open("rb") as handle:
         head = handle.read(4)
         if b"\x00" in head:
             raise Unstreamable("not UTF-8")
         handle.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
-        walk = _Walk(handle, chunk)
+        walk = _Walk(handle, chunk, progress)
         yield from walk.envelope(name)
 
 
 class _Walk:
     """A cursor over the decoded text, refilled a chunk at a time."""
 
-    def __init__(self, handle, chunk: int):
+    def __init__(self, handle, chunk: int, progress: Callable[[int], None] | None = None):
         self.handle = handle
+        self.progress = progress
         self.chunk = chunk
         self.decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
         self.text = ""
@@ -63,6 +66,8 @@ class _Walk:
         if self.ended:
             return False
         raw = self.handle.read(self.chunk)
+        if self.progress is not None and raw:
+            self.progress(len(raw))
         try:
             added = self.decoder.decode(raw, final=not raw)
         except UnicodeDecodeError as error:

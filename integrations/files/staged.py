@@ -85,13 +85,21 @@ class StagedDataset:
         return (history.profile for history in self.histories())
 
 
+def folder_bytes(folder: Path) -> int:
+    """The size of the files `staged` reads: what its progress counts up to."""
+    paths = (Path(folder) / f"{name}.json" for name in (*REQUIRED_FILES, *OPTIONAL_FILES))
+    return sum(path.stat().st_size for path in paths if path.is_file())
+
+
 @contextmanager
 def staged(folder: Path, *, spend_field: str = DEFAULT_SPEND_FIELD, skip_invalid: bool = False,
-           scratch: Path | None = None) -> Iterator[StagedDataset]:
+           scratch: Path | None = None, progress: Callable[[int], None] | None = None
+           ) -> Iterator[StagedDataset]:
     """The folder staged in a temporary folder (under `scratch`, else the system's), removed
-    when the block ends; `DatasetError` as `load` raises it."""
+    when the block ends; `DatasetError` as `load` raises it. `progress` is told the bytes
+    read so far (up to `folder_bytes`)."""
     with tempfile.TemporaryDirectory(prefix="customer-value-", dir=scratch) as work:
-        yield _Stager(Path(folder), spend_field, skip_invalid, Path(work)).stage()
+        yield _Stager(Path(folder), spend_field, skip_invalid, Path(work), progress).stage()
 
 
 def _proxy(values: dict) -> MappingProxyType:
@@ -124,9 +132,12 @@ class _Counted:
 
 
 class _Stager(Loader):
-    def __init__(self, folder: Path, spend_field: str, skip_invalid: bool, work: Path):
+    def __init__(self, folder: Path, spend_field: str, skip_invalid: bool, work: Path,
+                 progress: Callable[[int], None] | None = None):
         super().__init__(folder, spend_field, skip_invalid)
         self.work = work
+        self.progress = progress
+        self.read = 0
         self.file_problems: dict[str, str] = {}
         self.db = sqlite3.connect(work / "stage.db", isolation_level=None)
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
@@ -216,7 +227,7 @@ class _Stager(Loader):
             if name in REQUIRED_FILES:
                 self.file_problems[name] = read_whole(self.folder, name, True)[1] or ""
             return
-        walked = _Counted(records(path, name))
+        walked = _Counted(records(path, name, progress=self.advance))
         try:
             yield from self.records(name, {name: walked}, parse)
         except NoList:
@@ -230,6 +241,11 @@ class _Stager(Loader):
                                             f"({error})")
             else:  # valid, in a form the walk does not take (UTF-16, say): read whole
                 yield from self.records(name, {name: whole}, parse)
+
+    def advance(self, count: int) -> None:
+        self.read += count
+        if self.progress is not None:
+            self.progress(self.read)
 
     def write_histories(self) -> int:
         """Each customer's history, one pickle after another; how many were written."""

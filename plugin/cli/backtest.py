@@ -15,7 +15,7 @@ import click
 
 from integrations.files.crm import former_emails
 from integrations.files.dataset import DatasetError
-from integrations.files.staged import staged
+from integrations.files.staged import folder_bytes, staged
 from plugin.cli.base import Timestamp, account_services, fail, main
 from plugin.cli.score import read_crm, read_settings
 from plugin.core.backtest import DIRECTION, Backtest, Report, as_dict, fmt_auc
@@ -93,8 +93,10 @@ def _folder(stack: ExitStack, folder: Path, settings: Settings, skip_invalid: bo
     """The folder's histories (staged on disk, read a customer at a time, with the CRM's
     deals), how many customers, those the CRM marks former, and the data's end."""
     try:
-        dataset = stack.enter_context(staged(folder, spend_field=settings.spend_field,
-                                             skip_invalid=skip_invalid))
+        dataset = _with_bar(folder_bytes(folder), "Reading the dataset folder",
+                            lambda progress: stack.enter_context(staged(
+                                folder, spend_field=settings.spend_field,
+                                skip_invalid=skip_invalid, progress=progress)))
     except DatasetError as error:
         hint = "" if skip_invalid else "\n(--skip-invalid leaves bad records out instead)"
         fail(f"{folder}: {error}{hint}")
