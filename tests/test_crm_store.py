@@ -304,3 +304,27 @@ def test_the_lifetime_model_is_fitted_from_the_stores_deals_behind_the_gate(engi
     assert model.customers == 130 and model.repeat_customers >= 100
     earlier, gate = fit_lifetime(store.histories(SELL), SELL, NOW - timedelta(days=400))
     assert earlier is None and not gate.ok, "a year earlier the store knew too few buyers"
+
+
+def test_customers_read_in_batches_are_the_customers_read_one_by_one(engine, monkeypatch):
+    store = store_for(engine)
+    for user_id in range(4, 12):
+        person = replace(profile(id=user_id), email=f"p{user_id % 5}@example.com")
+        store.save_page("users", users_=[UserFact(person, None, NOW)], now=NOW)
+        store.save_page("tickets", tickets_=[TicketFact(user_id, ticket(user_id * 10 + n), NOW)
+                                             for n in range(user_id % 4)], now=NOW)
+    store.save_crm_page("sell_contacts", "sell", contacts=[
+        ContactFact(str(c), (f"p{c % 5}@example.com",)) for c in range(20, 27)]
+        + [ContactFact("7", ("ann@example.com",))], cursor=None, synced_through=NOW, now=NOW)
+    store.save_crm_page("sell_deals", "sell", deals=[
+        won(d, str(20 + d % 8), 100 + d, days_ago=d) for d in range(30)] + [won(99, "7", 5)],
+        cursor=None, synced_through=NOW, now=NOW)
+    finish(store)
+    one_by_one = [store.history(user_id, SELL) for user_id in store.user_ids()]
+    monkeypatch.setattr("plugin.storage.history.ID_CHUNK", 2)
+    monkeypatch.setattr("plugin.storage.history.HISTORY_BATCH", 3)
+    assert list(store.histories(SELL)) == one_by_one
+    assert sum(len(h.tickets) for h in one_by_one) == 3 + sum(n % 4 for n in range(4, 12))
+    assert {len(h.purchases) for h in one_by_one} > {0}, "some customers have one contact"
+    assert any(h.notices for h in one_by_one), "some have several"
+    assert store.histories_of([5, 99, 4], SELL) == [one_by_one[4], one_by_one[3]]

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from integrations.files import envelope
 from integrations.files.dataset import DatasetError
 from integrations.records.crm import (
     bitrix_contact_id,
@@ -69,6 +70,37 @@ def read_records(folder: Path, name: str) -> list[dict[str, Any]]:
         raise DatasetError([f"{path.name}: {error}"]) from error
 
 
+def each_record(folder: Path, name: str) -> Iterator[dict[str, Any]]:
+    """The records of `read_records`, read from the file one at a time (a file of any size
+    in bounded memory). A file the walk cannot read to its end is read whole, which names its
+    problem as `read_records` does."""
+    path = Path(folder) / f"{name}.json"
+    if not path.exists():
+        return
+    yielded = 0
+    try:
+        for item in envelope.records(path, "items" if name in SELL_FILES else "result"):
+            if name not in SELL_FILES:
+                if not isinstance(item, dict):
+                    raise Invalid("not an object")
+                found = item
+            elif not isinstance(item, dict) or not isinstance(item.get("data"), dict):
+                raise Invalid("an item without its data")
+            elif (item.get("meta") if isinstance(item.get("meta"), dict) else {}).get(
+                    "type", SELL_FILES[name]) == SELL_FILES[name]:
+                found = item["data"]
+            else:
+                continue
+            yielded += 1
+            yield found
+    except (envelope.Unstreamable, envelope.NoList, Invalid, OSError) as error:
+        whole = read_records(folder, name)  # raises the file's problem
+        if yielded:
+            raise DatasetError([f"{path.name}: cannot be read a record at a time ({error})"]
+                               ) from error
+        yield from whole
+
+
 def load_crm(folder: Path, spend_source: str) -> FolderCrm | None:
     """The folder's CRM named by `spend_source` (None for `fields`)."""
     if spend_source == "sell":
@@ -86,13 +118,13 @@ def _sell(folder: Path) -> FolderCrm:
         problems.append(f"sell_stages.json: {error}")
         outcomes = {}
     contact_ids: dict[str, list[str]] = defaultdict(list)
-    for record in read_records(folder, "sell_contacts"):
+    for record in each_record(folder, "sell_contacts"):
         found = _one(problems, "sell_contacts", record,
                      lambda r: (sell_email(r), sell_contact_id(r)))
         if found and found[0]:
             contact_ids[found[0]].append(found[1])
     deals: dict[str, list[Purchase]] = defaultdict(list)
-    for record in read_records(folder, "sell_deals"):
+    for record in each_record(folder, "sell_deals"):
         found = _one(problems, "sell_deals", record,
                      lambda r: (sell_deal_contact(r), parse_sell_deal(r, outcomes)))
         if found and found[0] is not None and found[1] is not None:
@@ -105,13 +137,13 @@ def _sell(folder: Path) -> FolderCrm:
 def _bitrix(folder: Path) -> FolderCrm:
     problems: list[str] = []
     contact_ids: dict[str, list[str]] = defaultdict(list)
-    for record in read_records(folder, "bitrix_contacts"):
+    for record in each_record(folder, "bitrix_contacts"):
         found = _one(problems, "bitrix_contacts", record,
                      lambda r: (bitrix_emails(r), bitrix_contact_id(r)))
         for email in dict.fromkeys(found[0]) if found else ():
             contact_ids[email].append(found[1])
     deals: dict[str, list[Purchase]] = defaultdict(list)
-    for record in read_records(folder, "bitrix_deals"):
+    for record in each_record(folder, "bitrix_deals"):
         found = _one(problems, "bitrix_deals", record,
                      lambda r: (bitrix_deal_contact(r), parse_bitrix_deal(r)))
         if found and found[0] is not None and found[1] is not None:
@@ -136,7 +168,7 @@ def former_emails(folder: Path) -> frozenset[str]:
     """The emails of the folder's Zendesk Sell contacts whose customer status is `former`
     (Sell's own field: a customer who has left). Bitrix24's contacts have no such field."""
     found = set()
-    for record in read_records(Path(folder), "sell_contacts"):
+    for record in each_record(Path(folder), "sell_contacts"):
         data = record.get("data") if isinstance(record.get("data"), dict) else record
         if data.get("customer_status") == "former" and isinstance(data.get("email"), str):
             found.add(normal_email(data["email"]))

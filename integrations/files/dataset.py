@@ -67,10 +67,12 @@ class Dataset:
 def load(folder: Path, *, spend_field: str = DEFAULT_SPEND_FIELD,
          skip_invalid: bool = False) -> Dataset:
     """Read a dataset folder; raise `DatasetError` naming every problem unless `skip_invalid`."""
-    return _Loader(Path(folder), spend_field, skip_invalid).load()
+    return Loader(Path(folder), spend_field, skip_invalid).load()
 
 
-class _Loader:
+class Loader:
+    """Reads a folder into a `Dataset`, collecting every problem (see the module)."""
+
     def __init__(self, folder: Path, spend_field: str, skip_invalid: bool):
         self.folder = folder
         self.spend_field = spend_field
@@ -120,26 +122,10 @@ class _Loader:
         self.warnings.append(message)
 
     def read_file(self, name: str, required: bool) -> list[Any]:
-        path = self.folder / f"{name}.json"
-        if not path.exists():
-            if required:
-                self.problems.append(f"{path.name}: missing (a dataset needs "
-                                     f"{' and '.join(n + '.json' for n in REQUIRED_FILES)})")
-            return []
-        try:
-            with path.open("rb") as handle:
-                data = json.load(handle)
-        except json.JSONDecodeError as error:
-            self.problems.append(f"{path.name}: not valid JSON (line {error.lineno} "
-                                 f"column {error.colno}: {error.msg})")
-            return []
-        except (OSError, UnicodeDecodeError) as error:
-            self.problems.append(f"{path.name}: cannot be read ({error})")
-            return []
-        if not isinstance(data, dict) or not isinstance(data.get(name), list):
-            self.problems.append(f'{path.name}: expected an object with a "{name}" list')
-            return []
-        return data[name]
+        records, problem = read_whole(self.folder, name, required)
+        if problem:
+            self.problems.append(problem)
+        return records
 
     def records(self, name: str, raw: Mapping[str, list[Any]], parse) -> Iterator[Any]:
         for index, record in enumerate(raw[name]):
@@ -163,3 +149,28 @@ class _Loader:
             self.warn(f"{source}: a rating of unknown ticket {ticket_id} was left out")
             return
         tickets[ticket.id] = replace(ticket, satisfaction=rating)
+
+
+def read_whole(folder: Path, name: str, required: bool) -> tuple[list[Any], str | None]:
+    """The list of one file read whole, or [] and the problem that stops it being read."""
+    path = folder / f"{name}.json"
+    if not path.exists():
+        if not required:
+            return [], None
+        return [], (f"{path.name}: missing (a dataset needs "
+                    f"{' and '.join(n + '.json' for n in REQUIRED_FILES)})")
+    try:
+        with path.open("rb") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as error:
+        return [], (f"{path.name}: not valid JSON (line {error.lineno} "
+                    f"column {error.colno}: {error.msg})")
+    except (OSError, UnicodeDecodeError) as error:
+        return [], f"{path.name}: cannot be read ({error})"
+    if not isinstance(data, dict) or not isinstance(data.get(name), list):
+        return [], no_list(path, name)
+    return data[name], None
+
+
+def no_list(path: Path, name: str) -> str:
+    return f'{path.name}: expected an object with a "{name}" list'

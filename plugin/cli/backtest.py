@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +15,12 @@ import click
 
 from integrations.files.crm import former_emails
 from integrations.files.dataset import DatasetError
+from integrations.files.staged import folder_bytes, staged
 from plugin.cli.base import Timestamp, account_services, fail, main
-from plugin.cli.score import read_crm, read_dataset, read_settings
+from plugin.cli.score import read_crm, read_settings
 from plugin.core.backtest import DIRECTION, Backtest, Report, as_dict, fmt_auc
 from plugin.core.domain import CustomerHistory, normal_email
+from plugin.core.settings import Settings
 from plugin.core.spend import with_contacts
 from plugin.core.times import zulu
 from plugin.service_layer.backtest import data_end, run_backtest, suggest
@@ -62,43 +65,70 @@ def backtest_command(data_dir: Path | None, at: datetime | None, horizon: timede
                      skip_invalid: bool) -> None:
     """Score every customer at a past moment and measure what happened next."""
     settings = read_settings(settings_file)
+    with ExitStack() as stack:
+        if data_dir is not None:
+            histories, total, former, end = _folder(stack, data_dir, settings, skip_invalid)
+            sample = None
+            default_at = (end or datetime.now(UTC)) - horizon
+        else:
+            services = account_services(zendesk_mode="background")
+            store = services.store(services.zendesk.base_url)
+            if settings_file is None:
+                settings = services.versions(store).current()
+            total = len(store.user_ids())
+
+            def histories() -> Iterable[CustomerHistory]:
+                return store.histories(settings)
+
+            def sample() -> Iterable[CustomerHistory]:
+                return store.sample(settings)
+
+            former, end = frozenset(), None
+            default_at = datetime.now(UTC) - horizon
+        _run(histories, sample, total, settings, (at or default_at).astimezone(UTC), horizon,
+             former, end, as_json, suggest_weights)
+
+
+def _folder(stack: ExitStack, folder: Path, settings: Settings, skip_invalid: bool):
+    """The folder's histories (staged on disk, read a customer at a time, with the CRM's
+    deals), how many customers, those the CRM marks former, and the data's end."""
+    try:
+        dataset = _with_bar(folder_bytes(folder), "Reading the dataset folder",
+                            lambda progress: stack.enter_context(staged(
+                                folder, spend_field=settings.spend_field,
+                                skip_invalid=skip_invalid, progress=progress)))
+    except DatasetError as error:
+        hint = "" if skip_invalid else "\n(--skip-invalid leaves bad records out instead)"
+        fail(f"{folder}: {error}{hint}")
+    if dataset.warnings:
+        click.echo(f"warning: {len(dataset.warnings)} record(s) left out or not linked; "
+                   f"first: {dataset.warnings[0]}", err=True)
+    crm = read_crm(folder, settings)
+
+    def histories() -> Iterable[CustomerHistory]:
+        return (with_contacts(h, crm, settings) for h in dataset.histories())
+
     former: frozenset[int] = frozenset()
-    if data_dir is not None:
-        dataset = read_dataset(data_dir, settings, skip_invalid)
-        crm = read_crm(data_dir, settings)
-        total = len(dataset.profiles)
+    if settings.spend_source == "sell":
+        try:
+            emails = former_emails(folder)
+        except DatasetError as error:
+            fail(f"{folder}: {error}")
+        former = frozenset(p.id for p in dataset.profiles() if normal_email(p.email) in emails)
+    return histories, len(dataset), former, data_end(histories())
 
-        def histories() -> Iterable[CustomerHistory]:
-            return (with_contacts(h, crm, settings) for h in dataset.histories())
 
-        if settings.spend_source == "sell":
-            try:
-                emails = former_emails(data_dir)
-            except DatasetError as error:
-                fail(f"{data_dir}: {error}")
-            former = frozenset(user_id for user_id, p in dataset.profiles.items()
-                               if normal_email(p.email) in emails)
-        end = data_end(histories())
-        default_at = (end or datetime.now(UTC)) - horizon
-    else:
-        services = account_services(zendesk_mode="background")
-        store = services.store(services.zendesk.base_url)
-        if settings_file is None:
-            settings = services.versions(store).current()
-        total = len(store.user_ids())
-
-        def histories() -> Iterable[CustomerHistory]:
-            return store.histories(settings)
-
-        end = None
-        default_at = datetime.now(UTC) - horizon
-    at = (at or default_at).astimezone(UTC)
+def _run(histories, sample, total: int, settings: Settings, at: datetime, horizon: timedelta,
+         former: frozenset[int], end: datetime | None, as_json: bool,
+         suggest_weights: bool) -> None:
     result = _with_bar(total, "Scoring customers at " + zulu(at), lambda progress: run_backtest(
-        histories, settings, at, horizon, former=former, end=end, progress=progress))
+        histories, settings, at, horizon, former=former, end=end, progress=progress,
+        sample=sample))
     proposal = None
     if suggest_weights:
         proposal = _with_bar(total * 3, "Fitting weights", lambda progress: suggest(
-            histories, settings, at, horizon, former=former, end=end, progress=progress))
+            histories, settings, at, horizon, former=former, end=end, progress=progress,
+            sample=sample))
     if as_json:
         body = as_dict(result)
         if proposal is not None:

@@ -35,11 +35,13 @@ def data_end(histories: Iterable[CustomerHistory]) -> datetime | None:
 
 def run_backtest(histories: Histories, settings: Settings, at: datetime, horizon: timedelta,
                  *, former: frozenset[int] = frozenset(), end: datetime | None = None,
-                 progress: Callable[[int], None] | None = None) -> Backtest:
+                 progress: Callable[[int], None] | None = None,
+                 sample: Histories | None = None) -> Backtest:
     """Scores every customer at `at` with the account's norms and cutoffs as of `at`, and
     measures (at, at + horizon]. `former` (customers a CRM marks as left, a status as of
-    `end`) counts as leaving only when the horizon reaches `end`."""
-    norms = account_norms(histories(), settings, at)
+    `end`) counts as leaving only when the horizon reaches `end`. `sample`, when the source
+    can read the norms' sample without the rest (the store), gives the same norms sooner."""
+    norms = account_norms((sample or histories)(), settings, at)
     cutoffs = account_cutoffs(histories(), settings, at, norms)
     use_former = former if end is not None and at + horizon >= end else frozenset()
     found, known = cases(histories(), settings, at, horizon, norms=norms, cutoffs=cutoffs,
@@ -49,13 +51,14 @@ def run_backtest(histories: Histories, settings: Settings, at: datetime, horizon
 
 def suggest(histories: Histories, settings: Settings, at: datetime, horizon: timedelta, *,
             former: frozenset[int] = frozenset(), end: datetime | None = None,
-            progress: Callable[[int], None] | None = None) -> Suggestion:
+            progress: Callable[[int], None] | None = None,
+            sample: Histories | None = None) -> Suggestion:
     """Weights fitted on the window before `at` ((at − horizon, at]: scores at at − horizon,
     outcomes known by `at`, no CRM status, which stands at the data's end) and checked on
     (at, at + horizon] against the current ones with the real model; proposed only if the
     held-out AUC is at least the current weights'."""
     fit_at = at - horizon
-    norms = account_norms(histories(), settings, fit_at)
+    norms = account_norms((sample or histories)(), settings, fit_at)
     cutoffs = account_cutoffs(histories(), settings, fit_at, norms)
     scored, staying = [], []
     for done, history in enumerate(histories(), 1):
@@ -77,10 +80,10 @@ def suggest(histories: Histories, settings: Settings, at: datetime, horizon: tim
             progress(offset + done)
 
     current = run_backtest(histories, settings, at, horizon, former=former, end=end,
-                           progress=step)
+                           progress=step, sample=sample)
     trial = replace(settings, weights=MappingProxyType(dict(weights)))
     suggested = run_backtest(histories, trial, at, horizon, former=former, end=end,
-                             progress=lambda done: step(count[0] + done))
+                             progress=lambda done: step(count[0] + done), sample=sample)
     check_current = current.overall.auc("leaving")
     check_suggested = suggested.overall.auc("leaving")
     same = all(float(settings.weights[n]) == weights[n] for n in weights)

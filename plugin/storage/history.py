@@ -37,7 +37,7 @@ from plugin.core.domain import (
 )
 from plugin.core.norms import NORMS_SAMPLE, sample_key
 from plugin.core.settings import Settings
-from plugin.core.spend import with_contacts
+from plugin.core.spend import lookup_email, with_contacts
 from plugin.core.times import as_utc, zulu
 from plugin.storage.schema import (
     crm_contact_emails,
@@ -53,10 +53,13 @@ from plugin.storage.schema import (
 )
 
 RATING_SOURCES = ("ticket", "rating", "survey")
-ID_CHUNK = 500
-"""Ticket ids per IN list when reading one customer's ratings."""
 """Where a rating came from, weakest first: a survey response beats a rating record, which
 beats the rating embedded in the ticket (it carries no time of its own)."""
+ID_CHUNK = 500
+"""Ids per IN list when reading several customers, their tickets' ratings or their deals."""
+HISTORY_BATCH = 500
+"""Customers read together by `histories`: a few queries for each batch, and memory for one
+batch of histories, whatever the account's size."""
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,22 @@ class HistoryStore:
 
         With `settings` whose spend comes from a CRM the store has synced, the history carries
         the customer's stored deals (or the notice of several matching contacts)."""
-        history = self._zendesk_history(user_id)
-        if history is None or settings is None or settings.spend_source not in CRM_NAMES:
-            return history
+        return next(iter(self.histories_of([user_id], settings)), None)
+
+    def histories_of(self, user_ids: list[int], settings: Settings | None = None
+                     ) -> list[CustomerHistory]:
+        """The stored histories of these customers (those the store has), in this order, read
+        together: a few queries for all of them, not a few for each."""
+        found = self._zendesk_histories(user_ids)
+        if not found or settings is None or settings.spend_source not in CRM_NAMES:
+            return found
         stored = self.crm_deals(settings.spend_source)
-        return history if stored is None else with_contacts(history, stored, settings)
+        if stored is None:
+            return found
+        emails = {lookup_email(h.profile, settings) for h in found}
+        known = _KnownContacts(stored, self.crm_contacts_of(settings.spend_source,
+                                                            sorted(emails - {""})))
+        return [with_contacts(h, known, settings) for h in found]
 
     def crm_deals(self, source: str) -> StoredCrm | None:
         """The CRM's contacts and deals as last synced, or None before a first complete sync."""
@@ -163,48 +177,71 @@ class HistoryStore:
 
     def crm_contacts(self, source: str, email: str) -> list[CrmContact]:
         """The stored contacts of `source` with this (normalised) email, with decided deals."""
+        return self.crm_contacts_of(source, [email]).get(email, [])
+
+    def crm_contacts_of(self, source: str, emails: list[str]
+                        ) -> dict[str, list[CrmContact]]:
+        """`crm_contacts` for each of these emails that has contacts, read together."""
+        ids: dict[str, list[str]] = {}
+        rows = []
         with self.engine.connect() as conn:
-            ids = list(conn.execute(select(crm_contact_emails.c.contact_id).where(
-                crm_contact_emails.c.account_id == self.account,
-                crm_contact_emails.c.source == source,
-                crm_contact_emails.c.email == email).order_by(
-                crm_contact_emails.c.contact_id)).scalars())
-            rows = conn.execute(select(crm_deals).where(
-                crm_deals.c.account_id == self.account, crm_deals.c.source == source,
-                crm_deals.c.contact_id.in_(ids), crm_deals.c.won.is_not(None)).order_by(
-                crm_deals.c.id)).all() if ids else []
-        deals: dict[str, list[Purchase]] = {contact: [] for contact in ids}
-        for row in rows:
+            for start in range(0, len(emails), ID_CHUNK):
+                for email, contact in conn.execute(select(
+                        crm_contact_emails.c.email, crm_contact_emails.c.contact_id).where(
+                        crm_contact_emails.c.account_id == self.account,
+                        crm_contact_emails.c.source == source,
+                        crm_contact_emails.c.email.in_(emails[start:start + ID_CHUNK])
+                        ).order_by(crm_contact_emails.c.email, crm_contact_emails.c.contact_id)):
+                    ids.setdefault(email, []).append(contact)
+            wanted = sorted({contact for found in ids.values() for contact in found})
+            for start in range(0, len(wanted), ID_CHUNK):
+                rows += conn.execute(select(crm_deals).where(
+                    crm_deals.c.account_id == self.account, crm_deals.c.source == source,
+                    crm_deals.c.contact_id.in_(wanted[start:start + ID_CHUNK]),
+                    crm_deals.c.won.is_not(None)).order_by(crm_deals.c.id)).all()
+        deals: dict[str, list[Purchase]] = {contact: [] for contact in wanted}
+        for row in rows:  # each contact's deals come from one query, in its order
             deals[row.contact_id].append(Purchase(
                 amount=row.amount, currency=row.currency, won=row.won,
                 closed_at=as_utc(row.closed_at), id=row.id))
-        return [CrmContact(contact, tuple(found)) for contact, found in deals.items()]
+        return {email: [CrmContact(contact, tuple(deals[contact])) for contact in found]
+                for email, found in ids.items()}
 
-    def _zendesk_history(self, user_id: int) -> CustomerHistory | None:
+    def _zendesk_histories(self, user_ids: list[int]) -> list[CustomerHistory]:
         with self.engine.connect() as conn:
-            user = conn.execute(select(users).where(
-                users.c.account_id == self.account, users.c.id == user_id)).first()
-            if user is None:
-                return None
-            org = None
-            if user.organization_id is not None:
-                org = conn.execute(select(organizations).where(
-                    organizations.c.account_id == self.account,
-                    organizations.c.id == user.organization_id)).first()
-            rows = conn.execute(select(tickets).where(
-                tickets.c.account_id == self.account, tickets.c.requester_id == user_id)).all()
-            ids = [row.id for row in rows]
+            people = {row.id: row for start in range(0, len(user_ids), ID_CHUNK)
+                      for row in conn.execute(select(users).where(
+                          users.c.account_id == self.account,
+                          users.c.id.in_(user_ids[start:start + ID_CHUNK])))}
+            org_ids = sorted({row.organization_id for row in people.values()
+                              if row.organization_id is not None})
+            orgs = {row.id: _organization(row) for start in range(0, len(org_ids), ID_CHUNK)
+                    for row in conn.execute(select(organizations).where(
+                        organizations.c.account_id == self.account,
+                        organizations.c.id.in_(org_ids[start:start + ID_CHUNK])))}
+            present = [user_id for user_id in dict.fromkeys(user_ids) if user_id in people]
+            owned: dict[int, list[Any]] = {user_id: [] for user_id in present}
+            for start in range(0, len(present), ID_CHUNK):
+                for row in conn.execute(select(tickets).where(
+                        tickets.c.account_id == self.account,
+                        tickets.c.requester_id.in_(present[start:start + ID_CHUNK]))):
+                    owned[row.requester_id].append(row)
+            ids = [row.id for rows in owned.values() for row in rows]
             rated = []
             # By the ratings' primary key, a chunk of ticket ids at a time: a join would let
-            # SQLite scan every rating of the account for one customer.
+            # SQLite scan every rating of the account for the customers read.
             for start in range(0, len(ids), ID_CHUNK):
                 rated += conn.execute(select(ratings).where(
                     ratings.c.account_id == self.account,
                     ratings.c.ticket_id.in_(ids[start:start + ID_CHUNK]))).all()
         best = _best_ratings(rated)
-        profile = _profile(user, _organization(org) if org is not None else None)
-        return CustomerHistory(profile=profile, tickets=tuple(
-            _ticket(row, best.get(row.id)) for row in rows))
+        found = []
+        for user_id in present:
+            user = people[user_id]
+            org = orgs.get(user.organization_id) if user.organization_id is not None else None
+            found.append(CustomerHistory(profile=_profile(user, org), tickets=tuple(
+                _ticket(row, best.get(row.id)) for row in owned[user_id])))
+        return found
 
     def record_snapshot(self, user_id: int, *, value: float, tier: str, settings_version: int,
                         at: datetime, min_interval: timedelta) -> bool:
@@ -313,15 +350,14 @@ class HistoryStore:
         """The customers `plugin.core.norms` reads the account's norms from: the same sample
         it would draw from every history, read without loading the others."""
         chosen = heapq.nsmallest(size, self.user_ids(), key=sample_key)
-        return [h for h in (self.history(user_id, settings) for user_id in sorted(chosen))
-                if h is not None]
+        return self.histories_of(sorted(chosen), settings)
 
     def histories(self, settings: Settings | None = None) -> Iterator[CustomerHistory]:
-        """Every stored customer's history (with stored CRM deals, as `history`)."""
-        for user_id in self.user_ids():
-            history = self.history(user_id, settings)
-            if history is not None:
-                yield history
+        """Every stored customer's history (with stored CRM deals, as `history`), read
+        HISTORY_BATCH customers at a time."""
+        every = self.user_ids()
+        for start in range(0, len(every), HISTORY_BATCH):
+            yield from self.histories_of(every[start:start + HISTORY_BATCH], settings)
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -395,6 +431,17 @@ class StoredCrm:
 
     def contacts(self, email: str) -> list[CrmContact]:
         return self._store.crm_contacts(self._source, email)
+
+
+class _KnownContacts:
+    """A stored CRM's contacts for the emails of a batch of customers, read beforehand."""
+
+    def __init__(self, stored: StoredCrm, contacts: dict[str, list[CrmContact]]):
+        self.name, self.synced_at = stored.name, stored.synced_at
+        self._contacts = contacts
+
+    def contacts(self, email: str) -> list[CrmContact]:
+        return list(self._contacts.get(email, []))
 
 
 def _best_ratings(rows) -> dict[int, Satisfaction]:
