@@ -91,6 +91,24 @@ def test_security_headers(app):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_app_keeps_no_cookie_session(app):
+    """Sessions are Bearer tokens: no response sets a cookie session, and writing to
+    flask.session is refused rather than signed into a cookie."""
+    import flask
+
+    @app.get("/_writes_session")
+    def writes_session():
+        flask.session["user"] = 1
+        return ""
+
+    client = app.test_client()
+    response = client.get("/api/customers/7/value", headers=session())
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    app.testing = False  # the refusal is a 500 page, not an exception in the test
+    refused = client.get("/_writes_session")
+    assert refused.status_code == 500 and "Set-Cookie" not in refused.headers
+
+
 def test_percentile_tiers_come_from_the_accounts_customers(app):
     services = app.extensions["customer_value"]
     settings = Settings.from_dict({"tiers": {"mode": "percentile", "high": 90, "low": 10}})

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 import responses
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from integrations.http import Transport
 from plugin import create_app
-from plugin.service_layer.telemetry import JsonFormatter, redact
+from plugin.service_layer.telemetry import SECRET_SHAPES, JsonFormatter, redact
 from plugin.storage.schema import connect
 from plugin.web.auth import issue_app_token
 
@@ -192,3 +194,20 @@ def test_made_up_methods_and_paths_do_not_multiply_the_metrics(app):
                   endpoint="unmatched", status="405") + sample(
         text, "customer_value_http_requests_total", method="other", endpoint="unmatched",
         status="404") >= 3
+
+
+def _every_pattern(message: str) -> str:
+    for pattern, replacement in SECRET_SHAPES:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+@given(st.lists(st.sampled_from([
+    "GET /api/customers/7/value 200", "Bearer ", "BASIC ", "eyJ", "eyj", "abcdefgh12345678",
+    ".", "/rest/1/", "K3yValue9", "TOKEN=", "Secret: ", "pass", "word", "api_", "key",
+    "\u212a", "\u017f", " ", "x"]), max_size=12).map("".join) | st.text(max_size=40))
+@example("\u017fecret=abc")  # the long s matches s when case is ignored
+@example("api_\u212aey: abc")  # and the Kelvin sign matches k
+def test_redacting_skips_no_secret(message):
+    """The shortcut for messages with no hint of a secret masks exactly what the patterns do."""
+    assert redact(message) == _every_pattern(message)

@@ -84,9 +84,12 @@ class SessionBindings:
                     self._entries.popitem(last=False)
                 return True
             self._entries.move_to_end(key)
-            if not entry.binding.admits(wanted):
+            bound = entry.binding
+            if bound == wanted:  # a page's repeated call: nothing to check or to add
+                return True
+            if not bound.admits(wanted):
                 return False
-            entry.binding = entry.binding.merged(wanted)
+            entry.binding = bound.merged(wanted)
             return True
 
     def refresh_wait(self, token: str, now: datetime) -> float | None:

@@ -1,7 +1,12 @@
-"""Headers every response carries.
+"""Headers every response carries, and no cookie session.
 
 The Content-Security-Policy lets only Zendesk's own domains frame the app, allows scripts only
 from the app itself or with the request's nonce, and nothing inline without it.
+
+The app keeps no Flask cookie session: its sessions are Bearer tokens (`plugin.web.session`),
+dependable inside Zendesk's third-party iframe where cookies are not. So no request reads or
+writes a session cookie, and code that reaches for `flask.session` by mistake gets an error
+saying so instead of a cookie (and the cost of a signing serializer on every request).
 """
 
 from __future__ import annotations
@@ -9,11 +14,13 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, current_app, g
+from flask.sessions import SecureCookieSession, SessionInterface
 
 FRAME_ANCESTORS = "https://*.zendesk.com https://*.zendesk-staging.com"
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = NoCookieSessions()
     app.before_request(_nonce)
     app.after_request(_headers)
 
@@ -23,19 +30,47 @@ def nonce() -> str:
     return g.csp_nonce
 
 
+def csp_around_nonce(ancestors: str) -> tuple[str, str]:
+    """The policy's text before and after the request's nonce (the rest never changes)."""
+    rest = ["style-src 'self'", "img-src 'self' data: blob:", "connect-src 'self'",
+            "object-src 'none'", "base-uri 'none'", "form-action 'self'",
+            f"frame-ancestors {ancestors}"]
+    return "default-src 'self'; script-src 'self' 'nonce-", "'; " + "; ".join(rest)
+
+
 def _nonce() -> None:
     g.csp_nonce = secrets.token_urlsafe(16)
 
 
+POLICIES = {False: csp_around_nonce(FRAME_ANCESTORS),
+            True: csp_around_nonce(FRAME_ANCESTORS + " 'self'")}
+"""By demo mode: the demo's harness page frames the sidebar itself, standing in for Zendesk."""
+
+
 def _headers(response):
-    script = f"'self' 'nonce-{g.get('csp_nonce', '')}'"
-    # The demo's harness page frames the sidebar itself, standing in for Zendesk.
-    ancestors = FRAME_ANCESTORS + (" 'self'" if current_app.config["DEMO_MODE"] else "")
-    response.headers["Content-Security-Policy"] = "; ".join([
-        "default-src 'self'", f"script-src {script}", "style-src 'self'",
-        "img-src 'self' data: blob:", "connect-src 'self'", "object-src 'none'",
-        "base-uri 'none'", "form-action 'self'", f"frame-ancestors {ancestors}",
-    ])
+    policy = POLICIES[bool(current_app.config["DEMO_MODE"])]
+    response.headers["Content-Security-Policy"] = \
+        f"{policy[0]}{g.get('csp_nonce', '')}{policy[1]}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+class NoSession(SecureCookieSession):
+    """What `flask.session` is here: empty, and any write is an error."""
+
+    def _refuse(self, *args, **kwargs):
+        raise RuntimeError("this app keeps no cookie session; sessions are Bearer tokens "
+                           "(plugin.web.session)")
+
+    __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = _refuse
+
+
+class NoCookieSessions(SessionInterface):
+    """Flask's session interface with no cookie: nothing is read, signed or set."""
+
+    def open_session(self, app, request):
+        return NoSession()
+
+    def save_session(self, app, session, response) -> None:
+        return None
