@@ -80,6 +80,7 @@ def refresh(services: Services, account_key: str) -> Refresh:
                             "moved": _moved(before, current) if before else [],
                             "bad_ratings_30d": current.measures.bad_recent},
                 "pinned": current.override is not None,
+                "settings_version": settings.version,
             }
 
     overview = OverviewStore(services.engine, store.account)
