@@ -246,3 +246,29 @@ def test_another_account_sees_nothing_of_this_one(app):
     refreshed(app)
     other = session("globex", 124, role="admin")
     assert app.test_client().get("/api/overview/customers", headers=other).status_code == 403
+
+
+def test_a_pin_made_by_one_process_shows_at_once_in_another(app, make_app, database_url,
+                                                             keys, clock, fake):
+    """Two app processes on one database (the web's and the worker's Services): a value the
+    worker has cached follows a pin and its end made through the web at once, not when its
+    cache entry ages out."""
+    worker = make_app({"DATABASE_URL": database_url, "ZENDESK_SUBDOMAIN": "acme",
+                       "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": ACME_TOKEN},
+                      client_factory=lambda config: fake, clock=clock)
+    services = worker.extensions["customer_value"]
+    assert services is not app.extensions["customer_value"]
+    config = services.config_for(BASE)
+    fake.requested_tickets = lambda user_id, updated_since=None: []
+    before = services.value(config, 25, mode="background").result.value
+    assert before.tier != "high" and services.value(config, 25).result.value is before
+
+    client = app.test_client()
+    pinned = client.post("/api/overrides", headers=lead(), json={
+        "subject": "user", "subject_id": 25, "tier": "high", "reason": "Renewal",
+        "expires_at": (NOW + timedelta(days=7)).isoformat()})
+    assert pinned.status_code == 201
+    assert services.value(config, 25, mode="background").result.value.tier == "high"
+    assert client.delete(f"/api/overrides/{pinned.get_json()['override']['id']}",
+                         headers=lead()).status_code == 200
+    assert services.value(config, 25, mode="background").result.value.tier == before.tier

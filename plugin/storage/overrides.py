@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from plugin.core.overrides import TierOverride
 from plugin.core.times import as_utc
@@ -85,6 +85,14 @@ class OverrideStore:
                 self._event(conn, row.id, "expire", _values(row), 0, EXPIRED_BY,
                             as_utc(row.expires_at))
         return [self.get(row.id) for row in rows]
+
+    def stamp(self) -> int:
+        """The account's overrides version: the latest pin event's id (0 before any). Every
+        pin, change, end and expiry records one, so a value computed under an older stamp
+        is out of date, in whichever process it was computed."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(override_events.c.id)).where(
+                override_events.c.account_id == self.account)).scalar() or 0
 
     def get(self, override_id: int) -> TierOverride | None:
         with self.engine.connect() as conn:
