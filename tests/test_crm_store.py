@@ -15,15 +15,16 @@ from responses import matchers
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
 from integrations.records.crm import ContactFact, CrmPage, DealFact
 from integrations.sell import SellClient, SellConfig
-from integrations.zendesk import TicketFact, UserFact
-from plugin.core.domain import Purchase
+from integrations.zendesk import RatingFact, TicketFact, UserFact
+from plugin.core.domain import Organization, Purchase
 from plugin.core.model import account_cutoffs, score
 from plugin.core.settings import Settings
 from plugin.service_layer.crm_sync import OVERLAP, sync_crm
+from plugin.storage.changes import ChangeStore
 from plugin.storage.history import HistoryStore, crm_stream
 from plugin.storage.migrations import upgrade
 from plugin.storage.schema import account_id, connect
-from tests.factories import NOW, profile, ticket
+from tests.factories import NOW, profile, rating, ticket
 
 SELL = Settings(spend_source="sell")
 BITRIX = Settings(spend_source="bitrix24")
@@ -304,3 +305,35 @@ def test_the_lifetime_model_is_fitted_from_the_stores_deals_behind_the_gate(engi
     assert model.customers == 130 and model.repeat_customers >= 100
     earlier, gate = fit_lifetime(store.histories(SELL), SELL, NOW - timedelta(days=400))
     assert earlier is None and not gate.ok, "a year earlier the store knew too few buyers"
+
+
+def test_every_write_marks_the_customers_it_changed(engine):
+    """The overview's incremental refresh scores the customers marked here: a user, their
+    ticket, a rating of it, their organization, a CRM contact's address and its deals."""
+    store = store_for(engine)
+    marks = ChangeStore(engine, store.account)
+
+    def marked() -> set[int]:
+        found = {user_id for user_id, _ in marks.pending(100)}
+        marks.clear_before(NOW + timedelta(days=400))
+        return found
+
+    assert marked() == {1, 2, 3}, "the users and tickets saved by store_for"
+    store.save_page("ratings", ratings_=[RatingFact(20, rating(False))], now=NOW)
+    assert marked() == {2}
+    store.save_page("users", users_=[UserFact(replace(profile(id=3), email=None), 77, NOW)],
+                    now=NOW)
+    marked()
+    store.save_page("organizations", organizations_=[Organization(77, "Acme")], now=NOW)
+    assert marked() == {3}
+    store.save_crm_page("sell_contacts", "sell", contacts=[
+        ContactFact("7", ("ann@example.com",))], cursor=None, synced_through=NOW, now=NOW)
+    assert marked() == {1}
+    store.save_crm_page("sell_deals", "sell", deals=[won(1, "7", 4000)], cursor=None,
+                        synced_through=NOW, now=NOW)
+    assert marked() == {1}
+    store.save_crm_page("sell_contacts", "sell", contacts=[
+        ContactFact("7", ("bo@example.com",))], cursor=None, synced_through=NOW, now=NOW)
+    assert marked() == {1, 2}, "the contact's old and new address"
+    store.save_page("tickets", deleted_tickets=[20], now=NOW)
+    assert marked() == {2}

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from plugin.core.overrides import TierOverride
 from plugin.core.times import as_utc
+from plugin.storage import changes
 from plugin.storage.schema import override_events, overrides
 
 EXPIRED_BY = "expired"
@@ -135,6 +136,12 @@ class OverrideStore:
 
     def _event(self, conn, override_id: int, action: str, values: dict[str, Any],
                actor_id: int, actor_name: str, now: datetime) -> None:
+        """Record what happened to a pin, and mark the customers it covers changed (their
+        overview row shows their tier)."""
+        pinned = conn.execute(select(overrides.c.subject, overrides.c.subject_id).where(
+            overrides.c.id == override_id)).one()
+        changes.mark(conn, self.account, [pinned.subject_id] if pinned.subject == "user"
+                     else changes.members(conn, self.account, [pinned.subject_id]), now)
         conn.execute(override_events.insert().values(
             account_id=self.account, override_id=override_id, action=action,
             tier=values["tier"], reason=values["reason"],

@@ -159,6 +159,23 @@ class OverviewStore:
                 customer_values.c.account_id == self.account)).scalar()
         return as_utc(found)
 
+    def last_full(self) -> datetime | None:
+        """When the last full refresh wrote its rows (the oldest row's time: a full refresh
+        rewrites every row and removes the others; an incremental one writes newer rows)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.min(customer_values.c.refreshed_at)).where(
+                customer_values.c.account_id == self.account)).scalar()
+        return as_utc(found)
+
+    def scored_otherwise(self, settings_version: int) -> bool:
+        """Whether some row was scored under other settings than `settings_version`."""
+        c = customer_values.c
+        with self.engine.connect() as conn:
+            return conn.execute(select(c.user_id).where(
+                c.account_id == self.account,
+                (c.settings_version != settings_version) | c.settings_version.is_(None))
+                .limit(1)).first() is not None
+
     def get(self, user_id: int) -> Row | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(customer_values).where(
