@@ -32,11 +32,12 @@ from bench_sidebar import EMAIL, TOKEN, synced_store
 from sqlalchemy import event, select
 
 from integrations.sandbox.server import running_sandbox
+from integrations.zendesk import TicketFact
 from plugin import create_app
 from plugin.core.model import score
 from plugin.demo.generator import generate
 from plugin.service_layer.alerts import evaluate, facts_of
-from plugin.service_layer.overview import refresh
+from plugin.service_layer.overview import refresh, refresh_changed
 from plugin.storage import overview as overview_module
 from plugin.storage.alerts import AlertStore
 from plugin.storage.overview import Filters, OverviewStore
@@ -127,6 +128,20 @@ def alert_costs(services, base: str, seed: int, customers: int = 500):
     return found, fired
 
 
+def incremental_costs(services, base: str, seed: int, tickets: int = 60):
+    """A typical sync's effect: `tickets` stored tickets of random customers saved again as a
+    sync page would save them (marking their requesters), then the incremental refresh."""
+    store = services.store(base)
+    chosen = random.Random(seed + 1).sample(store.user_ids(), tickets)
+    facts = []
+    for user_id in chosen:
+        history = store.history(user_id)
+        if history is not None and history.tickets:
+            facts.append(TicketFact(user_id, history.tickets[-1], NOW))
+    store.save_page("tickets", tickets_=facts, now=NOW)
+    return facts, refresh_changed(services, base)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -155,11 +170,15 @@ def main() -> None:
             services = app.extensions["customer_value"]
             services.clock = lambda: NOW
             done = refresh(services, base)
+            synced, changed = incremental_costs(services, base, args.seed)
             alert_found, fired = alert_costs(services, base, args.seed)
         print(f"Account: seed {args.seed}, {summary.users:,} customers, {summary.tickets:,} "
               f"tickets, synced into SQLite. Refresh: {done.customers:,} customers in "
               f"{done.seconds:.1f} s ({1000 * done.seconds / max(done.customers, 1):.2f} ms "
               "a customer).")
+        print(f"Incremental refresh after a sync page of {len(synced)} tickets: "
+              f"{changed.customers} customers in {1000 * changed.seconds:.0f} ms "
+              f"({1000 * changed.seconds / max(changed.customers, 1):.2f} ms a customer).")
         print(f"Alert evaluation added to a tagging job (3 rules, 500 customers, each checked "
               f"both ways in alternating order; {fired} checks that fired are left out, their "
               "time is the actions' Zendesk calls):")
@@ -180,6 +199,13 @@ def main() -> None:
             count = overview.replace(copied(rows, args.customers), NOW)
             print(f"Table: the {len(rows):,} scored rows copied to {count:,} customers in "
                   f"{time.perf_counter() - began:.0f} s.")
+        version = services.settings_for(services.store(base)).version
+        began = time.perf_counter()
+        for _ in range(10):
+            overview.last_full(), overview.scored_otherwise(version)
+        print(f"The periodic job's choice between a full and an incremental refresh on "
+              f"{args.customers:,} rows (the last full refresh, any row under other "
+              f"settings): {100 * (time.perf_counter() - began):.1f} ms.")
         organization = next(o for o in overview.choices()["organizations"])
         queries = [(label, path or "/api/overview/customers?organization="
                     f"{organization}&little_data=0") for label, path in QUERIES]
