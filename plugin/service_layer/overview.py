@@ -90,6 +90,8 @@ def refresh(services: Services, account_key: str) -> Refresh:
     """Score every stored customer of the account and replace the overview's rows."""
     started = time.perf_counter()
     store = services.store(account_key)
+    changes = ChangeStore(services.engine, store.account)
+    marks = changes.pending()  # read before the histories: scoring them answers these
     context = scoring(services, store)
     when = context.when
     shares: dict[datetime, dict[str, int]] = {m: {"high": 0, "medium": 0, "low": 0}
@@ -107,7 +109,7 @@ def refresh(services: Services, account_key: str) -> Refresh:
     overview = OverviewStore(services.engine, store.account)
     count = overview.replace(rows(), context.now)
     overview.save_shares([(m, shares[m]) for m in when])
-    ChangeStore(services.engine, store.account).clear_before(context.now)
+    changes.clear(marks)
     return Refresh(count, time.perf_counter() - started, context.now)
 
 

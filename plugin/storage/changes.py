@@ -92,13 +92,13 @@ class ChangeStore:
         self.engine = engine
         self.account = account
 
-    def pending(self, limit: int) -> list[tuple[int, datetime]]:
-        """Up to `limit` marked customers, the longest waiting first, with their marks."""
+    def pending(self, limit: int | None = None) -> list[tuple[int, datetime]]:
+        """Marked customers (up to `limit`), the longest waiting first, with their marks."""
+        query = select(customer_changes.c.user_id, customer_changes.c.changed_at).where(
+            customer_changes.c.account_id == self.account).order_by(
+            customer_changes.c.changed_at, customer_changes.c.user_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(customer_changes.c.user_id, customer_changes.c.changed_at)
-                                .where(customer_changes.c.account_id == self.account)
-                                .order_by(customer_changes.c.changed_at,
-                                          customer_changes.c.user_id).limit(limit)).all()
+            rows = conn.execute(query if limit is None else query.limit(limit)).all()
         return [(r.user_id, as_utc(r.changed_at)) for r in rows]
 
     def clear(self, marks: list[tuple[int, datetime]]) -> None:
@@ -110,11 +110,3 @@ class ChangeStore:
                         and_(customer_changes.c.user_id == user_id,
                              customer_changes.c.changed_at <= as_utc(at))
                         for user_id, at in marks[start:start + CHUNK]])))
-
-    def clear_before(self, moment: datetime) -> None:
-        """Clear the marks made up to `moment` (a full refresh that began then read their
-        inputs afterwards)."""
-        with self.engine.begin() as conn:
-            conn.execute(delete(customer_changes).where(
-                customer_changes.c.account_id == self.account,
-                customer_changes.c.changed_at <= as_utc(moment)))
