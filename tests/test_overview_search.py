@@ -11,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from plugin.storage import search
 from plugin.storage.migrations import upgrade
 from plugin.storage.overview import Filters, OverviewStore
 from plugin.storage.schema import account_id, connect, customer_values
@@ -113,3 +114,24 @@ def test_any_search_equals_the_substring_match(engine, names, query):
     RUNS.append(None)
     store.replace(rows, NOW + timedelta(seconds=len(RUNS)))  # replaces the last example's
     assert found(store, query) == expected(rows, query)
+
+
+def test_where_the_index_cannot_be_made_the_migration_goes_on_and_search_works(
+        database_url, monkeypatch, caplog):
+    """A role that may not create the extension (or a SQLite without the trigram tokenizer):
+    the migration warns and completes, and searches give the same rows by reading them all."""
+    refused = {"sqlite": ("CREATE VIRTUAL TABLE customer_values_search USING "
+                          "fts5(search, tokenize='no_such_tokenizer')",),
+               "postgresql": ("CREATE EXTENSION IF NOT EXISTS no_such_extension",)}
+    monkeypatch.setattr(search, "SEARCH_INDEX_SQL", refused)
+    upgrade(database_url)
+    assert "the overview's search index was not created" in caplog.text
+    engine = connect(database_url)
+    try:
+        store = overview(engine)
+        rows = [row(i, name) for i, name in enumerate(NAMES, start=1)]
+        store.replace(rows, NOW)
+        for query in QUERIES:
+            assert found(store, query) == expected(rows, query), query
+    finally:
+        engine.dispose()
