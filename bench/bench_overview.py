@@ -19,6 +19,7 @@ account, and the worker's refresh that fills the table they read.
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -28,15 +29,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_sidebar import EMAIL, TOKEN, synced_store
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from integrations.sandbox.server import running_sandbox
+from integrations.zendesk import TicketFact
 from plugin import create_app
 from plugin.core.model import score
 from plugin.demo.generator import generate
-from plugin.service_layer.overview import refresh
+from plugin.service_layer.alerts import evaluate, facts_of
+from plugin.service_layer.overview import refresh, refresh_changed
+from plugin.storage import overview as overview_module
 from plugin.storage.alerts import AlertStore
-from plugin.storage.overview import OverviewStore
+from plugin.storage.overview import Filters, OverviewStore
 from plugin.storage.schema import customer_values
 from plugin.web.session import DEMO_ACCOUNT, DEMO_USER_ID, new_session
 
@@ -65,9 +69,27 @@ def copied(rows: list[dict], customers: int):
         yield row
 
 
+def two_reads_check(services, config, value, ticket_id):
+    """The tagging job's check as it was before it read in one query (for the interleaved
+    comparison): the customer's overview row, then their open episodes."""
+    store = services.store(config.base_url)
+    alerts = AlertStore(services.engine, store.account)
+    rules = services.cached(("alert_rules", store.account), alerts.rules)
+    if not rules:
+        return []
+    row = OverviewStore(services.engine, store.account).get(value.user_id)
+    before = (row.value_30d, row.tier_30d) if row else None
+    return evaluate(services, services.config_for(config.base_url), rules,
+                    [facts_of(value, before)], ticket_for=lambda user_id: ticket_id,
+                    alerts=alerts)
+
+
 def alert_costs(services, base: str, seed: int, customers: int = 500):
     """The time `Services.check_alerts` adds to a tagging job, per customer, with three rules
-    set (one of each kind) and values already computed (as the job has them)."""
+    set (one of each kind) and values already computed (as the job has them); interleaved
+    with the previous two-read check on the same customers; each check's wall time and this
+    thread's CPU time (which waiting for a core does not inflate), the statements it sends
+    and the garbage collections that ran during it."""
     store = services.store(base)
     alerts = AlertStore(services.engine, store.account)
     for kind, threshold in (("tier_drop", 0), ("value_drop", 15), ("bad_rating", 0)):
@@ -76,18 +98,48 @@ def alert_costs(services, base: str, seed: int, customers: int = 500):
     config = services.config_for(base)
     settings = services.settings_for(store)
     ids = random.Random(seed).sample(store.user_ids(), customers)
-    times, fired = [], 0
-    for user_id in ids:
+    statements, collections = [0], [0]
+    event.listen(services.engine, "before_cursor_execute",
+                 lambda *args: statements.__setitem__(0, statements[0] + 1))
+    gc.callbacks.append(lambda phase, info: phase == "start" and collections.__setitem__(
+        0, collections[0] + 1))
+    found = {"one query (now)": ([], [], [], []), "two reads (before)": ([], [], [], [])}
+    fired = 0
+    for index, user_id in enumerate(ids):
         value = score(store.history(user_id), settings, NOW)
-        before = len(alerts.recent(limit=customers))
-        began = time.perf_counter()
-        services.check_alerts(config, value, store.open_ticket(user_id) or 1)
-        spent = 1000 * (time.perf_counter() - began)
-        if len(alerts.recent(limit=customers)) > before:
-            fired += 1
-        else:
-            times.append(spent)
-    return times, fired
+        ticket_id = store.open_ticket(user_id) or 1
+        ways = [("one query (now)", services.check_alerts),
+                ("two reads (before)", lambda c, v, t: two_reads_check(services, c, v, t))]
+        for label, check in ways if index % 2 else ways[::-1]:
+            before = len(alerts.recent(limit=customers))
+            statements[0] = collections[0] = 0
+            began, cpu = time.perf_counter(), time.thread_time()
+            check(config, value, ticket_id)
+            spent = 1000 * (time.perf_counter() - began)
+            used = 1000 * (time.thread_time() - cpu)
+            sent, collected = statements[0], collections[0]
+            if len(alerts.recent(limit=customers)) > before:
+                fired += 1
+                continue
+            found[label][0].append(spent)
+            found[label][1].append(sent)
+            found[label][2].append(collected)
+            found[label][3].append(used)
+    return found, fired
+
+
+def incremental_costs(services, base: str, seed: int, tickets: int = 60):
+    """A typical sync's effect: `tickets` stored tickets of random customers saved again as a
+    sync page would save them (marking their requesters), then the incremental refresh."""
+    store = services.store(base)
+    chosen = random.Random(seed + 1).sample(store.user_ids(), tickets)
+    facts = []
+    for user_id in chosen:
+        history = store.history(user_id)
+        if history is not None and history.tickets:
+            facts.append(TicketFact(user_id, history.tickets[-1], NOW))
+    store.save_page("tickets", tickets_=facts, now=NOW)
+    return facts, refresh_changed(services, base)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -118,15 +170,24 @@ def main() -> None:
             services = app.extensions["customer_value"]
             services.clock = lambda: NOW
             done = refresh(services, base)
-            alert_times, fired = alert_costs(services, base, args.seed)
+            synced, changed = incremental_costs(services, base, args.seed)
+            alert_found, fired = alert_costs(services, base, args.seed)
         print(f"Account: seed {args.seed}, {summary.users:,} customers, {summary.tickets:,} "
               f"tickets, synced into SQLite. Refresh: {done.customers:,} customers in "
               f"{done.seconds:.1f} s ({1000 * done.seconds / max(done.customers, 1):.2f} ms "
               "a customer).")
-        print(f"Alert evaluation added to a tagging job (3 rules, {len(alert_times)} customers "
-              f"whose rules did not fire; {fired} that fired are left out, their time is the "
-              f"actions' Zendesk calls): p50 {statistics.median(alert_times):.2f} ms, p95 "
-              f"{percentile(alert_times, 0.95):.2f} ms, max {max(alert_times):.2f} ms.")
+        print(f"Incremental refresh after a sync page of {len(synced)} tickets: "
+              f"{changed.customers} customers in {1000 * changed.seconds:.0f} ms "
+              f"({1000 * changed.seconds / max(changed.customers, 1):.2f} ms a customer).")
+        print(f"Alert evaluation added to a tagging job (3 rules, 500 customers, each checked "
+              f"both ways in alternating order; {fired} checks that fired are left out, their "
+              "time is the actions' Zendesk calls):")
+        for label, (times, sent, collected, used) in alert_found.items():
+            print(f"  {label}: {len(times)} checks, p50 {statistics.median(times):.2f} ms, "
+                  f"p95 {percentile(times, 0.95):.2f} ms, max {max(times):.2f} ms; CPU time "
+                  f"p50 {statistics.median(used):.2f} ms, p95 {percentile(used, 0.95):.2f} ms; "
+                  f"statements per check {statistics.mean(sent):.2f} (max {max(sent)}); "
+                  f"checks during a garbage collection {sum(1 for c in collected if c)}")
         overview = OverviewStore(services.engine, services.store(base).account)
         if not args.full:
             with services.engine.connect() as conn:
@@ -138,6 +199,13 @@ def main() -> None:
             count = overview.replace(copied(rows, args.customers), NOW)
             print(f"Table: the {len(rows):,} scored rows copied to {count:,} customers in "
                   f"{time.perf_counter() - began:.0f} s.")
+        version = services.settings_for(services.store(base)).version
+        began = time.perf_counter()
+        for _ in range(10):
+            overview.last_full(), overview.scored_otherwise(version)
+        print(f"The periodic job's choice between a full and an incremental refresh on "
+              f"{args.customers:,} rows (the last full refresh, any row under other "
+              f"settings): {100 * (time.perf_counter() - began):.1f} ms.")
         organization = next(o for o in overview.choices()["organizations"])
         queries = [(label, path or "/api/overview/customers?organization="
                     f"{organization}&little_data=0") for label, path in QUERIES]
@@ -167,7 +235,39 @@ def main() -> None:
                 matched = f"{body.count(NEWLINE) - 1:,} rows"
             print(f"| {label} | {matched} | {statistics.median(times):.1f} ms | "
                   f"{percentile(times, 0.95):.1f} ms | {max(times):.1f} ms |")
+        search_ab(overview, args.requests)
         services.close()
+
+
+def search_ab(overview: OverviewStore, requests: int) -> None:
+    """The search's first page with its index and as the plain substring scan it replaced,
+    alternating on the same table."""
+    indexed = overview_module.matching
+
+    def scan(conn, query):
+        return customer_values.c.search.contains(query, autoescape=True)
+
+    print("\nThe search's first page (with its count) in the store, the index and the plain "
+          "substring scan alternating:\n")
+    print("| query | matching | index p50 | index p95 | scan p50 | scan p95 |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for query in ("son", "jason", "a b"):
+        times: dict[str, list[float]] = {"index": [], "scan": []}
+        for index in range(requests):
+            ways = [("index", indexed), ("scan", scan)]
+            answers = {}
+            for label, way in ways if index % 2 else ways[::-1]:
+                overview_module.matching = way
+                began = time.perf_counter()
+                answers[label] = overview.page(Filters(search=query))
+                times[label].append(1000 * (time.perf_counter() - began))
+            assert answers["index"] == answers["scan"], query
+            shown = answers["index"]
+        overview_module.matching = indexed
+        print(f"| {query} | {shown[1]:,} | {statistics.median(times['index']):.1f} ms | "
+              f"{percentile(times['index'], 0.95):.1f} ms | "
+              f"{statistics.median(times['scan']):.1f} ms | "
+              f"{percentile(times['scan'], 0.95):.1f} ms |")
 
 
 if __name__ == "__main__":

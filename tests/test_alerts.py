@@ -10,16 +10,23 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import event
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from integrations.sandbox.server import running_sandbox
 from plugin.core.alerts import AlertFacts, AlertRule, check_rule, holds, raised, sign
+from plugin.core.model import score
+from plugin.core.settings import Settings
 from plugin.demo.generator import generate
+from plugin.service_layer.alerts import after_value
 from plugin.service_layer.jobs import apply_tags
 from plugin.service_layer.overview import refresh
 from plugin.service_layer.sync import sync
+from plugin.storage.alerts import AlertStore
+from plugin.storage.overview import OverviewStore
 from tests import tokens
+from tests.factories import history, ticket
 from tests.sandbox_fixtures import AUTH, NOW
 
 SECRET = "s" * 40
@@ -159,3 +166,42 @@ def test_an_alert_fires_once_per_episode_and_its_actions_reach_zendesk(
         forged = sign("another secret of forty characters......", 1, b"{}")
         assert not verify(SECRET, {"X-Customer-Value-Timestamp": "1",
                                    "X-Customer-Value-Signature": forged}, b"{}", 1)
+
+
+def test_a_jobs_check_asks_nothing_without_rules_and_one_query_with_them(
+        make_app, database_url):
+    """The per-job check: while the account has no enabled rule, not one query; with rules,
+    one (the customer's stored 30-day facts and open episodes together), and an episode
+    already open is not fired again."""
+    app = make_app({"DATABASE_URL": database_url, "ZENDESK_SUBDOMAIN": "acme",
+                    "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": tokens.ACME_TOKEN},
+                   clock=lambda: NOW)
+    services = app.extensions["customer_value"]
+    config = services.config_for("https://acme.zendesk.com")
+    store = services.store(config.base_url)
+    value = score(history(ticket(1), ticket(2)), Settings(), NOW)
+    statements: list[str] = []
+    event.listen(services.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, *rest: statements.append(sql))
+
+    def check() -> list:
+        statements.clear()
+        return after_value(services, config, value, 1)
+
+    assert check() == [] and check() == [] and statements == [], statements
+    alerts = AlertStore(services.engine, store.account)
+    rule = alerts.add_rule({"kind": "value_drop", "threshold": 0, "actions": [
+        {"type": "tag", "tag": "cv_alert"}], "enabled": True}, author_id=0, now=NOW)
+    alerts.add_rule({"kind": "bad_rating", "threshold": 0, "actions": [
+        {"type": "tag", "tag": "cv_alert"}], "enabled": True}, author_id=0, now=NOW)
+    services.forget_cached(("alert_rules", store.account))
+    OverviewStore(services.engine, store.account).upsert([{
+        "user_id": value.user_id, "name": value.name, "search": value.name.lower(),
+        "organization_id": None, "organization_name": "", "segment": "",
+        "value": value.value, "tier": value.tier, "value_30d": value.value + 30,
+        "tier_30d": value.tier, "change_30d": -30.0, "little_data": False, "at_risk": False,
+        "risks": [], "drivers": {}, "pinned": False, "settings_version": 1}], NOW)
+    alerts.fire(rule.id, value.user_id, "value fell", NOW)
+    check()  # reads the rules once
+    assert check() == [], "the open episode is not fired again"
+    assert len(statements) == 1, statements

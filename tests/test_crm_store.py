@@ -15,15 +15,16 @@ from responses import matchers
 from integrations.bitrix24 import Bitrix24Client, Bitrix24Config
 from integrations.records.crm import ContactFact, CrmPage, DealFact
 from integrations.sell import SellClient, SellConfig
-from integrations.zendesk import TicketFact, UserFact
-from plugin.core.domain import Purchase
+from integrations.zendesk import RatingFact, TicketFact, UserFact
+from plugin.core.domain import Organization, Purchase
 from plugin.core.model import account_cutoffs, score
 from plugin.core.settings import Settings
 from plugin.service_layer.crm_sync import OVERLAP, sync_crm
+from plugin.storage.changes import ChangeStore
 from plugin.storage.history import HistoryStore, crm_stream
 from plugin.storage.migrations import upgrade
 from plugin.storage.schema import account_id, connect
-from tests.factories import NOW, profile, ticket
+from tests.factories import NOW, profile, rating, ticket
 
 SELL = Settings(spend_source="sell")
 BITRIX = Settings(spend_source="bitrix24")
@@ -328,3 +329,35 @@ def test_customers_read_in_batches_are_the_customers_read_one_by_one(engine, mon
     assert {len(h.purchases) for h in one_by_one} > {0}, "some customers have one contact"
     assert any(h.notices for h in one_by_one), "some have several"
     assert store.histories_of([5, 99, 4], SELL) == [one_by_one[4], one_by_one[3]]
+
+
+def test_every_write_marks_the_customers_it_changed(engine):
+    """The overview's incremental refresh scores the customers marked here: a user, their
+    ticket, a rating of it, their organization, a CRM contact's address and its deals."""
+    store = store_for(engine)
+    marks = ChangeStore(engine, store.account)
+
+    def marked() -> set[int]:
+        found = marks.pending(100)
+        marks.clear(found)
+        return {user_id for user_id, _ in found}
+
+    assert marked() == {1, 2, 3}, "the users and tickets saved by store_for"
+    store.save_page("ratings", ratings_=[RatingFact(20, rating(False))], now=NOW)
+    assert marked() == {2}
+    store.save_page("users", users_=[UserFact(replace(profile(id=3), email=None), 77, NOW)],
+                    now=NOW)
+    marked()
+    store.save_page("organizations", organizations_=[Organization(77, "Acme")], now=NOW)
+    assert marked() == {3}
+    store.save_crm_page("sell_contacts", "sell", contacts=[
+        ContactFact("7", ("ann@example.com",))], cursor=None, synced_through=NOW, now=NOW)
+    assert marked() == {1}
+    store.save_crm_page("sell_deals", "sell", deals=[won(1, "7", 4000)], cursor=None,
+                        synced_through=NOW, now=NOW)
+    assert marked() == {1}
+    store.save_crm_page("sell_contacts", "sell", contacts=[
+        ContactFact("7", ("bo@example.com",))], cursor=None, synced_through=NOW, now=NOW)
+    assert marked() == {1, 2}, "the contact's old and new address"
+    store.save_page("tickets", deleted_tickets=[20], now=NOW)
+    assert marked() == {2}

@@ -2,6 +2,7 @@
 details, worded and formatted (Babel) in the agent's language, replies in the requester's;
 setup problems left to the settings page."""
 
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -177,3 +178,20 @@ def test_the_reply_follows_the_requester_and_the_interface_the_agent(app):
         assert s["action"]["greeting"] in ("Hi Tom,", "")
         assert s["action"]["label"] == "Antwort ansehen"
     assert any(s["action"]["value"].startswith(("As one of", "Hi Tom")) for s in replies)
+
+
+def test_a_pinned_tier_chooses_the_suggestions(app):
+    """Pinned Low value, the customer the model calls High is offered outreach, not a loyalty
+    reward; the pin's end brings the reward back."""
+    assert "loyalty_reward" in [s["id"] for s in get(app)["suggestions"]]
+    services = app.extensions["customer_value"]
+    overrides = services.overrides(services.store("https://acme.zendesk.com"))
+    pin = overrides.pin("user", 7, tier="low", reason="Disputed invoices",
+                        expires_at=NOW + timedelta(days=7), actor_id=125,
+                        actor_name="Ada Lead", now=NOW)
+    pinned = get(app)
+    assert pinned["tier"]["key"] == "low" and pinned["pin"]
+    offered = [s["id"] for s in pinned["suggestions"]]
+    assert "loyalty_reward" not in offered and "proactive_outreach" in offered, offered
+    overrides.end(pin.id, actor_id=125, actor_name="Ada Lead", now=NOW)
+    assert "loyalty_reward" in [s["id"] for s in get(app)["suggestions"]]

@@ -13,6 +13,8 @@ from integrations.zendesk import TicketFact, UserFact
 from plugin.core.domain import Organization
 from plugin.core.tagging import decide_for
 from plugin.service_layer.jobs import keep_overviews
+from plugin.storage.changes import ChangeStore
+from plugin.storage.overview import Filters, OverviewStore
 from tests import tokens
 from tests.factories import NOW, profile, rating, ticket
 from tests.fakes import FakeZendesk
@@ -249,3 +251,71 @@ def test_another_account_sees_nothing_of_this_one(app):
     refreshed(app)
     other = session("globex", 124, role="admin")
     assert app.test_client().get("/api/overview/customers", headers=other).status_code == 403
+
+
+def test_a_pin_made_by_one_process_shows_at_once_in_another(app, make_app, database_url,
+                                                             keys, clock, fake):
+    """Two app processes on one database (the web's and the worker's Services): a value the
+    worker has cached follows a pin and its end made through the web at once, not when its
+    cache entry ages out."""
+    worker = make_app({"DATABASE_URL": database_url, "ZENDESK_SUBDOMAIN": "acme",
+                       "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": ACME_TOKEN},
+                      client_factory=lambda config: fake, clock=clock)
+    services = worker.extensions["customer_value"]
+    assert services is not app.extensions["customer_value"]
+    config = services.config_for(BASE)
+    fake.requested_tickets = lambda user_id, updated_since=None: []
+    before = services.value(config, 25, mode="background").result.value
+    assert before.tier != "high" and services.value(config, 25).result.value is before
+
+    client = app.test_client()
+    pinned = client.post("/api/overrides", headers=lead(), json={
+        "subject": "user", "subject_id": 25, "tier": "high", "reason": "Renewal",
+        "expires_at": (NOW + timedelta(days=7)).isoformat()})
+    assert pinned.status_code == 201
+    assert services.value(config, 25, mode="background").result.value.tier == "high"
+    assert client.delete(f"/api/overrides/{pinned.get_json()['override']['id']}",
+                         headers=lead()).status_code == 200
+    assert services.value(config, 25, mode="background").result.value.tier == before.tier
+
+
+def test_between_daily_refreshes_only_the_changed_customers_are_scored_again(app, clock):
+    """After a full refresh, the worker's next runs score only the customers a sync page or a
+    pin changed; a settings change or a day brings the full refresh back."""
+    services = app.extensions["customer_value"]
+    store = services.store(BASE)
+    overview = OverviewStore(services.engine, store.account)
+    refreshed(app)
+    first = {r.user_id: r for r in overview.each(Filters())}
+    assert len(first) == 30
+
+    clock.now = NOW + timedelta(hours=1)
+    refreshed(app)  # nothing changed: nobody is scored again
+    assert {r.user_id: r.refreshed_at for r in overview.each(Filters())} == {
+        u: r.refreshed_at for u, r in first.items()}
+
+    unhappy = [TicketFact(3, ticket(9000 + n, days=1 + n, priority="urgent",
+                                    satisfaction=rating(False, days=1)), clock.now)
+               for n in range(4)]
+    store.save_page("tickets", tickets_=unhappy, now=clock.now)
+    services.overrides(store).pin("user", 12, tier="high", reason="Key account",
+                                  expires_at=clock.now + timedelta(days=5), actor_id=125,
+                                  actor_name="Ada Lead", now=clock.now)
+    clock.now = NOW + timedelta(hours=2)
+    refreshed(app)
+    now = {r.user_id: r for r in overview.each(Filters())}
+    moved = {u for u in now if now[u].refreshed_at != first[u].refreshed_at}
+    assert moved == {3, 12}
+    assert now[3].value < first[3].value and now[12].tier == "high" and now[12].pinned
+    assert ChangeStore(services.engine, store.account).pending(10) == []
+
+    services.versions(store).save({"weights": {"ticket_volume": 60}}, author_id=124,
+                                  now=clock.now)
+    services.settings_saved(store)
+    clock.now = NOW + timedelta(hours=3)
+    refreshed(app)
+    assert {r.refreshed_at for r in overview.each(Filters())} == {clock.now}, \
+        "new settings: everyone is scored again"
+    clock.now = NOW + timedelta(days=1, hours=3)
+    refreshed(app)
+    assert {r.refreshed_at for r in overview.each(Filters())} == {clock.now}, "the daily pass"

@@ -17,6 +17,7 @@ from plugin.service_layer.sync import sync
 from plugin.storage.history import HistoryStore
 from plugin.storage.migrations import upgrade
 from plugin.storage.schema import account_id, connect, metadata
+from plugin.storage.search import index_objects
 from tests.factories import NOW, history, profile, rating, ticket
 
 
@@ -42,8 +43,13 @@ def ticket_fact(id, requester=1, updated_days=1, **changes) -> TicketFact:
 
 
 def test_migrations_create_exactly_the_models_schema(engine):
+    """Exactly, but for the search index: one database's own kind of object."""
+    def ours(thing, name, kind, reflected, compared) -> bool:
+        return name not in index_objects()
+
     with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert compare_metadata(MigrationContext.configure(
+            conn, opts={"include_object": ours}), metadata) == []
 
 
 def test_a_saved_history_reads_back_the_same(engine):

@@ -1,9 +1,13 @@
 """Each suggestion: when it shows, its reason, its action, and the admin's control over it."""
 
+from datetime import timedelta
+
 import pytest
 
+from plugin.core.assessment import assess
 from plugin.core.domain import Organization
 from plugin.core.model import score
+from plugin.core.overrides import TierOverride
 from plugin.core.settings import DEFAULT_SUGGESTIONS, Settings
 from plugin.core.suggestions import RULES, render, suggest
 from tests.factories import NOW, history, purchase, rating, ticket
@@ -180,3 +184,41 @@ def test_a_tag_the_customer_carries_is_not_a_topic(labels):
     assert "recurring_issue" not in found
     untitled = [ticket(i, days=i * 10, subject="", tags=("premium",)) for i in range(1, 4)]
     assert "premium" not in suggestions(history(*untitled, **labels))["personalise"].reason
+
+
+def pin(tier: str) -> TierOverride:
+    return TierOverride(id=1, subject="user", subject_id=1, tier=tier, reason="They know",
+                        expires_at=NOW + timedelta(days=7), created_by=125,
+                        created_by_name="Ada Lead", created_at=NOW)
+
+
+def test_suggestions_are_chosen_for_the_pinned_tier():
+    """A customer pinned Low value is not offered a loyalty reward but outreach; one pinned
+    High value is offered what high-value customers are (a success check-in as their volume
+    rises), whatever the model's own tier."""
+    settings = Settings.from_dict({"max_suggestions": 10})
+    loyal = history(*rich_tickets(8), joined_days_ago=1500,
+                    fields={"lifetime_spend": 25000})
+    model = {s.id for s in assess(loyal, settings, NOW).suggestions}
+    assert "loyalty_reward" in model and score(loyal, settings, NOW).tier != "low"
+    low = assess(loyal, settings, NOW, pin=pin("low"))
+    assert low.value.tier == "low" and low.value.model_tier != "low"
+    offered = {s.id for s in low.suggestions}
+    assert "loyalty_reward" not in offered and "proactive_outreach" in offered
+    rising = [ticket(i, days=1 + i) for i in range(1, 6)] + [ticket(9, days=200)]
+    busy = history(*rising, joined_days_ago=900)
+    assert score(busy, settings, NOW).tier != "high"
+    assert "success_checkin" not in {s.id for s in assess(busy, settings, NOW).suggestions}
+    high = assess(busy, settings, NOW, pin=pin("high"))
+    assert "success_checkin" in {s.id for s in high.suggestions}
+    assert "proactive_outreach" not in {s.id for s in high.suggestions} or \
+        all("low value" not in s.reason for s in high.suggestions)
+
+
+def test_a_low_value_customer_is_offered_no_loyalty_reward():
+    settings = Settings.from_dict({"max_suggestions": 10})
+    unhappy = [ticket(i, days=5 * i, satisfaction=rating(False, days=5 * i), reopens=2,
+                      priority="urgent") for i in range(1, 9)]
+    hist = history(*unhappy, joined_days_ago=1500)
+    assert score(hist, settings, NOW).tier == "low"
+    assert "loyalty_reward" not in suggestions(hist, settings)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from plugin.core.domain import CustomerHistory
 from plugin.core.lifetime import Forecast, LifetimeModel, forecast, summarise
 from plugin.core.model import CustomerValue, Cutoffs, score_series
+from plugin.core.overrides import TierOverride
 from plugin.core.settings import Settings
 from plugin.core.signals import DEFAULT_NORMS, Norms
 from plugin.core.suggestions import Suggestion, suggest
@@ -51,12 +52,15 @@ def assess(
     gestures_used: int = 0,
     trend_points: int = TREND_POINTS,
     lifetime: LifetimeModel | None = None,
+    pin: TierOverride | None = None,
 ) -> Assessment:
     """The value as of `now` with its suggestions, and its trend over `trend_points` dates
-    (one sweep of the history for all of them)."""
+    (one sweep of the history for all of them). With `pin` (the tier a person pinned, that
+    applies now), the value carries the pinned tier and the suggestions are chosen for it:
+    agents are offered what fits the tier they are shown."""
     moments = [now - TREND_STEP * back for back in range(max(trend_points, 1) - 1, -1, -1)]
     values = score_series(history, settings, moments, cutoffs, norms, lifetime)
-    value = values[-1]
+    value = values[-1].pinned(pin)
     found = suggest(history, value, settings, now, ticket_id=ticket_id,
                     gestures_used=gestures_used)
     first = value.measures.first_evidence

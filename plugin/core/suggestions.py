@@ -281,9 +281,11 @@ def _bad_experience(ctx: Context) -> str | None:
 
 
 def _loyalty_reward(ctx: Context):
-    """Loyalty needs the evidence that names it, and never for a customer with little data."""
+    """Loyalty needs the evidence that names it, and never for a customer with little data or
+    of low value (a reward is spent on customers worth keeping; a pinned tier counts as the
+    tier)."""
     s, m, v = ctx.settings, ctx.m, ctx.value
-    if v.little_data:
+    if v.little_data or v.tier == "low":
         return None
     reasons, facts = [], {}
     if m.known_days >= s.loyalty_tenure_days:

@@ -46,11 +46,13 @@ class Fired:
     done: list[dict[str, Any]]
 
 
-def facts_of(value: CustomerValue, row: Row | None) -> AlertFacts:
-    """A freshly computed value, with 30 days ago as the overview last stored it."""
+def facts_of(value: CustomerValue, before: tuple[float | None, str | None] | None
+             ) -> AlertFacts:
+    """A freshly computed value, with its value and tier 30 days ago as the overview last
+    stored them (`before`)."""
+    value_30d, tier_30d = before if before is not None else (None, None)
     return AlertFacts(user_id=value.user_id, name=value.name, value=value.value,
-                      tier=value.tier, value_30d=row.value_30d if row else None,
-                      tier_30d=row.tier_30d if row else None,
+                      tier=value.tier, value_30d=value_30d, tier_30d=tier_30d,
                       bad_ratings_30d=value.measures.bad_recent)
 
 
@@ -62,15 +64,17 @@ def row_facts(row: Row) -> AlertFacts:
 
 def after_value(services: Services, config: ZendeskConfig, value: CustomerValue,
                 ticket_id: int) -> list[Fired]:
-    """The tagging job's check, for the customer whose value was just computed."""
+    """The tagging job's check, for the customer whose value was just computed: no query while
+    the account has no enabled rule (the rules are reused for a few seconds), else one (the
+    customer's stored 30-day facts and open episodes together)."""
     store = services.store(config.base_url)
     alerts = AlertStore(services.engine, store.account)
     rules = services.cached(("alert_rules", store.account), alerts.rules)
     if not rules:
         return []
-    row = OverviewStore(services.engine, store.account).get(value.user_id)
-    return evaluate(services, config, rules, [facts_of(value, row)],
-                    ticket_for=lambda user_id: ticket_id, alerts=alerts)
+    before, going = alerts.customer(value.user_id)
+    return evaluate(services, config, rules, [facts_of(value, before)],
+                    ticket_for=lambda user_id: ticket_id, alerts=alerts, everyone=going)
 
 
 def daily(services: Services, account_key: str) -> list[Fired]:
@@ -90,8 +94,8 @@ def evaluate(services: Services, config: ZendeskConfig, rules: list[AlertRule],
              facts: Iterable[AlertFacts], *, ticket_for, alerts: AlertStore,
              everyone: dict[tuple[int, int], int] | None = None) -> list[Fired]:
     """Fire the rules that started to hold, end the episodes that stopped holding.
-    `everyone`: the account's open episodes read once (the daily pass), else each
-    customer's are read."""
+    `everyone`: the open episodes read beforehand (the account's, for the daily pass; the
+    customer's, for a job), else each customer's are read."""
     now = services.clock()
     fired: list[Fired] = []
     for customer in facts:

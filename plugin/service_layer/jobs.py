@@ -43,7 +43,7 @@ from plugin.core.tagging import (
 )
 from plugin.service_layer import alerts
 from plugin.service_layer.account_sync import claim_due, run_claimed, run_first_sync
-from plugin.service_layer.overview import refresh
+from plugin.service_layer.overview import keep
 from plugin.service_layer.telemetry import JOBS
 from plugin.storage.schema import private_file
 
@@ -201,12 +201,13 @@ def queue_due_syncs(app: Flask) -> list[str]:
 
 
 def keep_overviews(services) -> None:
-    """End the pins that expired, then refresh every account's overview."""
+    """End the pins that expired, then refresh every account's overview (the customers
+    whose inputs changed, or everyone once a day)."""
     for account_key in services.account_keys():
         try:
             if services.overrides(services.store(account_key)).expire(services.clock()):
                 services.cache.forget(account_key)
-            refresh(services, account_key)
+            keep(services, account_key)
         except Exception:  # one account's failure must not stop the others
             log.exception("the overview of %s could not be refreshed", account_key)
 

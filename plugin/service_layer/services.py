@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +26,7 @@ from plugin.core.health import HealthFacts, Problem, problems
 from plugin.core.lifetime import LifetimeModel
 from plugin.core.model import Cutoffs, absolute_cutoffs, account_cutoffs
 from plugin.core.norms import account_norms
-from plugin.core.overrides import applicable
+from plugin.core.overrides import TierOverride, applicable
 from plugin.core.settings import Settings
 from plugin.core.signals import Norms
 from plugin.service_layer.crm import CrmConnector, SecretReader
@@ -173,7 +173,9 @@ class Services:
 
         `mode` says who waits: `web` (an agent: the CRM is asked with short timeouts and no
         waiting) or `background` (a job: the CRM's rate limits are waited out). A warm cached
-        value asks neither Zendesk nor the CRM."""
+        value asks neither Zendesk nor the CRM. Values are kept under the account's overrides
+        stamp (one indexed read): a pin, change or end made by any process is seen by the
+        next read in every process."""
         store = self.store(config.base_url)
         settings = self.settings_for(store)
 
@@ -183,15 +185,16 @@ class Services:
             norms = self.norms(store, settings, now)
             result = assess(history, settings, now, ticket_id=ticket_id, norms=norms,
                             cutoffs=self.cutoffs(store, settings, now),
-                            lifetime=self.lifetime(store, settings, now))
-            result = self._pinned(store, history, result, now)
+                            lifetime=self.lifetime(store, settings, now),
+                            pin=self._pin(store, history, now))
             store.record_snapshot(user_id, value=result.value.value,
                                   tier=result.value.model_tier or result.value.tier,
                                   settings_version=result.value.settings_version, at=now,
                                   min_interval=SNAPSHOT_INTERVAL)
             return result
 
-        key = (config.base_url, user_id, ticket_id, settings.version)
+        key = (config.base_url, user_id, ticket_id, settings.version,
+               self.overrides(store).stamp())
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
@@ -233,16 +236,15 @@ class Services:
     def overrides(self, store: HistoryStore) -> OverrideStore:
         return OverrideStore(self.engine, store.account)
 
-    def _pinned(self, store: HistoryStore, history: CustomerHistory, result: Assessment,
-                now: datetime) -> Assessment:
-        """The assessment with the tier a person pinned for the customer (or their
-        organization), if a pin applies now."""
+    def _pin(self, store: HistoryStore, history: CustomerHistory, now: datetime
+             ) -> TierOverride | None:
+        """The tier a person pinned for the customer (or their organization) that applies
+        now, if any."""
         organization = history.profile.organization
         organization_id = organization.id if organization is not None else None
         user_id = history.profile.id
-        pin = applicable(self.overrides(store).for_customer(user_id, organization_id, now),
-                         user_id, organization_id, now)
-        return replace(result, value=result.value.pinned(pin)) if pin is not None else result
+        return applicable(self.overrides(store).for_customer(user_id, organization_id, now),
+                          user_id, organization_id, now)
 
     def check_alerts(self, config: ZendeskConfig, value: Any, ticket_id: int) -> None:
         """Evaluate the account's alert rules for a value just computed (a tagging job):
@@ -251,7 +253,8 @@ class Services:
             self.alert_check(self, config, value, ticket_id)
 
     def overrides_changed(self, config: ZendeskConfig) -> None:
-        """Forget the account's computed values, so a pin (or its end) shows at once."""
+        """Forget the account's computed values: they are out of date under the new overrides
+        stamp anyway (every process sees the stamp move); this frees their memory here."""
         self.cache.forget(config.base_url)
 
     def secret(self, store: HistoryStore, name: str) -> str | None:

@@ -7,11 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Float,
+    Integer,
+    String,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from plugin.core.alerts import AlertRule
 from plugin.core.times import as_utc
-from plugin.storage.schema import alert_events, alert_rules
+from plugin.storage.schema import alert_events, alert_rules, customer_values
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,25 @@ class AlertStore:
             query = query.where(alert_events.c.user_id == user_id)
         with self.engine.connect() as conn:
             return {(r.rule_id, r.user_id): r.id for r in conn.execute(query)}
+
+    def customer(self, user_id: int) -> tuple[tuple[float | None, str | None] | None,
+                                              dict[tuple[int, int], int]]:
+        """What a check of one customer reads, in one query: their value and tier 30 days
+        ago as the overview last stored them (None without a stored row), and their open
+        episodes as `open_alerts` gives them."""
+        row = select(literal("row").label("kind"), customer_values.c.value_30d.label("value"),
+                     customer_values.c.tier_30d.label("tier"),
+                     cast(null(), BigInteger).label("alert"),
+                     cast(null(), Integer).label("rule")).where(
+            customer_values.c.account_id == self.account, customer_values.c.user_id == user_id)
+        going = select(literal("alert"), cast(null(), Float), cast(null(), String(8)),
+                       alert_events.c.id, alert_events.c.rule_id).where(
+            alert_events.c.account_id == self.account, alert_events.c.user_id == user_id,
+            alert_events.c.ended_at.is_(None))
+        with self.engine.connect() as conn:
+            found = conn.execute(union_all(row, going)).all()
+        before = next(((r.value, r.tier) for r in found if r.kind == "row"), None)
+        return before, {(r.rule, user_id): r.alert for r in found if r.kind == "alert"}
 
     def fire(self, rule_id: int, user_id: int, reason: str, now: datetime) -> int:
         with self.engine.begin() as conn:

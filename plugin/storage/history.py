@@ -39,6 +39,7 @@ from plugin.core.norms import NORMS_SAMPLE, sample_key
 from plugin.core.settings import Settings
 from plugin.core.spend import lookup_email, with_contacts
 from plugin.core.times import as_utc, zulu
+from plugin.storage import changes
 from plugin.storage.schema import (
     crm_contact_emails,
     crm_deals,
@@ -87,7 +88,10 @@ class HistoryStore:
         ratings), and move the stream's cursor, atomically: a crash leaves either the page
         and its cursor or neither, so a resumed sync repeats nothing."""
         gone = list(deleted_tickets)
+        organizations_, users_ = list(organizations_), list(users_)
+        ratings_ = list(ratings_)
         with self.engine.begin() as conn:
+            changed = changes.requesters(conn, self.account, gone) if gone else set()
             for table in (ratings, tickets) if gone else ():
                 key = table.c.ticket_id if table is ratings else table.c.id
                 for start in range(0, len(gone), ID_CHUNK):
@@ -100,6 +104,13 @@ class HistoryStore:
             self._save_embedded_ratings(conn, facts)
             self._upsert(conn, ratings, [self._rating_row(r.ticket_id, r.rating, rating_source)
                                          for r in ratings_])
+            changed |= {u.profile.id for u in users_}
+            changed |= {f.requester_id for f in facts}
+            if ratings_:
+                changed |= changes.requesters(conn, self.account, [r.ticket_id for r in ratings_])
+            if organizations_:
+                changed |= changes.members(conn, self.account, [o.id for o in organizations_])
+            changes.mark(conn, self.account, changed, now)
             self._upsert(conn, sync_state, [{
                 "account_id": self.account, "stream": stream, "cursor": cursor,
                 "synced_through": as_utc(synced_through), "updated_at": as_utc(now)}])
@@ -113,6 +124,12 @@ class HistoryStore:
         replaced by the page's."""
         contacts, deals = list(contacts), list(deals)
         with self.engine.begin() as conn:
+            # The customers of the contacts' old addresses and the deals' old contacts, then
+            # (below) of the new ones: a customer matched by another field than the e-mail
+            # is caught by the overview's daily full refresh.
+            changed = changes.contacts_people(conn, self.account, source,
+                                              [c.id for c in contacts])
+            changed |= changes.deals_people(conn, self.account, source, [d.id for d in deals])
             if contacts:
                 conn.execute(delete(crm_contact_emails).where(
                     crm_contact_emails.c.account_id == self.account,
@@ -124,6 +141,10 @@ class HistoryStore:
                 if rows:
                     conn.execute(crm_contact_emails.insert(), list(rows.values()))
             self._upsert(conn, crm_deals, [self._deal_row(source, d) for d in deals])
+            changed |= changes.people_with(conn, self.account, {
+                email for c in contacts for email in c.emails})
+            changed |= changes.deals_people(conn, self.account, source, [d.id for d in deals])
+            changes.mark(conn, self.account, changed, now)
             self._upsert(conn, sync_state, [{
                 "account_id": self.account, "stream": stream, "cursor": cursor,
                 "synced_through": as_utc(synced_through), "updated_at": as_utc(now)}])

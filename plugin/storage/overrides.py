@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from plugin.core.overrides import TierOverride
 from plugin.core.times import as_utc
+from plugin.storage import changes
 from plugin.storage.schema import override_events, overrides
 
 EXPIRED_BY = "expired"
@@ -86,6 +87,14 @@ class OverrideStore:
                             as_utc(row.expires_at))
         return [self.get(row.id) for row in rows]
 
+    def stamp(self) -> int:
+        """The account's overrides version: the latest pin event's id (0 before any). Every
+        pin, change, end and expiry records one, so a value computed under an older stamp
+        is out of date, in whichever process it was computed."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(override_events.c.id)).where(
+                override_events.c.account_id == self.account)).scalar() or 0
+
     def get(self, override_id: int) -> TierOverride | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(overrides).where(
@@ -127,6 +136,12 @@ class OverrideStore:
 
     def _event(self, conn, override_id: int, action: str, values: dict[str, Any],
                actor_id: int, actor_name: str, now: datetime) -> None:
+        """Record what happened to a pin, and mark the customers it covers changed (their
+        overview row shows their tier)."""
+        pinned = conn.execute(select(overrides.c.subject, overrides.c.subject_id).where(
+            overrides.c.id == override_id)).one()
+        changes.mark(conn, self.account, [pinned.subject_id] if pinned.subject == "user"
+                     else changes.members(conn, self.account, [pinned.subject_id]), now)
         conn.execute(override_events.insert().values(
             account_id=self.account, override_id=override_id, action=action,
             tier=values["tier"], reason=values["reason"],

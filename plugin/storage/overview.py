@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, asc, delete, desc, func, select
+from sqlalchemy import Connection, Engine, asc, delete, desc, func, select
 
 from plugin.core.times import as_utc
 from plugin.storage.schema import customer_values, tier_shares, upsert_rows
+from plugin.storage.search import matching
 
 SORTS = {"value": customer_values.c.value, "change": customer_values.c.change_30d,
          "name": customer_values.c.name, "organization": customer_values.c.organization_name}
@@ -79,6 +80,15 @@ class OverviewStore:
                 customer_values.c.refreshed_at < as_utc(refreshed_at)))
         return count
 
+    def upsert(self, rows: Iterable[dict[str, Any]], refreshed_at: datetime) -> int:
+        """Store the rows of the customers an incremental refresh scored; the others stay."""
+        stamped = [{**row, "account_id": self.account, "refreshed_at": as_utc(refreshed_at)}
+                   for row in rows]
+        with self.engine.begin() as conn:
+            for start in range(0, len(stamped), WRITE_CHUNK):
+                upsert_rows(conn, customer_values, stamped[start:start + WRITE_CHUNK])
+        return len(stamped)
+
     def save_shares(self, shares: Sequence[tuple[datetime, dict[str, int]]]) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(tier_shares).where(tier_shares.c.account_id == self.account))
@@ -96,8 +106,8 @@ class OverviewStore:
         to COUNT_CAP + 1 (more than the cap reads "over COUNT_CAP"); -1 unless `count`."""
         column = SORTS.get(sort, customer_values.c.value)
         way = desc if descending else asc
-        where = self._where(filters)
         with self.engine.connect() as conn:
+            where = self._where(conn, filters)
             rows = conn.execute(select(customer_values).where(*where).order_by(
                 way(column), way(customer_values.c.user_id)).offset(max(0, offset))
                 .limit(max(1, min(limit, MAX_PAGE)))).all()
@@ -149,6 +159,23 @@ class OverviewStore:
                 customer_values.c.account_id == self.account)).scalar()
         return as_utc(found)
 
+    def last_full(self) -> datetime | None:
+        """When the last full refresh wrote its rows (the oldest row's time: a full refresh
+        rewrites every row and removes the others; an incremental one writes newer rows)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.min(customer_values.c.refreshed_at)).where(
+                customer_values.c.account_id == self.account)).scalar()
+        return as_utc(found)
+
+    def scored_otherwise(self, settings_version: int) -> bool:
+        """Whether some row was scored under other settings than `settings_version`."""
+        c = customer_values.c
+        with self.engine.connect() as conn:
+            return conn.execute(select(c.user_id).where(
+                c.account_id == self.account,
+                (c.settings_version != settings_version) | c.settings_version.is_(None))
+                .limit(1)).first() is not None
+
     def get(self, user_id: int) -> Row | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(customer_values).where(
@@ -156,11 +183,11 @@ class OverviewStore:
                 customer_values.c.user_id == user_id)).first()
         return _row(row) if row is not None else None
 
-    def _where(self, filters: Filters) -> list[Any]:
+    def _where(self, conn: Connection, filters: Filters) -> list[Any]:
         c = customer_values.c
         where: list[Any] = [c.account_id == self.account]
         if filters.search:
-            where.append(c.search.contains(filters.search.lower(), autoescape=True))
+            where.append(matching(conn, filters.search.lower()))
         if filters.tier:
             where.append(c.tier == filters.tier)
         if filters.segment:

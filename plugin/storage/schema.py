@@ -7,7 +7,9 @@ upgraded by the Alembic migrations in `plugin/storage/migrations`, which read `m
 Each table has one repository that writes it: `history` (the synced Zendesk and CRM data,
 sync positions, trend snapshots, suggestion feedback), `installations`, `versions`
 (settings), `secrets`, `deliveries` (webhook deliveries and failed jobs), `sync_runs` (each
-account's periodic sync) and `vault` (the key fingerprints).
+account's periodic sync), `vault` (the key fingerprints) and `changes` (the customers whose
+overview row is out of date, marked by the repositories whose writes changed them, in their
+own transactions).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ users = Table(
     Column("tags", JSON, nullable=False),
     Column("organization_id", BigInteger),
     Column("fields", JSON, nullable=False),
+    Index("ix_users_email", "account_id", "email"),
 )
 tickets = Table(
     "tickets", metadata,
@@ -262,6 +265,7 @@ override_events = Table(
     Column("actor_name", String(200), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_override_events_override", "account_id", "override_id"),
+    Index("ix_override_events_stamp", "account_id", "id"),
 )
 CUSTOMER_VALUE_INDEXES = {
     "value": ("value", "user_id"), "tier": ("tier", "value", "user_id"),
@@ -291,8 +295,15 @@ customer_values = Table(
     Column("drivers", JSON, nullable=False),
     Column("pinned", Boolean, nullable=False),
     Column("refreshed_at", DateTime(timezone=True), nullable=False),
+    Column("settings_version", Integer),
     *[Index(f"ix_customer_values_{name}", "account_id", *columns)
       for name, columns in CUSTOMER_VALUE_INDEXES.items()],
+)
+customer_changes = Table(
+    "customer_changes", metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 tier_shares = Table(
     "tier_shares", metadata,
@@ -324,6 +335,7 @@ alert_events = Table(
     Column("reason", Text, nullable=False),
     Column("done", JSON, nullable=False),
     Index("ix_alert_events_open", "account_id", "rule_id", "user_id", "ended_at"),
+    Index("ix_alert_events_customer", "account_id", "user_id", "ended_at"),
 )
 
 
