@@ -213,6 +213,28 @@ def test_refresh_lands_on_the_value_and_says_so(browser, site):
     assert browser.switch_to.active_element.get_attribute("id") == "cv-value-heading"
 
 
+def test_a_refresh_too_soon_keeps_the_value_and_says_when_quietly(browser, site):
+    """The app allows a session one refresh every few seconds (a 429 with Retry-After
+    sooner): the value stays on screen, and the freshness line says a refresh is possible
+    again shortly (the test clock stands still, so the second refresh is always too soon)."""
+    open_ticket(browser, site)
+    value = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
+    refresh = browser.find_element(By.CSS_SELECTOR, ".cv-foot .c-btn")
+    refresh.click()
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_element(By.ID, "cv-status").text == "Value refreshed.")
+    browser.find_element(By.CSS_SELECTOR, ".cv-foot .c-btn").click()
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_element(By.ID, "cv-status").text.startswith("Just refreshed"))
+    assert browser.execute_script("return document.documentElement.dataset.state") == "ready"
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-value").text == value
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-updated").text == \
+        "Just refreshed: you can refresh again shortly."
+    assert not browser.find_elements(By.CSS_SELECTOR, ".cv-message")
+    frame_shot(browser, "refresh-too-soon")
+    no_violations(browser)
+
+
 def dismissals(site, suggestion):
     engine = site["services"].engine
     with engine.connect() as conn:

@@ -65,6 +65,7 @@
       if (!response.ok) {
         var error = new Error("HTTP " + response.status);
         error.status = response.status;
+        error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
         throw error;
       }
       return response;
@@ -345,7 +346,8 @@
     var refresh = button(words("refresh"), "c-btn--quiet c-btn--sm");
     refresh.addEventListener("click", function () {
       when.textContent = words("updating");
-      load(true).then(function () {
+      load(true).then(function (painted) {
+        if (painted === false) { return; }
         var heading = document.getElementById("cv-value-heading");
         if (heading) { focusOn(heading); say(words("refreshed")); }
       });
@@ -434,7 +436,24 @@
   function load(refresh) {
     root.setAttribute("aria-busy", "true");
     return api(glancePath(refresh)).then(function (r) { return r.json(); })
-      .then(function (body) { retryDelay = 5000; return render(body, false); }, failed);
+      .then(function (body) { retryDelay = 5000; return render(body, false); }, function (error) {
+        if (refresh && shown && error && error.status === 429) { return limited(error.retryAfter); }
+        return failed(error);
+      });
+  }
+
+  // A refresh asked for too soon after the last (the app allows one every few seconds): the
+  // value on screen stays, and the freshness line says quietly when the next is possible.
+  function limited(seconds) {
+    root.setAttribute("aria-busy", "false");
+    var when = view.querySelector(".cv-updated");
+    if (when) { when.textContent = words("refresh_soon"); }
+    say(words("refresh_soon"));
+    window.setTimeout(function () {
+      var line = view.querySelector(".cv-updated");
+      if (line && shown && line.textContent === words("refresh_soon")) { line.textContent = shown.updated; }
+    }, 1000 * Math.max(seconds || 0, 1));
+    return false;
   }
 
   // ---- where the app is -------------------------------------------------------------------

@@ -42,7 +42,7 @@ UI_WORDS = (
     "restored", "insert", "insert_for", "cancel", "reply_label", "inserted", "tag_added",
     "applied", "details", "more_suggestions", "benefits", "costs", "unmeasured", "money_view",
     "money_spend", "money_cost", "money_net", "money_source", "lifetime", "refresh",
-    "refreshed", "updating",
+    "refreshed", "refresh_soon", "updating",
     "trend_label", "not_found_title", "not_found_body", "unavailable", "retry", "resigning",
     "people", "no_requester",
 )
