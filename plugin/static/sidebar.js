@@ -112,12 +112,13 @@
     marker.style.left = (100 * value.position) + "%";
     track.appendChild(marker);
     box.appendChild(track);
+    // One row under the track: the scale's ends, and the tier thresholds between them.
     var labels = el("div", "cv-scale-labels");
-    value.scale.forEach(function (label) { labels.appendChild(el("span", "", label)); });
+    labels.appendChild(el("span", "", value.scale[0]));
+    labels.appendChild(el("span", "cv-scale-thresholds",
+                          value.thresholds.map(function (x) { return x.label; }).join(" · ")));
+    labels.appendChild(el("span", "", value.scale[value.scale.length - 1]));
     box.appendChild(labels);
-    var thresholds = el("div", "cv-scale-thresholds");
-    value.thresholds.forEach(function (x) { thresholds.appendChild(el("span", "", x.label)); });
-    box.appendChild(thresholds);
     return box;
   }
 
@@ -130,17 +131,22 @@
     heading.appendChild(el("span", "cv-visually-hidden", words("value") + " "));
     heading.appendChild(el("span", "cv-value", body.value.text));
     head.appendChild(heading);
-    head.appendChild(el("span", "cv-badge tier-" + body.tier.key, body.tier.label));
+    // Beside the value: its tier, and under it the trend (arrow and change over 30 days);
+    // read in that order, value, trend, tier.
+    var side = el("div", "cv-head-side");
+    if (body.trend) {
+      var trend = el("span", "cv-trend cv-trend--" + body.trend.direction);
+      trend.appendChild(el("span", "cv-arrow", body.trend.arrow)).setAttribute("aria-hidden", "true");
+      trend.appendChild(el("span", "cv-visually-hidden", words("trend_label") + ": "));
+      trend.appendChild(document.createTextNode(" " + body.trend.text));
+      side.appendChild(trend);
+    }
+    side.appendChild(el("span", "cv-badge tier-" + body.tier.key, body.tier.label));
+    head.appendChild(side);
     glance.appendChild(head);
     glance.appendChild(scale(body.value));
     if (body.reasons) { glance.appendChild(el("p", "cv-reasons", body.reasons)); }
     var meta = el("p", "cv-meta");
-    if (body.trend) {
-      var trend = el("span", "cv-trend cv-trend--" + body.trend.direction);
-      trend.appendChild(el("span", "cv-arrow", body.trend.arrow)).setAttribute("aria-hidden", "true");
-      trend.appendChild(document.createTextNode(" " + words("trend_label") + ": " + body.trend.text));
-      meta.appendChild(trend);
-    }
     [body.little_data, body.coverage].forEach(function (text) {
       if (!text) { return; }
       if (meta.childNodes.length) { meta.appendChild(document.createTextNode(" · ")); }
