@@ -342,9 +342,20 @@ def test_german_shows_no_english_and_inserts_a_german_reply(browser, site):
     shown = browser.find_element(By.TAG_NAME, "body").text
     english = {"spent", "tickets", "value", "customer", "ratings", "Updated", "days", "years",
                "Preview", "reply", "Dismiss", "Refresh", "Loading", "Next", "step", "of", "the",
-               "for", "and", "with", "Insert", "Trend", "ago"}
-    seen = set(shown.replace(",", " ").replace(".", " ").replace(":", " ").split())
+               "for", "and", "with", "Insert", "Trend", "ago",
+               # the model's evidence sentences (Details), shown in German now
+               "lately", "won", "lost", "average", "typical", "account's", "recent", "weigh",
+               "most", "reopened", "reopen", "reopens", "urgent", "priority", "recorded",
+               "serve", "field", "all", "last", "purchase", "purchases", "contact", "collects",
+               "never", "asked", "yet", "no", "over", "replies", "first", "resolutions",
+               "comment", "comments", "rating", "bad", "spend", "deals", "organization"}
+    seen = set(shown.replace(",", " ").replace(".", " ").replace(":", " ").replace(
+        ";", " ").replace("(", " ").replace(")", " ").split())
     assert not seen & english, (seen & english, shown)
+    evidence = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-signal-evidence")]
+    reasons = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-unmeasured-reason")]
+    assert evidence and all(evidence) and reasons and all(reasons), (evidence, reasons)
+    assert any("insgesamt" in text for text in evidence), evidence
     frame_shot(browser, "german")
     no_violations(browser)
     reply = next(b for b in browser.find_elements(By.CSS_SELECTOR, ".cv-suggestion .c-btn--primary")

@@ -275,7 +275,7 @@
       fill.style.width = Math.round(100 * s.share) + "%";
       bar.appendChild(fill);
       li.appendChild(bar);
-      li.appendChild(el("span", "cv-signal-evidence", s.fact));
+      li.appendChild(el("span", "cv-signal-evidence", s.evidence || s.fact));
       list.appendChild(li);
     });
     return list;
@@ -314,7 +314,12 @@
     if (d.costs.length) { box.appendChild(section(words("costs"), signalList(d.costs))); }
     if (d.unmeasured.length) {
       var none = el("ul", "cv-unmeasured");
-      d.unmeasured.forEach(function (label) { none.appendChild(el("li", "", label)); });
+      d.unmeasured.forEach(function (item) {
+        var li = el("li", "");
+        li.appendChild(el("span", "cv-unmeasured-label", item.label));
+        if (item.reason) { li.appendChild(el("span", "cv-unmeasured-reason", item.reason)); }
+        none.appendChild(li);
+      });
       box.appendChild(section(words("unmeasured"), none));
     }
     if (d.money) {

@@ -27,6 +27,7 @@ from babel.numbers import (
 
 from plugin.core.assessment import Assessment, TrendPoint
 from plugin.core.model import CustomerValue, SignalScore
+from plugin.core.phrases import Phrase
 from plugin.core.rollup import Rollup
 from plugin.core.settings import DEFAULT_SUGGESTIONS, Settings
 from plugin.core.suggestions import Suggestion
@@ -101,6 +102,19 @@ class Words:
         return format_timedelta(timedelta(days=max(days, 1)), threshold=1.0,
                                 locale=self.locale)
 
+    def since(self, days: float) -> str:
+        """How long ago, to the largest whole unit: "5 years ago", "vor 5 Jahren"."""
+        return format_timedelta(-timedelta(days=max(days, 1)), add_direction=True,
+                                threshold=1.0, locale=self.locale)
+
+    def decimal(self, value: float, digits: int = 1) -> str:
+        return format_decimal(value, format="#,##0." + "0" * digits, locale=self.locale)
+
+    def wait(self, minutes: float) -> str:
+        """A wait to the largest whole unit: "4 hours", "2 days"."""
+        return format_timedelta(timedelta(minutes=max(minutes, 1)), threshold=1.0,
+                                locale=self.locale)
+
     def ago(self, delta: timedelta) -> str:
         if delta < timedelta(minutes=1):
             return self("just_now")
@@ -152,8 +166,8 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
         "details": {
             "benefits": [_signal(s, v, w) for s in v.benefits if s.measured],
             "costs": [_signal(s, v, w) for s in v.costs if s.measured],
-            "unmeasured": [w("signal_" + s.signal) for s in (*v.benefits, *v.costs)
-                           if not s.measured],
+            "unmeasured": [{"label": w("signal_" + s.signal), "reason": evidence(s.phrase, w)}
+                           for s in (*v.benefits, *v.costs) if not s.measured],
             "money": _money(v, w),
             "lifetime": _lifetime(getattr(assessment, "lifetime", None), w),
         },
@@ -230,7 +244,7 @@ def _fact(s: SignalScore, v: CustomerValue, w: Words) -> str:
     facts = {
         "lifetime_spend": lambda: w("fact_spent", amount=w.money(spend, v.currency)),
         "purchase_frequency": lambda: w("fact_purchases", m.won),
-        "purchase_recency": lambda: w("fact_last_purchase", ago=w.duration(
+        "purchase_recency": lambda: w("fact_last_purchase", ago=w.since(
             (m.at - m.last_won).total_seconds() / 86_400)) if m.last_won
         else w("signal_" + s.signal),
         "deal_count": lambda: w("fact_deals", m.won),
@@ -261,7 +275,75 @@ def _signal(s: SignalScore, v: CustomerValue, w: Words) -> dict[str, Any]:
     return {"signal": s.signal, "label": w("signal_" + s.signal), "kind": s.kind,
             "points": w("points_of", points=w.number(s.points), max=w.number(s.max_points)),
             "share": round(s.points / s.max_points, 4) if s.max_points else 0.0,
-            "fact": _fact(s, v, w)}
+            "fact": _fact(s, v, w), "evidence": evidence(s.phrase, w)}
+
+
+def evidence(found: Phrase | None, w: Words) -> str:
+    """The model's evidence sentence (or its reason for not measuring a signal) in the agent's
+    words, from the phrase's figures; "" for a sentence the model gave as plain text."""
+    if found is None:
+        return ""
+    f = dict(found.figures)
+    key = found.key
+    if key in EVIDENCE:
+        return EVIDENCE[key](f, w)
+    return w("ev_" + key, **{name: value for name, value in f.items() if isinstance(value, str)})
+
+
+def _spend_evidence(f: Mapping[str, Any], w: Words) -> str:
+    amount, cost = w.money(f["amount"], f["currency"]), w.money(f["cost"], f["currency"])
+    basis = {"user field": "ev_spend_user", "organization field": "ev_spend_organization",
+             "expected next 12 months": "ev_spend_expected"}.get(f["basis"])
+    if basis is None:
+        return w("ev_spend_deals", f["deals"], amount=amount, cost=cost)
+    return w(basis, amount=amount, cost=cost)
+
+
+def _recency_evidence(f: Mapping[str, Any], w: Words) -> str:
+    text = w("ev_last_purchase", ago=w.since(f["days"]))
+    if f.get("gap_days") is not None:
+        text += w("ev_buys_every", gap=w.duration(f["gap_days"]))
+        if f.get("overdue_days", 0) >= 1:
+            text += w("ev_overdue", overdue=w.duration(f["overdue_days"]))
+    return text
+
+
+def _ratings_evidence(f: Mapping[str, Any], w: Words) -> str:
+    text = w("ev_ratings", f["ratings"], good=w.number(f["good"]))
+    if f.get("surveys"):
+        text += w("ev_surveys", f["surveys"], average=w.decimal(f["survey_average"]))
+    return text + w("ev_recent_weigh", share=w.percent(f["estimate"]))
+
+
+def _typical_evidence(f: Mapping[str, Any], w: Words) -> str:
+    typical = (w.decimal(f["typical_replies"]) if f["signal"] == "back_and_forth"
+               else w.wait(f["typical_minutes"]))
+    return w("ev_typical_" + f["signal"], ratio=w.decimal(f["ratio"]) + "×", typical=typical)
+
+
+EVIDENCE: Mapping[str, Any] = {
+    "purchases_a_year": lambda f, w: w("ev_purchases_a_year", per_year=w.decimal(f["per_year"])),
+    "won_lost": lambda f, w: w("ev_won_lost", won=w.number(f["won"]), lost=w.number(f["lost"])),
+    "average_deal": lambda f, w: w("ev_average_deal", amount=w.money(f["amount"],
+                                                                     f["currency"])),
+    "spend": _spend_evidence,
+    "last_purchase": _recency_evidence,
+    "tenure": lambda f, w: w("ev_tenure", tenure=w.duration(f["days"])) + (
+        w("ev_silent", silent=w.duration(f["silent_days"]))
+        if f.get("silent_days") is not None else ""),
+    "no_ratings_yet": lambda f, w: w("ev_no_ratings_yet", share=w.percent(f["estimate"])),
+    "ratings": _ratings_evidence,
+    "positive_comments": lambda f, w: w("ev_positive_comments", f["n"]),
+    "tickets": lambda f, w: w("ev_tickets", f["days"], recent=w.number(f["recent"]),
+                              total=w.number(f["total"])),
+    "against_typical": _typical_evidence,
+    "reopened": lambda f, w: w("ev_reopened", f["tickets"],
+                               reopens=w("ev_reopens", f["reopens"])),
+    "escalations": lambda f, w: w("ev_escalations", f["n"]),
+    "bad_ratings": lambda f, w: w("ev_bad_ratings", f["n"]),
+}
+"""How each phrase with figures is worded; a phrase without (or with only names, such as a
+CRM's) is its message table entry as it stands."""
 
 
 def _money(v: CustomerValue, w: Words) -> dict[str, str] | None:
@@ -359,8 +441,9 @@ def _reason(s: Suggestion, w: Words) -> str:
               "surprise_delight": "left"}
     values = {key: w.number(float(value)) if value.replace(".", "", 1).isdigit() else value
               for key, value in f.items()}
-    values |= {"known": known, "topic": _quoted(f.get("topic", "")),
-               "age": w.duration(num("age_days")),
+    values |= {"known": known, "known_ago": w.since(num("known_days")),
+               "topic": _quoted(f.get("topic", "")),
+               "age": w.duration(num("age_days")), "age_ago": w.since(num("age_days")),
                "before": format_decimal(num("before"), format="#,##0.#", locale=w.locale),
                "kind": w("feedback_" + f.get("kind", "good"))}
     return w("reason_" + s.id, num(counts.get(s.id, "")) if s.id in counts else None, **values)
