@@ -400,7 +400,8 @@ def test_the_user_and_organization_pages_show_their_value(browser, site, page, s
     browser.get(f"{site['url']}/demo/{page}?sign=/test/sign")
     enter(browser, "ready")
     assert browser.find_element(By.CSS_SELECTOR, ".cv-value").text.lstrip("+−").isdigit()
-    assert not browser.find_elements(By.CSS_SELECTOR, ".cv-next"), "no ticket to act on"
+    if page.startswith("user"):
+        assert not browser.find_elements(By.CSS_SELECTOR, ".cv-next"), "no ticket to act on"
     browser.find_element(By.CSS_SELECTOR, "details.cv-details summary").click()
     if page.startswith("organization"):
         assert "Rolled up from 2 people" in browser.find_element(By.CSS_SELECTOR,
@@ -470,3 +471,35 @@ def test_a_pinned_tier_shows_with_who_why_and_until_when(browser, site):
         services.overrides(store).end(pin.id, actor_id=125, actor_name="Ada Lead",
                                       now=site["clock"]())
         services.cache.forget("https://acme.zendesk.com")
+
+
+def test_the_organization_page_suggests_for_the_account_and_copies_its_reply(browser, site):
+    """The organization's suggestions come from the same rules, read for the account rolled up
+    from its people; with no ticket open, a reply is previewed, edited and copied."""
+    browser.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": site["url"], "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    browser.get(f"{site['url']}/demo/organization/3?sign=/test/sign")
+    enter(browser, "ready")
+    top = browser.find_element(By.CSS_SELECTOR, ".cv-next .cv-suggestion")
+    title = top.find_element(By.CSS_SELECTOR, "h3").text
+    assert title and top.find_element(By.CSS_SELECTOR, ".cv-suggestion-reason").text
+    frame_shot(browser, "organization-suggestion")
+    no_violations(browser)
+    top.find_element(By.CSS_SELECTOR, ".c-btn--primary").click()
+    box = browser.find_element(By.CSS_SELECTOR, ".cv-preview-text")
+    assert browser.switch_to.active_element == box
+    assert not box.get_attribute("value").startswith("Hi "), "no person to greet"
+    box.send_keys(Keys.END, " (for Acme)")
+    copy = browser.find_element(By.CSS_SELECTOR, ".cv-preview .c-btn--primary")
+    assert copy.get_attribute("aria-label") == f"Copy reply: {title}"
+    text = box.get_attribute("value")
+    frame_shot(browser, "organization-reply")
+    no_violations(browser)
+    copy.click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".cv-done"))
+    assert browser.switch_to.active_element.get_attribute("class") == "cv-done"
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-done").text.startswith("Reply copied")
+    copied = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('error: ' + e));")
+    assert copied == text and text.endswith("(for Acme)"), copied

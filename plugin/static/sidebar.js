@@ -89,6 +89,8 @@
   });
 
   function record(suggestion, outcome) {
+    // Feedback is kept per person and ticket; the organization page has neither.
+    if (ctx.location === "organization_sidebar") { return Promise.resolve(); }
     return api("/api/customers/" + ctx.subjectId + "/suggestions/" +
                encodeURIComponent(suggestion.id), {
       method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
@@ -190,19 +192,33 @@
     return Promise.resolve();
   }
 
+  // On the organization page no ticket is open: the reply is copied, to go into the next one.
+  function copying() { return ctx.location === "organization_sidebar"; }
+
+  function copyText(box) {
+    box.focus();
+    box.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    if (copied) { return Promise.resolve(); }
+    return navigator.clipboard.writeText(box.value);
+  }
+
   function preview(s, item, actions) {
     busy = true;
     var form = el("div", "cv-preview");
     var id = "cv-reply-" + s.id;
-    var label = el("label", "cv-preview-label", words("reply_label"));
+    var label = el("label", "cv-preview-label", words(copying() ? "copy_label" : "reply_label"));
     label.htmlFor = id;
     var box = el("textarea", "cv-preview-text");
     box.id = id;
     box.rows = 5;
     box.value = (s.action.greeting ? s.action.greeting + "\n\n" : "") + s.action.value;
     var row = el("div", "cv-suggestion-actions");
-    var insert = button(words("insert"), "c-btn--primary c-btn--sm",
-                        words("insert_for", { title: s.title }));
+    var insert = copying()
+      ? button(words("copy"), "c-btn--primary c-btn--sm", words("copy_for", { title: s.title }))
+      : button(words("insert"), "c-btn--primary c-btn--sm",
+               words("insert_for", { title: s.title }));
     var cancel = button(words("cancel"), "c-btn--quiet c-btn--sm");
     row.appendChild(insert);
     row.appendChild(cancel);
@@ -213,10 +229,11 @@
     resize();
     focusOn(box);
     insert.addEventListener("click", function () {
-      zaf.invoke("ticket.editor.insert", box.value).then(function () {
+      var put = copying() ? copyText(box) : zaf.invoke("ticket.editor.insert", box.value);
+      put.then(function () {
         busy = false;
         record(s, "accepted");
-        done(s, item, words("inserted", { title: s.title }));
+        done(s, item, words(copying() ? "copied" : "inserted", { title: s.title }));
       });
     });
     cancel.addEventListener("click", function () {
@@ -340,7 +357,9 @@
 
   // ---- states -----------------------------------------------------------------------------
   function render(body, focusResult) {
-    if (ctx.location !== "ticket_sidebar") { body.suggestions = []; }  // they act on a ticket
+    // A person's page has no ticket to act on; the organization's shows the suggestions
+    // that need none (a reply to copy, a link).
+    if (ctx.location === "user_sidebar") { body.suggestions = []; }
     shown = body;
     var parts = [card(body)];
     var next = el("section", "cv-next");
@@ -349,8 +368,10 @@
     nextHeading.id = "cv-next-heading";
     next.appendChild(nextHeading);
     if (body.suggestions.length) { next.appendChild(suggestionItem(body.suggestions[0])); }
-    else { next.appendChild(el("p", "cv-muted", words("no_suggestions"))); }
-    if (ctx.location === "ticket_sidebar") { parts.push(next); }
+    else {
+      next.appendChild(el("p", "cv-muted", words(copying() ? "no_org_suggestions" : "no_suggestions")));
+    }
+    if (ctx.location !== "user_sidebar") { parts.push(next); }
     parts.push(details(body));
     var foot = el("footer", "cv-foot");
     var when = el("span", "cv-updated", body.updated);

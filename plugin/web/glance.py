@@ -45,7 +45,7 @@ UI_WORDS = (
     "money_spend", "money_cost", "money_net", "money_source", "lifetime", "refresh",
     "refreshed", "refresh_soon", "updating",
     "trend_label", "not_found_title", "not_found_body", "unavailable", "retry", "resigning",
-    "people", "no_requester",
+    "people", "no_requester", "copy", "copy_for", "copy_label", "copied", "no_org_suggestions",
 )
 """The page's own words, sent in the agent's language with the glance."""
 REASONS = 3
@@ -174,11 +174,19 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
     }
 
 
-def people_glance(rollup: Rollup, *, now: datetime, agent_locale: str,
-                  currency: str) -> dict[str, Any]:
-    """The organization's glance: its value from its people, their spend counted once, and its
-    people ranked (in Details)."""
+ORGANIZATION_ACTIONS = ("reply", "link")
+"""What a suggestion can do on the organization page, where no ticket is open: a reply to copy
+into the next conversation, a link; a tag or a macro acts on a ticket, so those wait for one."""
+
+
+def people_glance(rollup: Rollup, *, now: datetime, agent_locale: str, currency: str,
+                  suggestions: tuple[Suggestion, ...] = (),
+                  settings: Settings | None = None) -> dict[str, Any]:
+    """The organization's glance: its value from its people, their spend counted once, its
+    people ranked (in Details), and the suggestions for it that need no ticket."""
     w = Words(agent_locale)
+    shown = [suggestion_view(s, w, w, settings, greet=False) for s in suggestions
+             if settings is not None and s.action.type in ORGANIZATION_ACTIONS]
     high, low = rollup.cutoffs
     computed = min((v.computed_at for v in rollup.people), default=now)
     reasons = [w("org_rollup", len(rollup.people))]
@@ -190,7 +198,7 @@ def people_glance(rollup: Rollup, *, now: datetime, agent_locale: str,
         "value": _scale(rollup.value, high, low, w),
         "tier": {"key": rollup.tier, "label": w("tier_" + rollup.tier)},
         "little_data": None, "trend": None, "reasons": " · ".join(reasons), "coverage": None,
-        "suggestions": [], "notices": [], "stale": False, "computed_at": computed.isoformat(),
+        "suggestions": shown, "notices": [], "stale": False, "computed_at": computed.isoformat(),
         "updated": w("updated", ago=w.ago(now - computed)),
         "words": {key: w(key) for key in UI_WORDS},
         "details": {"benefits": [], "costs": [], "unmeasured": [], "money": None,
@@ -351,8 +359,9 @@ def _money(v: CustomerValue, w: Words) -> dict[str, str] | None:
     if money is None or money.spend is None:
         return None
     basis = {"user field": w("basis_user_field"),
-             "organization field": w("basis_organization_field")}.get(money.basis or "",
-                                                                       money.basis or "")
+             "organization field": w("basis_organization_field"),
+             "expected next 12 months": w("basis_expected"),
+             "deals": w("basis_deals")}.get(money.basis or "", money.basis or "")
     return {"source": basis, "spend": w.money(money.spend, v.currency),
             "cost": w.money(money.cost_to_serve, v.currency),
             "net": w.money(money.net or 0.0, v.currency)}
@@ -374,8 +383,8 @@ def _lifetime(lifetime: Any, w: Words) -> list[list[str]] | None:
     return rows
 
 
-def suggestion_view(s: Suggestion, w: Words, reply: Words, settings: Settings
-                    ) -> dict[str, Any]:
+def suggestion_view(s: Suggestion, w: Words, reply: Words, settings: Settings, *,
+                    greet: bool = True) -> dict[str, Any]:
     """One suggestion as the sidebar shows it: the admin's own words where they wrote some,
     else the translated defaults; buttons named after what they do and for which suggestion."""
     rule = settings.suggestions[s.id]
@@ -387,7 +396,7 @@ def suggestion_view(s: Suggestion, w: Words, reply: Words, settings: Settings
         edited = default is None or rule.text != default.text
         text = str(s.action.value) if edited else _reply_text(s, reply)
         greeting = reply("greeting", name=s.facts["first_name"]) \
-            if s.facts.get("first_name") else ""
+            if greet and s.facts.get("first_name") else ""
         if greeting and text.lower().startswith(greeting.split()[0].lower()):
             greeting = ""  # the text greets already
         action |= {"value": text, "greeting": greeting, "label": w("action_reply"),
