@@ -336,6 +336,30 @@ def test_an_expired_session_signs_in_again_without_a_click(browser, site):
         site["clock"].now = NOW
 
 
+def test_an_expired_session_the_host_cannot_reload_says_how_to_sign_in_again(browser, site):
+    """Zendesk documents no action that re-signs an app's load; a host that refuses
+    `app.reload` (as an unknown action) leaves the agent a plain way back, not "unavailable"."""
+    open_ticket(browser, site, app_reload=0)
+    site["clock"].now += timedelta(minutes=20)
+    try:
+        browser.find_element(By.CSS_SELECTOR, ".cv-foot .c-btn").click()
+        WebDriverWait(browser, 20).until(
+            lambda d: d.execute_script("return document.documentElement.dataset.state")
+            == "expired")
+        assert browser.find_element(By.CSS_SELECTOR, ".cv-message h2").text == \
+            "Your session has ended"
+        assert "Reload all apps" in browser.find_element(By.CSS_SELECTOR, ".cv-message p").text
+        assert browser.find_element(By.CSS_SELECTOR, ".cv-message button").text == "Reload"
+        frame_shot(browser, "session-ended")
+        no_violations(browser)
+        browser.switch_to.default_content()
+        refused = [m for m in browser.execute_script("return window.cvHost.messages")
+                   if m.get("request") == "invoke" and "app.reload" in m["params"]]
+        assert refused, "the page asked the host for a fresh signed load first"
+    finally:
+        site["clock"].now = NOW
+
+
 def test_german_shows_no_english_and_inserts_a_german_reply(browser, site):
     open_ticket(browser, site, locale="de", reply_locale="de")
     browser.find_element(By.CSS_SELECTOR, "details.cv-details summary").click()

@@ -427,15 +427,17 @@
     retryDelay = Math.min(retryDelay * 2, RETRY_MAX);
   }
 
-  // The app's session (15 minutes) ran out: ask Zendesk for a fresh signed load of this
-  // iframe, which brings a new session with it. Nothing to click.
+  // The app's session (15 minutes) ran out: ask the host for a fresh signed load of this
+  // iframe, which brings a new session with it. Zendesk documents no action for that (the
+  // demo's host honours `app.reload`); where the host refuses it, the agent is told how to
+  // sign in again: Zendesk's "Reload all apps", or the button, which loads the page again.
   function resign() {
     document.documentElement.setAttribute("data-state", "resigning");
     say(words("resigning"));
     return zaf.invoke("app.reload").catch(function () {
-      var again = button(words("retry"), "c-btn--sm");
+      var again = button(words("reload"), "c-btn--sm");
       again.addEventListener("click", function () { window.location.reload(); });
-      message("unavailable", words("unavailable"), null, again);
+      message("expired", words("expired_title"), words("expired_body"), again);
     });
   }
 

@@ -46,6 +46,7 @@ UI_WORDS = (
     "refreshed", "refresh_soon", "updating",
     "trend_label", "not_found_title", "not_found_body", "unavailable", "retry", "resigning",
     "people", "no_requester", "copy", "copy_for", "copy_label", "copied", "no_org_suggestions",
+    "expired_title", "expired_body", "reload",
 )
 """The page's own words, sent in the agent's language with the glance."""
 REASONS = 3
