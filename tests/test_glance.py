@@ -8,8 +8,9 @@ import pytest
 
 from plugin.core.phrases import ENGLISH, phrase
 from plugin.web.contract import notice_audience
-from plugin.web.glance import Words, evidence
+from plugin.web.evidence import evidence
 from plugin.web.i18n import catalog
+from plugin.web.words import Words
 from tests import tokens
 from tests.factories import NOW
 from tests.fakes import FakeRichZendesk

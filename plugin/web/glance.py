@@ -10,29 +10,23 @@ Made at the web edge from the `Assessment` the cache holds; the JSON contract
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date
 from babel.numbers import (
-    format_compact_currency,
-    format_currency,
     format_decimal,
-    format_percent,
-    get_currency_symbol,
 )
 
 from plugin.core.assessment import Assessment, TrendPoint
 from plugin.core.model import CustomerValue, SignalScore
-from plugin.core.phrases import Phrase
 from plugin.core.rollup import Rollup
 from plugin.core.settings import DEFAULT_SUGGESTIONS, Settings
 from plugin.core.suggestions import Suggestion
 from plugin.web.contract import notice_audience
-from plugin.web.i18n import catalog
+from plugin.web.evidence import evidence
+from plugin.web.words import Words
 
 SCALE = 100.0
 """The value reads on −SCALE..+SCALE (each group of default weights adds up to 100)."""
@@ -51,76 +45,12 @@ UI_WORDS = (
 """The page's own words, sent in the agent's language with the glance."""
 REASONS = 3
 """Drivers in the line of reasons."""
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
 AGENT_NOTICES = (
     ("History still loading", "notice_history_loading"),
     ("is unreachable right now", "notice_offline"),
     ("showing the last known value", "notice_offline"),
 )
 """Notices that change how to read this customer's value, and the plain words for each."""
-
-
-class Words:
-    """One locale's message table with Babel's formatting for it."""
-
-    def __init__(self, locale: str) -> None:
-        self.code = locale
-        self.locale = Locale.parse(locale)
-        self.table = catalog(locale)
-
-    def __call__(self, key: str, count: float | None = None, **values: Any) -> str:
-        entry = self.table[key]
-        if isinstance(entry, Mapping):
-            form = self.locale.plural_form(count if count is not None else 0)
-            entry = entry.get(form, entry["other"])
-        if count is not None:
-            values.setdefault("n", self.number(count))
-        return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), entry)
-
-    def number(self, value: float) -> str:
-        return format_decimal(round(value), locale=self.locale)
-
-    def signed(self, value: float) -> str:
-        whole = round(value)
-        sign = "+" if whole > 0 else ("−" if whole < 0 else "")
-        return sign + format_decimal(abs(whole), locale=self.locale)
-
-    def money(self, amount: float, currency: str) -> str:
-        """A whole amount ("27.441 $"), or its short form where the locale has one ("$27.4K")."""
-        pattern = self.locale.currency_formats["standard"].pattern.split(";")[0]
-        whole = format_currency(round(amount), currency, format=re.sub(r"\.0+", "", pattern),
-                                locale=self.locale, currency_digits=False)
-        short = format_compact_currency(amount, currency, locale=self.locale, fraction_digits=1)
-        bare = short.replace(currency, "").replace(
-            get_currency_symbol(currency, locale=self.locale), "")
-        return short if any(c.isalpha() for c in bare) else whole
-
-    def percent(self, share: float) -> str:
-        return format_percent(share, locale=self.locale)
-
-    def duration(self, days: float) -> str:
-        """A duration to the largest whole unit: "5 years", "3 months", "12 days"."""
-        return format_timedelta(timedelta(days=max(days, 1)), threshold=1.0,
-                                locale=self.locale)
-
-    def since(self, days: float) -> str:
-        """How long ago, to the largest whole unit: "5 years ago", "vor 5 Jahren"."""
-        return format_timedelta(-timedelta(days=max(days, 1)), add_direction=True,
-                                threshold=1.0, locale=self.locale)
-
-    def decimal(self, value: float, digits: int = 1) -> str:
-        return format_decimal(value, format="#,##0." + "0" * digits, locale=self.locale)
-
-    def wait(self, minutes: float) -> str:
-        """A wait to the largest whole unit: "4 hours", "2 days"."""
-        return format_timedelta(timedelta(minutes=max(minutes, 1)), threshold=1.0,
-                                locale=self.locale)
-
-    def ago(self, delta: timedelta) -> str:
-        if delta < timedelta(minutes=1):
-            return self("just_now")
-        return format_timedelta(-delta, add_direction=True, format="short", threshold=1.0,
-                                locale=self.locale)
 
 
 def _pin(v, w: Words) -> str | None:
@@ -285,74 +215,6 @@ def _signal(s: SignalScore, v: CustomerValue, w: Words) -> dict[str, Any]:
             "points": w("points_of", points=w.number(s.points), max=w.number(s.max_points)),
             "share": round(s.points / s.max_points, 4) if s.max_points else 0.0,
             "fact": _fact(s, v, w), "evidence": evidence(s.phrase, w)}
-
-
-def evidence(found: Phrase | None, w: Words) -> str:
-    """The model's evidence sentence (or its reason for not measuring a signal) in the agent's
-    words, from the phrase's figures; "" for a sentence the model gave as plain text."""
-    if found is None:
-        return ""
-    f = dict(found.figures)
-    key = found.key
-    if key in EVIDENCE:
-        return EVIDENCE[key](f, w)
-    return w("ev_" + key, **{name: value for name, value in f.items() if isinstance(value, str)})
-
-
-def _spend_evidence(f: Mapping[str, Any], w: Words) -> str:
-    amount, cost = w.money(f["amount"], f["currency"]), w.money(f["cost"], f["currency"])
-    basis = {"user field": "ev_spend_user", "organization field": "ev_spend_organization",
-             "expected next 12 months": "ev_spend_expected"}.get(f["basis"])
-    if basis is None:
-        return w("ev_spend_deals", f["deals"], amount=amount, cost=cost)
-    return w(basis, amount=amount, cost=cost)
-
-
-def _recency_evidence(f: Mapping[str, Any], w: Words) -> str:
-    text = w("ev_last_purchase", ago=w.since(f["days"]))
-    if f.get("gap_days") is not None:
-        text += w("ev_buys_every", gap=w.duration(f["gap_days"]))
-        if f.get("overdue_days", 0) >= 1:
-            text += w("ev_overdue", overdue=w.duration(f["overdue_days"]))
-    return text
-
-
-def _ratings_evidence(f: Mapping[str, Any], w: Words) -> str:
-    text = w("ev_ratings", f["ratings"], good=w.number(f["good"]))
-    if f.get("surveys"):
-        text += w("ev_surveys", f["surveys"], average=w.decimal(f["survey_average"]))
-    return text + w("ev_recent_weigh", share=w.percent(f["estimate"]))
-
-
-def _typical_evidence(f: Mapping[str, Any], w: Words) -> str:
-    typical = (w.decimal(f["typical_replies"]) if f["signal"] == "back_and_forth"
-               else w.wait(f["typical_minutes"]))
-    return w("ev_typical_" + f["signal"], ratio=w.decimal(f["ratio"]) + "×", typical=typical)
-
-
-EVIDENCE: Mapping[str, Any] = {
-    "purchases_a_year": lambda f, w: w("ev_purchases_a_year", per_year=w.decimal(f["per_year"])),
-    "won_lost": lambda f, w: w("ev_won_lost", won=w.number(f["won"]), lost=w.number(f["lost"])),
-    "average_deal": lambda f, w: w("ev_average_deal", amount=w.money(f["amount"],
-                                                                     f["currency"])),
-    "spend": _spend_evidence,
-    "last_purchase": _recency_evidence,
-    "tenure": lambda f, w: w("ev_tenure", tenure=w.duration(f["days"])) + (
-        w("ev_silent", silent=w.duration(f["silent_days"]))
-        if f.get("silent_days") is not None else ""),
-    "no_ratings_yet": lambda f, w: w("ev_no_ratings_yet", share=w.percent(f["estimate"])),
-    "ratings": _ratings_evidence,
-    "positive_comments": lambda f, w: w("ev_positive_comments", f["n"]),
-    "tickets": lambda f, w: w("ev_tickets", f["days"], recent=w.number(f["recent"]),
-                              total=w.number(f["total"])),
-    "against_typical": _typical_evidence,
-    "reopened": lambda f, w: w("ev_reopened", f["tickets"],
-                               reopens=w("ev_reopens", f["reopens"])),
-    "escalations": lambda f, w: w("ev_escalations", f["n"]),
-    "bad_ratings": lambda f, w: w("ev_bad_ratings", f["n"]),
-}
-"""How each phrase with figures is worded; a phrase without (or with only names, such as a
-CRM's) is its message table entry as it stands."""
 
 
 def _money(v: CustomerValue, w: Words) -> dict[str, str] | None:
