@@ -176,7 +176,8 @@ def test_the_sidebar_details_show_purchases_and_where_spend_came_from(demo, brow
     open_details(browser)
     labels = {e.text.split("\n")[0] for e in browser.find_elements(By.CSS_SELECTOR,
                                                                      ".cv-signal-head")}
-    shown = labels | {e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-unmeasured li")}
+    shown = labels | {e.text for e in browser.find_elements(By.CSS_SELECTOR,
+                                                             ".cv-unmeasured-label")}
     assert {"Lifetime spend", "Purchase frequency", "Recent purchase", "Deals won",
             "Average deal size"} <= shown
     money = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-pairs dd")]

@@ -7,7 +7,11 @@ from functools import partial
 
 import pytest
 
+from plugin.core.phrases import ENGLISH, phrase
 from plugin.web.contract import notice_audience
+from plugin.web.evidence import evidence
+from plugin.web.i18n import catalog
+from plugin.web.words import Words
 from tests import tokens
 from tests.factories import NOW
 from tests.fakes import FakeRichZendesk
@@ -43,7 +47,7 @@ def test_the_glance_reads_in_whole_numbers_with_a_line_of_reasons(app):
 
 def test_unmeasured_signals_are_named_not_drawn(app):
     details = get(app)["details"]
-    assert "Deals won" in details["unmeasured"]
+    assert "Deals won" in [item["label"] for item in details["unmeasured"]]
     drawn = {s["signal"] for s in details["benefits"] + details["costs"]}
     assert "deal_count" not in drawn and "ticket_volume" in drawn
     assert all(" of " in s["points"] and "." not in s["points"] for s in details["benefits"])
@@ -195,3 +199,61 @@ def test_a_pinned_tier_chooses_the_suggestions(app):
     assert "loyalty_reward" not in offered and "proactive_outreach" in offered, offered
     overrides.end(pin.id, actor_id=125, actor_name="Ada Lead", now=NOW)
     assert "loyalty_reward" in [s["id"] for s in get(app)["suggestions"]]
+
+
+def test_every_evidence_sentence_reads_in_german_with_no_word_of_the_models_english(app):
+    """The model's own evidence (the contract's English `evidence` and `reason`) is shown
+    translated: each signal in Details carries its sentence in German, and no word of the
+    English sentences (other than names and numbers German shares) is left in them."""
+    contract = app.test_client().get("/api/customers/7/value", headers=session()).get_json()
+    signals = contract["benefits"] + contract["costs"]
+    german_table = " ".join(shown(catalog("de")))
+    english = {word for s in signals
+               for word in _words(s["evidence"] + " " + (s.get("reason") or ""))
+               } - set(_words(german_table))
+    details = get(app, "de")["details"]
+    sentences = [s["evidence"] for s in details["benefits"] + details["costs"]] + [
+        item["reason"] for item in details["unmeasured"]]
+    assert len(sentences) == len(signals) and all(sentences), sentences
+    left = {word for text in sentences for word in _words(text)} & english
+    assert not left, (left, sentences)
+    assert any("insgesamt" in text for text in sentences), sentences
+
+
+def test_english_evidence_comes_from_the_message_table_with_babels_numbers(app):
+    details = get(app)["details"]
+    by_signal = {s["signal"]: s["evidence"] for s in details["benefits"] + details["costs"]}
+    assert by_signal["ticket_volume"].endswith(" in all") and "in the last 30 days" in \
+        by_signal["ticket_volume"]
+    assert by_signal["lifetime_spend"] == "$27.5K spent (their user field), $59 to serve"
+    assert by_signal["tenure"].startswith("customer for 5 years")
+
+
+def _words(text):
+    return [w for w in text.replace(",", " ").replace(".", " ").replace(";", " ").replace(
+        "(", " ").replace(")", " ").replace(":", " ").split() if not any(c.isdigit() for c in w)]
+
+
+PHRASES = {
+    "purchases_a_year": {"per_year": 2.25}, "won_lost": {"won": 3, "lost": 1},
+    "average_deal": {"amount": 1234.5, "currency": "EUR"}, "crm_not_asked": {"crm": "Bitrix24"},
+    "no_crm_contact": {"crm": "Zendesk Sell"},
+    "spend": {"amount": 27_500.0, "cost": 120.0, "currency": "EUR", "basis": "Zendesk Sell",
+              "field": "3 won deals", "deals": 3},
+    "last_purchase": {"days": 400.0, "gap_days": 90.0, "overdue_days": 310.0},
+    "tenure": {"days": 800.0, "silent_days": 400.0}, "no_ratings_yet": {"estimate": 0.85},
+    "ratings": {"good": 4, "ratings": 5, "estimate": 0.8, "surveys": 2, "survey_average": 4.5},
+    "positive_comments": {"n": 1}, "tickets": {"recent": 1, "days": 30, "total": 2},
+    "against_typical": {"signal": "resolution_wait", "ratio": 1.52, "typical_replies": 3.0,
+                        "typical_minutes": 2880.0},
+    "reopened": {"tickets": 1, "reopens": 2}, "escalations": {"n": 2}, "bad_ratings": {"n": 1},
+}
+
+
+@pytest.mark.parametrize("key", sorted(ENGLISH))
+def test_every_phrase_of_the_model_is_worded_in_english_and_german(key):
+    made = phrase(key, **PHRASES.get(key, {}))
+    english, german = evidence(made, Words("en")), evidence(made, Words("de"))
+    assert english and german and english != german, (english, german)
+    assert "{" not in english + german, (english, german)
+    assert str(made), "the model's own English"

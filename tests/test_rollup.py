@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from integrations.zendesk import UserFact
 from plugin.core.domain import Organization
 from plugin.core.model import Cutoffs, score
-from plugin.core.rollup import roll_up
+from plugin.core.rollup import organization_history, organization_suggestions, roll_up
 from plugin.core.settings import Settings
-from plugin.core.signals import Money
+from plugin.core.signals import DEFAULT_NORMS, Money
 from tests import tokens
 from tests.factories import NOW, history, profile, ticket
 
@@ -70,3 +70,46 @@ def test_the_organization_glance_ranks_its_people(make_app):
     # the session was opened for organization 3: another organization is refused
     assert client.get("/api/organizations/4/glance", headers=opened).status_code == 403
     assert client.get("/api/organizations/4/glance", headers=session()).status_code == 404
+
+
+ACME = Organization(3, "Acme", fields={"lifetime_spend": 27_500})
+
+
+def organization_of(*people):
+    values = [score(h, Settings(), NOW) for h in people]
+    rolled = roll_up(values, CUTOFFS)
+    merged = organization_history(ACME, people, rolled.spend, Settings())
+    return rolled, merged
+
+
+def test_the_organization_as_one_customer_has_each_ticket_once_and_its_spend_once():
+    shared = ticket(1, days=40)
+    tom = history(shared, ticket(2, days=20), id=7, organization=ACME, joined_days_ago=900)
+    ann = history(shared, ticket(3, days=5), id=8, organization=ACME, joined_days_ago=100,
+                  fields={"lifetime_spend": 500})
+    rolled, merged = organization_of(tom, ann)
+    assert [t.id for t in merged.tickets] == [1, 2, 3]
+    assert merged.profile.created_at == tom.profile.created_at
+    assert merged.profile.organization.fields["lifetime_spend"] == rolled.spend == 28_000
+    assert score(merged, Settings(), NOW).money.spend == 28_000
+
+
+def test_an_organization_with_no_evidence_gets_no_loyalty_reward():
+    quiet = Organization(4, "Quiet")
+    people = [history(id=9, organization=quiet, joined_days_ago=2)]
+    values = [score(h, Settings(), NOW) for h in people]
+    rolled = roll_up(values, CUTOFFS)
+    merged = organization_history(quiet, people, rolled.spend, Settings())
+    found = {s.id for s in organization_suggestions(rolled, merged, Settings(), NOW,
+                                                     DEFAULT_NORMS)}
+    assert "loyalty_reward" not in found
+
+
+def test_a_long_standing_organization_that_spent_is_rewarded_for_its_loyalty():
+    people = [history(*[ticket(i, days=30 * i) for i in range(1, 6)], id=7, organization=ACME,
+                      joined_days_ago=2000)]
+    rolled, merged = organization_of(*people)
+    found = {s.id: s for s in organization_suggestions(rolled, merged, Settings(), NOW,
+                                                        DEFAULT_NORMS)}
+    assert "loyalty_reward" in found, sorted(found)
+    assert found["loyalty_reward"].facts["spend"] == "27500.00"

@@ -32,6 +32,9 @@ from tests.tokens import APP_ID, INSTALLATION, SECRET, key_pair, zendesk_token
 pytestmark = pytest.mark.slow  # a server thread and a browser
 
 LOADS = 20
+CARD_BOTTOM = 260
+"""Where the glance card (value on its scale, tier, trend, reasons, coverage and the top
+suggestion) ends at most, in CSS pixels from the sidebar's top, for the standard customer."""
 HARNESS_WIDTH = 900
 """The host page: the ticket on the left, the 320 px sidebar iframe on the right."""
 
@@ -121,19 +124,22 @@ def no_violations(browser):
 
 def test_the_glance_answers_first_through_zendesks_sdk(browser, site):
     open_ticket(browser, site)
+    frame_shot(browser, "glance")
     glance = browser.find_element(By.CSS_SELECTOR, ".cv-glance")
-    assert glance.size["height"] <= 260, glance.size
+    assert glance.size["height"] <= 200, glance.size
     assert browser.find_element(By.CSS_SELECTOR, ".cv-value").text.lstrip("+−").isdigit()
     assert "$27.5K spent" in browser.find_element(By.CSS_SELECTOR, ".cv-reasons").text
     assert browser.find_element(By.CSS_SELECTOR, ".cv-scale").get_attribute("aria-label")
     assert "in 30 days" in browser.find_element(By.CSS_SELECTOR, ".cv-trend").text
     top = browser.find_element(By.CSS_SELECTOR, ".cv-next .cv-suggestion")
-    assert top.location["y"] + top.size["height"] < 360, "the card ends with the next step"
+    bottom = browser.execute_script(
+        "return arguments[0].getBoundingClientRect().bottom + window.scrollY", top)
+    assert bottom <= CARD_BOTTOM, f"the card (ending with the next step) ends {bottom} px down"
+    assert top.find_element(By.CSS_SELECTOR, ".cv-suggestion-reason").text
     details = browser.find_element(By.CSS_SELECTOR, "details.cv-details")
     assert details.get_attribute("open") is None, "details start collapsed"
     assert len(browser.find_elements(By.TAG_NAME, "h1")) == 1
     assert len(browser.find_elements(By.CSS_SELECTOR, "[aria-live]")) == 1
-    frame_shot(browser, "glance")
     no_violations(browser)
     browser.switch_to.default_content()
     messages = browser.execute_script("return window.cvHost.messages")
@@ -211,6 +217,28 @@ def test_refresh_lands_on_the_value_and_says_so(browser, site):
     WebDriverWait(browser, 10).until(
         lambda d: d.find_element(By.ID, "cv-status").text == "Value refreshed.")
     assert browser.switch_to.active_element.get_attribute("id") == "cv-value-heading"
+
+
+def test_a_refresh_too_soon_keeps_the_value_and_says_when_quietly(browser, site):
+    """The app allows a session one refresh every few seconds (a 429 with Retry-After
+    sooner): the value stays on screen, and the freshness line says a refresh is possible
+    again shortly (the test clock stands still, so the second refresh is always too soon)."""
+    open_ticket(browser, site)
+    value = browser.find_element(By.CSS_SELECTOR, ".cv-value").text
+    refresh = browser.find_element(By.CSS_SELECTOR, ".cv-foot .c-btn")
+    refresh.click()
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_element(By.ID, "cv-status").text == "Value refreshed.")
+    browser.find_element(By.CSS_SELECTOR, ".cv-foot .c-btn").click()
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_element(By.ID, "cv-status").text.startswith("Just refreshed"))
+    assert browser.execute_script("return document.documentElement.dataset.state") == "ready"
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-value").text == value
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-updated").text == \
+        "Just refreshed: you can refresh again shortly."
+    assert not browser.find_elements(By.CSS_SELECTOR, ".cv-message")
+    frame_shot(browser, "refresh-too-soon")
+    no_violations(browser)
 
 
 def dismissals(site, suggestion):
@@ -308,15 +336,50 @@ def test_an_expired_session_signs_in_again_without_a_click(browser, site):
         site["clock"].now = NOW
 
 
+def test_an_expired_session_the_host_cannot_reload_says_how_to_sign_in_again(browser, site):
+    """Zendesk documents no action that re-signs an app's load; a host that refuses
+    `app.reload` (as an unknown action) leaves the agent a plain way back, not "unavailable"."""
+    open_ticket(browser, site, app_reload=0)
+    site["clock"].now += timedelta(minutes=20)
+    try:
+        browser.find_element(By.CSS_SELECTOR, ".cv-foot .c-btn").click()
+        WebDriverWait(browser, 20).until(
+            lambda d: d.execute_script("return document.documentElement.dataset.state")
+            == "expired")
+        assert browser.find_element(By.CSS_SELECTOR, ".cv-message h2").text == \
+            "Your session has ended"
+        assert "Reload all apps" in browser.find_element(By.CSS_SELECTOR, ".cv-message p").text
+        assert browser.find_element(By.CSS_SELECTOR, ".cv-message button").text == "Reload"
+        frame_shot(browser, "session-ended")
+        no_violations(browser)
+        browser.switch_to.default_content()
+        refused = [m for m in browser.execute_script("return window.cvHost.messages")
+                   if m.get("request") == "invoke" and "app.reload" in m["params"]]
+        assert refused, "the page asked the host for a fresh signed load first"
+    finally:
+        site["clock"].now = NOW
+
+
 def test_german_shows_no_english_and_inserts_a_german_reply(browser, site):
     open_ticket(browser, site, locale="de", reply_locale="de")
     browser.find_element(By.CSS_SELECTOR, "details.cv-details summary").click()
     shown = browser.find_element(By.TAG_NAME, "body").text
     english = {"spent", "tickets", "value", "customer", "ratings", "Updated", "days", "years",
                "Preview", "reply", "Dismiss", "Refresh", "Loading", "Next", "step", "of", "the",
-               "for", "and", "with", "Insert", "Trend", "ago"}
-    seen = set(shown.replace(",", " ").replace(".", " ").replace(":", " ").split())
+               "for", "and", "with", "Insert", "Trend", "ago",
+               # the model's evidence sentences (Details), shown in German now
+               "lately", "won", "lost", "average", "typical", "account's", "recent", "weigh",
+               "most", "reopened", "reopen", "reopens", "urgent", "priority", "recorded",
+               "serve", "field", "all", "last", "purchase", "purchases", "contact", "collects",
+               "never", "asked", "yet", "no", "over", "replies", "first", "resolutions",
+               "comment", "comments", "rating", "bad", "spend", "deals", "organization"}
+    seen = set(shown.replace(",", " ").replace(".", " ").replace(":", " ").replace(
+        ";", " ").replace("(", " ").replace(")", " ").split())
     assert not seen & english, (seen & english, shown)
+    evidence = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-signal-evidence")]
+    reasons = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".cv-unmeasured-reason")]
+    assert evidence and all(evidence) and reasons and all(reasons), (evidence, reasons)
+    assert any("insgesamt" in text for text in evidence), evidence
     frame_shot(browser, "german")
     no_violations(browser)
     reply = next(b for b in browser.find_elements(By.CSS_SELECTOR, ".cv-suggestion .c-btn--primary")
@@ -361,7 +424,8 @@ def test_the_user_and_organization_pages_show_their_value(browser, site, page, s
     browser.get(f"{site['url']}/demo/{page}?sign=/test/sign")
     enter(browser, "ready")
     assert browser.find_element(By.CSS_SELECTOR, ".cv-value").text.lstrip("+−").isdigit()
-    assert not browser.find_elements(By.CSS_SELECTOR, ".cv-next"), "no ticket to act on"
+    if page.startswith("user"):
+        assert not browser.find_elements(By.CSS_SELECTOR, ".cv-next"), "no ticket to act on"
     browser.find_element(By.CSS_SELECTOR, "details.cv-details summary").click()
     if page.startswith("organization"):
         assert "Rolled up from 2 people" in browser.find_element(By.CSS_SELECTOR,
@@ -433,3 +497,35 @@ def test_a_pinned_tier_shows_with_who_why_and_until_when(browser, site):
     finally:
         services.overrides(store).end(pin.id, actor_id=125, actor_name="Ada Lead",
                                       now=site["clock"]())
+
+
+def test_the_organization_page_suggests_for_the_account_and_copies_its_reply(browser, site):
+    """The organization's suggestions come from the same rules, read for the account rolled up
+    from its people; with no ticket open, a reply is previewed, edited and copied."""
+    browser.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": site["url"], "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    browser.get(f"{site['url']}/demo/organization/3?sign=/test/sign")
+    enter(browser, "ready")
+    top = browser.find_element(By.CSS_SELECTOR, ".cv-next .cv-suggestion")
+    title = top.find_element(By.CSS_SELECTOR, "h3").text
+    assert title and top.find_element(By.CSS_SELECTOR, ".cv-suggestion-reason").text
+    frame_shot(browser, "organization-suggestion")
+    no_violations(browser)
+    top.find_element(By.CSS_SELECTOR, ".c-btn--primary").click()
+    box = browser.find_element(By.CSS_SELECTOR, ".cv-preview-text")
+    assert browser.switch_to.active_element == box
+    assert not box.get_attribute("value").startswith("Hi "), "no person to greet"
+    box.send_keys(Keys.END, " (for Acme)")
+    copy = browser.find_element(By.CSS_SELECTOR, ".cv-preview .c-btn--primary")
+    assert copy.get_attribute("aria-label") == f"Copy reply: {title}"
+    text = box.get_attribute("value")
+    frame_shot(browser, "organization-reply")
+    no_violations(browser)
+    copy.click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".cv-done"))
+    assert browser.switch_to.active_element.get_attribute("class") == "cv-done"
+    assert browser.find_element(By.CSS_SELECTOR, ".cv-done").text.startswith("Reply copied")
+    copied = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('error: ' + e));")
+    assert copied == text and text.endswith("(for Acme)"), copied

@@ -35,6 +35,7 @@ from plugin.core.formulas import percentile
 from plugin.core.lifetime import LifetimeModel, forecast, summarise
 from plugin.core.measures import Measures, measure_series
 from plugin.core.overrides import TierOverride
+from plugin.core.phrases import Phrase
 from plugin.core.settings import BENEFIT_SIGNALS, COST_SIGNALS, SIGNALS, Settings
 from plugin.core.signals import (
     DEFAULT_NORMS,
@@ -45,6 +46,7 @@ from plugin.core.signals import (
     beyond_typical,
     money_view,
     neutral,
+    phrased,
     read_signals,
     worded,
 )
@@ -71,8 +73,14 @@ class SignalScore:
 
     @property
     def evidence(self) -> str:
-        """The sentence behind the points, worded when it is read."""
+        """The sentence behind the points (or why the signal is not measured), in the model's
+        English, worded when it is read."""
         return worded(self.wording)
+
+    @property
+    def phrase(self) -> Phrase | None:
+        """The same sentence as data, for an edge that words it in another language."""
+        return phrased(self.wording)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,17 @@ from types import MappingProxyType
 from plugin.core.domain import CRM_NAMES, CustomerHistory
 from plugin.core.formulas import LN2, decay_weight, money_scale, saturation
 from plugin.core.measures import RECENT_DAYS, Measures, Typical
+from plugin.core.phrases import (
+    Phrase,
+    count,
+    describe_days,
+    describe_minutes,
+    money_formatter,
+    phrase,
+)
 from plugin.core.settings import Settings
+
+__all__ = ["count", "describe_days", "describe_minutes", "money_formatter"]
 
 HALF_PURCHASES_PER_YEAR = 2.0
 HALF_DEALS = 5.0
@@ -69,6 +79,9 @@ PER_TICKET = ("first_reply_wait", "resolution_wait", "back_and_forth", "reopens"
 """Cost signals read as the customer's typical ticket against the account's."""
 BENEFITS_FROM_PURCHASES = ("purchase_frequency", "purchase_recency", "deal_count",
                            "average_deal")
+NO_WON_DEALS = phrase("no_won_deals")
+NO_RATINGS_COLLECTED = phrase("no_ratings_collected")
+NEVER_ASKED = phrase("never_asked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +107,28 @@ DEFAULT_NORMS = Norms()
 replies are typical, 85% of ratings good, and every other signal's typical level is zero."""
 
 
-Wording = str | Callable[[], str]
-"""Evidence as a sentence, or as the function that words it: scoring only keeps the function,
-so a value computed for a number (tagging, percentiles, trends) never formats text."""
+Wording = str | Phrase | Callable[[], str | Phrase]
+"""Evidence as a sentence or a `Phrase`, or as the function that makes it: scoring only keeps
+the function, so a value computed for a number (tagging, percentiles, trends) never builds
+text."""
 
 
 def worded(wording: Wording) -> str:
-    return wording if isinstance(wording, str) else wording()
+    """The evidence in the model's English."""
+    if isinstance(wording, str):
+        return wording
+    return str(wording if isinstance(wording, Phrase) else wording())
+
+
+def phrased(wording: Wording) -> Phrase | None:
+    """The evidence as a `Phrase` an edge can word in another language (None for a plain
+    sentence)."""
+    if isinstance(wording, Phrase):
+        return wording
+    if isinstance(wording, str):
+        return None
+    made = wording()
+    return made if isinstance(made, Phrase) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +163,8 @@ class Money:
         return None if self.spend is None else self.spend - self.cost_to_serve
 
 
-def not_measured(reason: str) -> Reading:
-    return Reading(measured=False, measure=0.0, wording=reason, reason=reason)
+def not_measured(reason: Phrase) -> Reading:
+    return Reading(measured=False, measure=0.0, wording=reason, reason=str(reason))
 
 
 def money_view(history: CustomerHistory, m: Measures, settings: Settings,
@@ -192,32 +220,31 @@ def read_signals(history: CustomerHistory, m: Measures, settings: Settings, norm
 def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: Norms,
               money: Money) -> dict[str, Reading]:
     hl = settings.half_life_days
-    readings: dict[str, Reading] = {"lifetime_spend": _spend(history, money, settings)}
+    readings: dict[str, Reading] = {"lifetime_spend": _spend(history, m, money, settings)}
     if purchases_known(history, settings, m.at):
         per_year = m.decayed_won * LN2 / hl * 365.0
         readings["purchase_frequency"] = Reading(
             True, saturation(per_year, HALF_PURCHASES_PER_YEAR),
-            (lambda: f"about {per_year:.1f} purchases a year lately") if m.won
-            else "no won deals")
+            (lambda: phrase("purchases_a_year", per_year=per_year)) if m.won
+            else NO_WON_DEALS)
         readings["purchase_recency"] = _recency(m, hl)
         readings["deal_count"] = Reading(
             True, saturation(m.won, HALF_DEALS),
-            (lambda: f"{m.won} won, {m.lost} lost") if m.won or m.lost else "no decided deals")
+            (lambda: phrase("won_lost", won=m.won, lost=m.lost)) if m.won or m.lost
+            else phrase("no_decided_deals"))
         readings["average_deal"] = Reading(
             True, money_scale(m.average_deal, settings.spend_reference * AVERAGE_DEAL_SHARE),
-            lambda: f"{money_formatter(settings.currency)(m.average_deal)} on average"
-        ) if m.won else not_measured("no won deals to average")
+            lambda: phrase("average_deal", amount=m.average_deal, currency=settings.currency)
+        ) if m.won else not_measured(phrase("no_deals_to_average"))
     else:
         reason = _no_purchases_reason(history, settings)
         for name in BENEFITS_FROM_PURCHASES:
             readings[name] = not_measured(reason)
     readings["tenure"] = _tenure(m, hl)
     if norms.good_share is None:
-        reason = "this account collects no ratings"
-        readings["satisfaction"] = readings["advocacy"] = not_measured(reason)
+        readings["satisfaction"] = readings["advocacy"] = not_measured(NO_RATINGS_COLLECTED)
     elif not m.tickets:
-        reason = "no tickets yet, so never asked for a rating"
-        readings["satisfaction"] = readings["advocacy"] = not_measured(reason)
+        readings["satisfaction"] = readings["advocacy"] = not_measured(NEVER_ASKED)
     else:
         estimate = (m.satisfied + SATISFACTION_PRIOR * norms.good_share) / (
             m.rated + SATISFACTION_PRIOR)
@@ -225,78 +252,55 @@ def _benefits(history: CustomerHistory, m: Measures, settings: Settings, norms: 
             True, estimate, lambda: _satisfaction_evidence(m, estimate))
         readings["advocacy"] = Reading(
             True, saturation(m.decayed_positive_comments, HALF_POSITIVE_COMMENTS),
-            (lambda: count(m.positive_comments, "positive comment")) if m.positive_comments
-            else "no positive comments yet")
+            (lambda: phrase("positive_comments", n=m.positive_comments))
+            if m.positive_comments else phrase("no_positive_comments"))
     return readings
 
 
-def _spend(history: CustomerHistory, money: Money, settings: Settings) -> Reading:
+def _spend(history: CustomerHistory, m: Measures, money: Money, settings: Settings) -> Reading:
     if money.spend is None:
         return not_measured(_no_spend_reason(history, settings))
     net = money.net or 0.0
     return Reading(True, money_scale(max(net, 0.0), settings.spend_reference),
-                   lambda: _spend_evidence(money, settings.currency))
+                   lambda: phrase("spend", amount=money.spend or 0.0, cost=money.cost_to_serve,
+                                  currency=settings.currency, basis=money.basis,
+                                  field=money.field, deals=m.won))
 
 
-def _spend_evidence(money: Money, currency: str) -> str:
-    fmt = money_formatter(currency)
-    if money.basis == "organization field":
-        whose = f"account spend (organization field {money.field})"
-    elif money.basis == "user field":
-        whose = f"spent (user field {money.field})"
-    elif money.basis == "expected next 12 months":
-        whose = "expected in the next 12 months"
-    else:
-        whose = f"over {money.field}"
-    return f"{fmt(money.spend or 0.0)} {whose} − {fmt(money.cost_to_serve)} to serve"
-
-
-def _no_spend_reason(history: CustomerHistory, settings: Settings) -> str:
+def _no_spend_reason(history: CustomerHistory, settings: Settings) -> Phrase:
     if settings.spend_source in CRM_NAMES:
         return _no_purchases_reason(history, settings)
-    return "no spend field set for them or their organization"
+    return phrase("no_spend_field")
 
 
-def _no_purchases_reason(history: CustomerHistory, settings: Settings) -> str:
+def _no_purchases_reason(history: CustomerHistory, settings: Settings) -> Phrase:
     crm = CRM_NAMES.get(settings.spend_source)
     if crm is None:
-        return "purchases are not recorded: spend comes from a field"
+        return phrase("purchases_from_field")
     if history.crm_degraded:
-        return f"{crm} could not be asked"
-    return f"no contact in {crm}"
+        return phrase("crm_not_asked", crm=crm)
+    return phrase("no_crm_contact", crm=crm)
 
 
 def _recency(m: Measures, half_life_days: float) -> Reading:
     days = m.last_won_days
     if days is None:
-        return Reading(True, 0.0, "no won deals")
+        return Reading(True, 0.0, NO_WON_DEALS)
     gap = m.purchase_gap_days
     if gap is None:
         return Reading(True, decay_weight(days, half_life_days),
-                       lambda: f"last purchase {describe_days(days)} ago")
+                       lambda: phrase("last_purchase", days=days))
     overdue = max(days - gap, 0.0)
-    return Reading(True, decay_weight(overdue, gap), lambda: _recency_evidence(days, gap, overdue))
-
-
-def _recency_evidence(days: float, gap: float, overdue: float) -> str:
-    evidence = f"last purchase {describe_days(days)} ago; buys about every {describe_days(gap)}"
-    if overdue >= 1:
-        evidence += f", {describe_days(overdue)} overdue"
-    return evidence
+    return Reading(True, decay_weight(overdue, gap),
+                   lambda: phrase("last_purchase", days=days, gap_days=gap, overdue_days=overdue))
 
 
 def _tenure(m: Measures, half_life_days: float) -> Reading:
     years = m.tenure_days / 365.0
     quiet = max(m.silence_days - ACTIVE_DAYS, 0.0)
     return Reading(True, saturation(years, HALF_TENURE_YEARS) * decay_weight(quiet, half_life_days),
-                   lambda: _tenure_evidence(m, quiet))
-
-
-def _tenure_evidence(m: Measures, quiet: float) -> str:
-    evidence = f"customer for {describe_days(m.tenure_days)}"
-    if quiet > 0:
-        evidence += f"; nothing for {describe_days(m.silence_days)}"
-    return evidence
+                   lambda: phrase("tenure", days=m.tenure_days,
+                                  silent_days=m.silence_days if quiet > 0 else None))
 
 
 def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
@@ -307,44 +311,41 @@ def _costs(m: Measures, norms: Norms) -> dict[str, Reading]:
     typical = norms.typical
     readings = {"gone_quiet": _quiet(m, typical.contact_gap_days), "ticket_volume": Reading(
         True, saturation(m.burden, HALF_TICKETS),
-        (lambda: f"{m.tickets_recent} in the last {RECENT_DAYS} days, {m.tickets} in all")
-        if m.tickets else "no tickets")}
-    for name, total, weight, noun, baseline in (
-            ("first_reply_wait", m.reply_sum, m.reply_weight, "first replies",
-             lambda: describe_minutes(typical.first_reply_minutes)),
-            ("resolution_wait", m.resolution_sum, m.resolution_weight, "resolutions",
-             lambda: describe_minutes(typical.resolution_minutes)),
-            ("back_and_forth", m.replies_sum, m.replies_weight, "replies per ticket",
-             lambda: f"{typical.replies:g}")):
+        (lambda: phrase("tickets", recent=m.tickets_recent, days=RECENT_DAYS, total=m.tickets))
+        if m.tickets else phrase("no_tickets"))}
+    for name, total, weight, none in (
+            ("first_reply_wait", m.reply_sum, m.reply_weight, "no_first_replies"),
+            ("resolution_wait", m.resolution_sum, m.resolution_weight, "no_resolutions"),
+            ("back_and_forth", m.replies_sum, m.replies_weight, "no_replies")):
         if not weight:
-            readings[name] = not_measured(f"no {noun} recorded")
+            readings[name] = not_measured(phrase(none))
             continue
         mean = (total + TYPICAL_PRIOR) / (weight + TYPICAL_PRIOR)
         readings[name] = Reading(
             True, saturation(max(mean - 1.0, 0.0), HALF_EXCESS),
-            lambda noun=noun, mean=mean, baseline=baseline:
-            f"{noun} {mean:.1f}× the account's typical ({baseline()})")
+            lambda name=name, mean=mean: phrase(
+                "against_typical", signal=name, ratio=mean, typical_replies=typical.replies,
+                typical_minutes=(typical.first_reply_minutes if name == "first_reply_wait"
+                                 else typical.resolution_minutes)))
     if not m.tickets:
         for name in ("reopens", "escalations"):
-            readings[name] = not_measured("no tickets yet")
+            readings[name] = not_measured(phrase("no_tickets_yet"))
     else:
         readings["reopens"] = _rate(
             m.decayed_reopens, m.solved_weight, typical.reopens,
-            (lambda: f"{count(m.reopened_tickets, 'ticket')} reopened "
-                     f"({count(m.reopens, 'reopen')})")
-            if m.reopens else "no reopened tickets")
+            (lambda: phrase("reopened", tickets=m.reopened_tickets, reopens=m.reopens))
+            if m.reopens else phrase("no_reopened"))
         readings["escalations"] = _rate(
             m.decayed_escalations, m.decayed_tickets, typical.escalations,
-            (lambda: count(m.escalations, "urgent or high priority ticket"))
-            if m.escalations else "no urgent or high priority tickets")
+            (lambda: phrase("escalations", n=m.escalations))
+            if m.escalations else phrase("no_escalations"))
     if norms.good_share is None or not m.tickets:
         readings["bad_ratings"] = not_measured(
-            "this account collects no ratings" if norms.good_share is None
-            else "no tickets yet, so never asked for a rating")
+            NO_RATINGS_COLLECTED if norms.good_share is None else NEVER_ASKED)
     else:
         readings["bad_ratings"] = _rate(
             m.decayed_bad, m.decayed_tickets, typical.bad_ratings,
-            (lambda: count(m.bad, "bad rating")) if m.bad else "no bad ratings")
+            (lambda: phrase("bad_ratings", n=m.bad)) if m.bad else phrase("no_bad_ratings"))
     return readings
 
 
@@ -408,14 +409,12 @@ def beyond_typical(measure: float, typical: float) -> float:
     return max(measure - typical, 0.0) / (1.0 - typical)
 
 
-def _satisfaction_evidence(m: Measures, estimate: float) -> str:
+def _satisfaction_evidence(m: Measures, estimate: float) -> Phrase:
     if not m.ratings:
-        return f"no ratings yet (counted as the account's typical, {estimate:.0%} good)"
-    parts = [f"{m.good} of {count(m.ratings, 'rating')} good"]
-    if m.survey_ratings:
-        parts.append(f"average {m.survey_sum / m.survey_ratings:.1f}/5 over "
-                     f"{count(m.survey_ratings, 'survey')}")
-    return "; ".join(parts) + f" (recent ones weigh most: {estimate:.0%})"
+        return phrase("no_ratings_yet", estimate=estimate)
+    return phrase("ratings", good=m.good, ratings=m.ratings, estimate=estimate,
+                  surveys=m.survey_ratings,
+                  survey_average=m.survey_sum / m.survey_ratings if m.survey_ratings else None)
 
 
 def _amount(raw: object) -> float | None:
@@ -428,37 +427,3 @@ def _amount(raw: object) -> float | None:
     if not math.isfinite(amount) or not 0 <= amount <= MAX_AMOUNT:
         return None
     return amount
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def money_formatter(currency: str):
-    def money(amount: float) -> str:
-        return f"{currency} {amount:,.0f}"
-    return money
-
-
-def describe_days(days: float) -> str:
-    """A duration for people: "2 years 3 months", "5 months", "12 days"."""
-    whole = int(days)
-    if whole < 1:
-        return "less than a day"
-    if whole < 60:
-        return count(whole, "day")
-    months = int(days / 30.44)
-    years, months = divmod(months, 12)
-    if not years:
-        return count(months, "month")
-    return count(years, "year") + (f" {count(months, 'month')}" if months else "")
-
-
-def describe_minutes(minutes: float) -> str:
-    """A wait for people: "45 min", "3 h 20 min", "2.5 days"."""
-    if minutes < 60:
-        return f"{minutes:.0f} min"
-    if minutes < 48 * 60:
-        hours, rest = divmod(int(round(minutes)), 60)
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
-    return f"{minutes / 1440:.1f} days"

@@ -76,6 +76,7 @@
     "resize": function (size) { frame.style.height = size.height; },
     "app.reload": function () { window.setTimeout(load, 0); }
   };
+  if (!host.app_reload) { delete actions["app.reload"]; }
 
   window.addEventListener("message", function (event) {
     if (event.origin !== origin || event.source !== frame.contentWindow) { return; }

@@ -65,6 +65,7 @@
       if (!response.ok) {
         var error = new Error("HTTP " + response.status);
         error.status = response.status;
+        error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
         throw error;
       }
       return response;
@@ -88,6 +89,8 @@
   });
 
   function record(suggestion, outcome) {
+    // Feedback is kept per person and ticket; the organization page has neither.
+    if (ctx.location === "organization_sidebar") { return Promise.resolve(); }
     return api("/api/customers/" + ctx.subjectId + "/suggestions/" +
                encodeURIComponent(suggestion.id), {
       method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
@@ -111,12 +114,13 @@
     marker.style.left = (100 * value.position) + "%";
     track.appendChild(marker);
     box.appendChild(track);
+    // One row under the track: the scale's ends, and the tier thresholds between them.
     var labels = el("div", "cv-scale-labels");
-    value.scale.forEach(function (label) { labels.appendChild(el("span", "", label)); });
+    labels.appendChild(el("span", "", value.scale[0]));
+    labels.appendChild(el("span", "cv-scale-thresholds",
+                          value.thresholds.map(function (x) { return x.label; }).join(" · ")));
+    labels.appendChild(el("span", "", value.scale[value.scale.length - 1]));
     box.appendChild(labels);
-    var thresholds = el("div", "cv-scale-thresholds");
-    value.thresholds.forEach(function (x) { thresholds.appendChild(el("span", "", x.label)); });
-    box.appendChild(thresholds);
     return box;
   }
 
@@ -129,17 +133,22 @@
     heading.appendChild(el("span", "cv-visually-hidden", words("value") + " "));
     heading.appendChild(el("span", "cv-value", body.value.text));
     head.appendChild(heading);
-    head.appendChild(el("span", "cv-badge tier-" + body.tier.key, body.tier.label));
+    // Beside the value: its tier, and under it the trend (arrow and change over 30 days);
+    // read in that order, value, trend, tier.
+    var side = el("div", "cv-head-side");
+    if (body.trend) {
+      var trend = el("span", "cv-trend cv-trend--" + body.trend.direction);
+      trend.appendChild(el("span", "cv-arrow", body.trend.arrow)).setAttribute("aria-hidden", "true");
+      trend.appendChild(el("span", "cv-visually-hidden", words("trend_label") + ": "));
+      trend.appendChild(document.createTextNode(" " + body.trend.text));
+      side.appendChild(trend);
+    }
+    side.appendChild(el("span", "cv-badge tier-" + body.tier.key, body.tier.label));
+    head.appendChild(side);
     glance.appendChild(head);
     glance.appendChild(scale(body.value));
     if (body.reasons) { glance.appendChild(el("p", "cv-reasons", body.reasons)); }
     var meta = el("p", "cv-meta");
-    if (body.trend) {
-      var trend = el("span", "cv-trend cv-trend--" + body.trend.direction);
-      trend.appendChild(el("span", "cv-arrow", body.trend.arrow)).setAttribute("aria-hidden", "true");
-      trend.appendChild(document.createTextNode(" " + words("trend_label") + ": " + body.trend.text));
-      meta.appendChild(trend);
-    }
     [body.little_data, body.coverage].forEach(function (text) {
       if (!text) { return; }
       if (meta.childNodes.length) { meta.appendChild(document.createTextNode(" · ")); }
@@ -183,19 +192,33 @@
     return Promise.resolve();
   }
 
+  // On the organization page no ticket is open: the reply is copied, to go into the next one.
+  function copying() { return ctx.location === "organization_sidebar"; }
+
+  function copyText(box) {
+    box.focus();
+    box.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    if (copied) { return Promise.resolve(); }
+    return navigator.clipboard.writeText(box.value);
+  }
+
   function preview(s, item, actions) {
     busy = true;
     var form = el("div", "cv-preview");
     var id = "cv-reply-" + s.id;
-    var label = el("label", "cv-preview-label", words("reply_label"));
+    var label = el("label", "cv-preview-label", words(copying() ? "copy_label" : "reply_label"));
     label.htmlFor = id;
     var box = el("textarea", "cv-preview-text");
     box.id = id;
     box.rows = 5;
     box.value = (s.action.greeting ? s.action.greeting + "\n\n" : "") + s.action.value;
     var row = el("div", "cv-suggestion-actions");
-    var insert = button(words("insert"), "c-btn--primary c-btn--sm",
-                        words("insert_for", { title: s.title }));
+    var insert = copying()
+      ? button(words("copy"), "c-btn--primary c-btn--sm", words("copy_for", { title: s.title }))
+      : button(words("insert"), "c-btn--primary c-btn--sm",
+               words("insert_for", { title: s.title }));
     var cancel = button(words("cancel"), "c-btn--quiet c-btn--sm");
     row.appendChild(insert);
     row.appendChild(cancel);
@@ -206,10 +229,11 @@
     resize();
     focusOn(box);
     insert.addEventListener("click", function () {
-      zaf.invoke("ticket.editor.insert", box.value).then(function () {
+      var put = copying() ? copyText(box) : zaf.invoke("ticket.editor.insert", box.value);
+      put.then(function () {
         busy = false;
         record(s, "accepted");
-        done(s, item, words("inserted", { title: s.title }));
+        done(s, item, words(copying() ? "copied" : "inserted", { title: s.title }));
       });
     });
     cancel.addEventListener("click", function () {
@@ -268,7 +292,7 @@
       fill.style.width = Math.round(100 * s.share) + "%";
       bar.appendChild(fill);
       li.appendChild(bar);
-      li.appendChild(el("span", "cv-signal-evidence", s.fact));
+      li.appendChild(el("span", "cv-signal-evidence", s.evidence || s.fact));
       list.appendChild(li);
     });
     return list;
@@ -307,7 +331,12 @@
     if (d.costs.length) { box.appendChild(section(words("costs"), signalList(d.costs))); }
     if (d.unmeasured.length) {
       var none = el("ul", "cv-unmeasured");
-      d.unmeasured.forEach(function (label) { none.appendChild(el("li", "", label)); });
+      d.unmeasured.forEach(function (item) {
+        var li = el("li", "");
+        li.appendChild(el("span", "cv-unmeasured-label", item.label));
+        if (item.reason) { li.appendChild(el("span", "cv-unmeasured-reason", item.reason)); }
+        none.appendChild(li);
+      });
       box.appendChild(section(words("unmeasured"), none));
     }
     if (d.money) {
@@ -328,7 +357,9 @@
 
   // ---- states -----------------------------------------------------------------------------
   function render(body, focusResult) {
-    if (ctx.location !== "ticket_sidebar") { body.suggestions = []; }  // they act on a ticket
+    // A person's page has no ticket to act on; the organization's shows the suggestions
+    // that need none (a reply to copy, a link).
+    if (ctx.location === "user_sidebar") { body.suggestions = []; }
     shown = body;
     var parts = [card(body)];
     var next = el("section", "cv-next");
@@ -337,15 +368,18 @@
     nextHeading.id = "cv-next-heading";
     next.appendChild(nextHeading);
     if (body.suggestions.length) { next.appendChild(suggestionItem(body.suggestions[0])); }
-    else { next.appendChild(el("p", "cv-muted", words("no_suggestions"))); }
-    if (ctx.location === "ticket_sidebar") { parts.push(next); }
+    else {
+      next.appendChild(el("p", "cv-muted", words(copying() ? "no_org_suggestions" : "no_suggestions")));
+    }
+    if (ctx.location !== "user_sidebar") { parts.push(next); }
     parts.push(details(body));
     var foot = el("footer", "cv-foot");
     var when = el("span", "cv-updated", body.updated);
     var refresh = button(words("refresh"), "c-btn--quiet c-btn--sm");
     refresh.addEventListener("click", function () {
       when.textContent = words("updating");
-      load(true).then(function () {
+      load(true).then(function (painted) {
+        if (painted === false) { return; }
         var heading = document.getElementById("cv-value-heading");
         if (heading) { focusOn(heading); say(words("refreshed")); }
       });
@@ -393,15 +427,17 @@
     retryDelay = Math.min(retryDelay * 2, RETRY_MAX);
   }
 
-  // The app's session (15 minutes) ran out: ask Zendesk for a fresh signed load of this
-  // iframe, which brings a new session with it. Nothing to click.
+  // The app's session (15 minutes) ran out: ask the host for a fresh signed load of this
+  // iframe, which brings a new session with it. Zendesk documents no action for that (the
+  // demo's host honours `app.reload`); where the host refuses it, the agent is told how to
+  // sign in again: Zendesk's "Reload all apps", or the button, which loads the page again.
   function resign() {
     document.documentElement.setAttribute("data-state", "resigning");
     say(words("resigning"));
     return zaf.invoke("app.reload").catch(function () {
-      var again = button(words("retry"), "c-btn--sm");
+      var again = button(words("reload"), "c-btn--sm");
       again.addEventListener("click", function () { window.location.reload(); });
-      message("unavailable", words("unavailable"), null, again);
+      message("expired", words("expired_title"), words("expired_body"), again);
     });
   }
 
@@ -434,7 +470,24 @@
   function load(refresh) {
     root.setAttribute("aria-busy", "true");
     return api(glancePath(refresh)).then(function (r) { return r.json(); })
-      .then(function (body) { retryDelay = 5000; return render(body, false); }, failed);
+      .then(function (body) { retryDelay = 5000; return render(body, false); }, function (error) {
+        if (refresh && shown && error && error.status === 429) { return limited(error.retryAfter); }
+        return failed(error);
+      });
+  }
+
+  // A refresh asked for too soon after the last (the app allows one every few seconds): the
+  // value on screen stays, and the freshness line says quietly when the next is possible.
+  function limited(seconds) {
+    root.setAttribute("aria-busy", "false");
+    var when = view.querySelector(".cv-updated");
+    if (when) { when.textContent = words("refresh_soon"); }
+    say(words("refresh_soon"));
+    window.setTimeout(function () {
+      var line = view.querySelector(".cv-updated");
+      if (line && shown && line.textContent === words("refresh_soon")) { line.textContent = shown.updated; }
+    }, 1000 * Math.max(seconds || 0, 1));
+    return false;
   }
 
   // ---- where the app is -------------------------------------------------------------------

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, request
 
-from integrations.errors import NotFound
-from plugin.core.rollup import roll_up
 from plugin.core.settings import DEFAULT_SUGGESTIONS
+from plugin.service_layer.organizations import organization_view
 from plugin.web.binding import (
     allow_refresh,
     organization_binding,
@@ -67,24 +66,19 @@ def customer_glance(user_id: int):
 
 @bp.get("/organizations/<zid:organization_id>/glance")
 def organization_glance(organization_id: int):
-    """The organization's value rolled up from its people (at most `MAX_PEOPLE` of them)."""
+    """The organization's value rolled up from its people (at most `MAX_PEOPLE` of them), with
+    the suggestions the rules make for it."""
     config, _ = account()
     require(session_token(), organization_binding(organization_id))
+    view = organization_view(services(), config, organization_id, MAX_PEOPLE)
+    if view is None:
+        abort(404, "no people of this organization are known yet")
     store = services().store(config.base_url)
     settings = services().settings_for(store)
-    now = services().clock()
-    values = []
-    for user_id in store.organization_members(organization_id, MAX_PEOPLE):
-        try:
-            values.append(services().value(config, user_id).result.value)
-        except NotFound:
-            continue
-    if not values:
-        abort(404, "no people of this organization are known yet")
-    rollup = roll_up(values, services().cutoffs(store, settings, now))
-    return people_glance(rollup, now=now,
+    return people_glance(view.rollup, now=services().clock(),
                          agent_locale=pick_locale(request.args.get("locale") or "en"),
-                         currency=settings.currency)
+                         currency=settings.currency, suggestions=view.suggestions,
+                         settings=settings)
 
 
 @bp.post("/customers/<zid:user_id>/suggestions/<suggestion>")

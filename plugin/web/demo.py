@@ -74,10 +74,13 @@ def organization(organization_id: int):
 
 def _harness(title: str, location: str, app_url: str, data: dict, locale: str):
     """The host page: what Zendesk would answer the sidebar's ZAF calls with. `sign` (a path
-    of this app) hands the host a signed-load token, so the sidebar is POSTed as Zendesk does."""
+    of this app) hands the host a signed-load token, so the sidebar is POSTed as Zendesk does;
+    `app_reload=0` makes the host refuse the `app.reload` action as an unknown one (Zendesk
+    documents no such action: see docs/architecture.md, "An expired session")."""
     sign = request.args.get("sign", "")
     host = {"location": location, "app_url": app_url, "locale": locale,
             "sign": sign if sign.startswith("/") and not sign.startswith("//") else "",
+            "app_reload": request.args.get("app_reload") != "0",
             "data": {**data, "currentUser.id": DEMO_AGENT_ID, "currentUser.locale": locale}}
     return render_template("demo/ticket.html", title=title, location=location, host=host)
 

@@ -10,19 +10,13 @@ Made at the web edge from the `Assessment` the cache holds; the JSON contract
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date
 from babel.numbers import (
-    format_compact_currency,
-    format_currency,
     format_decimal,
-    format_percent,
-    get_currency_symbol,
 )
 
 from plugin.core.assessment import Assessment, TrendPoint
@@ -31,7 +25,8 @@ from plugin.core.rollup import Rollup
 from plugin.core.settings import DEFAULT_SUGGESTIONS, Settings
 from plugin.core.suggestions import Suggestion
 from plugin.web.contract import notice_audience
-from plugin.web.i18n import catalog
+from plugin.web.evidence import evidence
+from plugin.web.words import Words
 
 SCALE = 100.0
 """The value reads on −SCALE..+SCALE (each group of default weights adds up to 100)."""
@@ -42,70 +37,20 @@ UI_WORDS = (
     "restored", "insert", "insert_for", "cancel", "reply_label", "inserted", "tag_added",
     "applied", "details", "more_suggestions", "benefits", "costs", "unmeasured", "money_view",
     "money_spend", "money_cost", "money_net", "money_source", "lifetime", "refresh",
-    "refreshed", "updating",
+    "refreshed", "refresh_soon", "updating",
     "trend_label", "not_found_title", "not_found_body", "unavailable", "retry", "resigning",
-    "people", "no_requester",
+    "people", "no_requester", "copy", "copy_for", "copy_label", "copied", "no_org_suggestions",
+    "expired_title", "expired_body", "reload",
 )
 """The page's own words, sent in the agent's language with the glance."""
 REASONS = 3
 """Drivers in the line of reasons."""
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
 AGENT_NOTICES = (
     ("History still loading", "notice_history_loading"),
     ("is unreachable right now", "notice_offline"),
     ("showing the last known value", "notice_offline"),
 )
 """Notices that change how to read this customer's value, and the plain words for each."""
-
-
-class Words:
-    """One locale's message table with Babel's formatting for it."""
-
-    def __init__(self, locale: str) -> None:
-        self.code = locale
-        self.locale = Locale.parse(locale)
-        self.table = catalog(locale)
-
-    def __call__(self, key: str, count: float | None = None, **values: Any) -> str:
-        entry = self.table[key]
-        if isinstance(entry, Mapping):
-            form = self.locale.plural_form(count if count is not None else 0)
-            entry = entry.get(form, entry["other"])
-        if count is not None:
-            values.setdefault("n", self.number(count))
-        return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), entry)
-
-    def number(self, value: float) -> str:
-        return format_decimal(round(value), locale=self.locale)
-
-    def signed(self, value: float) -> str:
-        whole = round(value)
-        sign = "+" if whole > 0 else ("−" if whole < 0 else "")
-        return sign + format_decimal(abs(whole), locale=self.locale)
-
-    def money(self, amount: float, currency: str) -> str:
-        """A whole amount ("27.441 $"), or its short form where the locale has one ("$27.4K")."""
-        pattern = self.locale.currency_formats["standard"].pattern.split(";")[0]
-        whole = format_currency(round(amount), currency, format=re.sub(r"\.0+", "", pattern),
-                                locale=self.locale, currency_digits=False)
-        short = format_compact_currency(amount, currency, locale=self.locale, fraction_digits=1)
-        bare = short.replace(currency, "").replace(
-            get_currency_symbol(currency, locale=self.locale), "")
-        return short if any(c.isalpha() for c in bare) else whole
-
-    def percent(self, share: float) -> str:
-        return format_percent(share, locale=self.locale)
-
-    def duration(self, days: float) -> str:
-        """A duration to the largest whole unit: "5 years", "3 months", "12 days"."""
-        return format_timedelta(timedelta(days=max(days, 1)), threshold=1.0,
-                                locale=self.locale)
-
-    def ago(self, delta: timedelta) -> str:
-        if delta < timedelta(minutes=1):
-            return self("just_now")
-        return format_timedelta(-delta, add_direction=True, format="short", threshold=1.0,
-                                locale=self.locale)
 
 
 def _pin(v, w: Words) -> str | None:
@@ -152,19 +97,27 @@ def glance(assessment: Assessment, *, settings: Settings, now: datetime, stale: 
         "details": {
             "benefits": [_signal(s, v, w) for s in v.benefits if s.measured],
             "costs": [_signal(s, v, w) for s in v.costs if s.measured],
-            "unmeasured": [w("signal_" + s.signal) for s in (*v.benefits, *v.costs)
-                           if not s.measured],
+            "unmeasured": [{"label": w("signal_" + s.signal), "reason": evidence(s.phrase, w)}
+                           for s in (*v.benefits, *v.costs) if not s.measured],
             "money": _money(v, w),
             "lifetime": _lifetime(getattr(assessment, "lifetime", None), w),
         },
     }
 
 
-def people_glance(rollup: Rollup, *, now: datetime, agent_locale: str,
-                  currency: str) -> dict[str, Any]:
-    """The organization's glance: its value from its people, their spend counted once, and its
-    people ranked (in Details)."""
+ORGANIZATION_ACTIONS = ("reply", "link")
+"""What a suggestion can do on the organization page, where no ticket is open: a reply to copy
+into the next conversation, a link; a tag or a macro acts on a ticket, so those wait for one."""
+
+
+def people_glance(rollup: Rollup, *, now: datetime, agent_locale: str, currency: str,
+                  suggestions: tuple[Suggestion, ...] = (),
+                  settings: Settings | None = None) -> dict[str, Any]:
+    """The organization's glance: its value from its people, their spend counted once, its
+    people ranked (in Details), and the suggestions for it that need no ticket."""
     w = Words(agent_locale)
+    shown = [suggestion_view(s, w, w, settings, greet=False) for s in suggestions
+             if settings is not None and s.action.type in ORGANIZATION_ACTIONS]
     high, low = rollup.cutoffs
     computed = min((v.computed_at for v in rollup.people), default=now)
     reasons = [w("org_rollup", len(rollup.people))]
@@ -176,7 +129,7 @@ def people_glance(rollup: Rollup, *, now: datetime, agent_locale: str,
         "value": _scale(rollup.value, high, low, w),
         "tier": {"key": rollup.tier, "label": w("tier_" + rollup.tier)},
         "little_data": None, "trend": None, "reasons": " · ".join(reasons), "coverage": None,
-        "suggestions": [], "notices": [], "stale": False, "computed_at": computed.isoformat(),
+        "suggestions": shown, "notices": [], "stale": False, "computed_at": computed.isoformat(),
         "updated": w("updated", ago=w.ago(now - computed)),
         "words": {key: w(key) for key in UI_WORDS},
         "details": {"benefits": [], "costs": [], "unmeasured": [], "money": None,
@@ -230,7 +183,7 @@ def _fact(s: SignalScore, v: CustomerValue, w: Words) -> str:
     facts = {
         "lifetime_spend": lambda: w("fact_spent", amount=w.money(spend, v.currency)),
         "purchase_frequency": lambda: w("fact_purchases", m.won),
-        "purchase_recency": lambda: w("fact_last_purchase", ago=w.duration(
+        "purchase_recency": lambda: w("fact_last_purchase", ago=w.since(
             (m.at - m.last_won).total_seconds() / 86_400)) if m.last_won
         else w("signal_" + s.signal),
         "deal_count": lambda: w("fact_deals", m.won),
@@ -262,7 +215,7 @@ def _signal(s: SignalScore, v: CustomerValue, w: Words) -> dict[str, Any]:
     return {"signal": s.signal, "label": w("signal_" + s.signal), "kind": s.kind,
             "points": w("points_of", points=w.number(s.points), max=w.number(s.max_points)),
             "share": round(s.points / s.max_points, 4) if s.max_points else 0.0,
-            "fact": _fact(s, v, w)}
+            "fact": _fact(s, v, w), "evidence": evidence(s.phrase, w)}
 
 
 def _money(v: CustomerValue, w: Words) -> dict[str, str] | None:
@@ -270,8 +223,9 @@ def _money(v: CustomerValue, w: Words) -> dict[str, str] | None:
     if money is None or money.spend is None:
         return None
     basis = {"user field": w("basis_user_field"),
-             "organization field": w("basis_organization_field")}.get(money.basis or "",
-                                                                       money.basis or "")
+             "organization field": w("basis_organization_field"),
+             "expected next 12 months": w("basis_expected"),
+             "deals": w("basis_deals")}.get(money.basis or "", money.basis or "")
     return {"source": basis, "spend": w.money(money.spend, v.currency),
             "cost": w.money(money.cost_to_serve, v.currency),
             "net": w.money(money.net or 0.0, v.currency)}
@@ -293,8 +247,8 @@ def _lifetime(lifetime: Any, w: Words) -> list[list[str]] | None:
     return rows
 
 
-def suggestion_view(s: Suggestion, w: Words, reply: Words, settings: Settings
-                    ) -> dict[str, Any]:
+def suggestion_view(s: Suggestion, w: Words, reply: Words, settings: Settings, *,
+                    greet: bool = True) -> dict[str, Any]:
     """One suggestion as the sidebar shows it: the admin's own words where they wrote some,
     else the translated defaults; buttons named after what they do and for which suggestion."""
     rule = settings.suggestions[s.id]
@@ -306,7 +260,7 @@ def suggestion_view(s: Suggestion, w: Words, reply: Words, settings: Settings
         edited = default is None or rule.text != default.text
         text = str(s.action.value) if edited else _reply_text(s, reply)
         greeting = reply("greeting", name=s.facts["first_name"]) \
-            if s.facts.get("first_name") else ""
+            if greet and s.facts.get("first_name") else ""
         if greeting and text.lower().startswith(greeting.split()[0].lower()):
             greeting = ""  # the text greets already
         action |= {"value": text, "greeting": greeting, "label": w("action_reply"),
@@ -360,8 +314,9 @@ def _reason(s: Suggestion, w: Words) -> str:
               "surprise_delight": "left"}
     values = {key: w.number(float(value)) if value.replace(".", "", 1).isdigit() else value
               for key, value in f.items()}
-    values |= {"known": known, "topic": _quoted(f.get("topic", "")),
-               "age": w.duration(num("age_days")),
+    values |= {"known": known, "known_ago": w.since(num("known_days")),
+               "topic": _quoted(f.get("topic", "")),
+               "age": w.duration(num("age_days")), "age_ago": w.since(num("age_days")),
                "before": format_decimal(num("before"), format="#,##0.#", locale=w.locale),
                "kind": w("feedback_" + f.get("kind", "good"))}
     return w("reason_" + s.id, num(counts.get(s.id, "")) if s.id in counts else None, **values)
