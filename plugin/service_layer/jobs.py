@@ -237,7 +237,7 @@ def requeue_unfinished(app: Flask) -> int:
     killed mid-job loses that job's queue entry, never the delivery. Jobs are idempotent (they
     only write what differs), so running one twice is harmless."""
     services = app.extensions["customer_value"]
-    older_than = timedelta(seconds=float(app.config.get("REQUEUE_AFTER_SECONDS") or 600))
+    older_than = timedelta(seconds=app.config["REQUEUE_AFTER_SECONDS"])
     unfinished = services.unfinished_deliveries(older_than)
     for delivery in unfinished:
         app.extensions["queue"].tag_ticket(delivery.account_key, delivery.ticket_id,
