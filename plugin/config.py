@@ -26,6 +26,8 @@ SECRET_BYTES = 32
 MIN_REQUEUE_SECONDS = 1.0
 """The shortest wait before the sweep queues an unfinished webhook delivery again: below it,
 every sweep would queue again the jobs still running or waiting in the queue."""
+MIN_CLAIM_SECONDS = 3.0
+"""The shortest sync claim: renewed every third of it, so at least once a second."""
 MIN_SECRET_BYTES = 32
 """RFC 7518 §3.2: an HS256 key at least as long as the SHA-256 output. A shorter SECRET_KEY is
 refused at start-up rather than failing every signed session later."""
@@ -52,6 +54,7 @@ DEFAULTS: Mapping[str, Any] = {
     "SETUP_TOKEN_ENTRY": False,
     "SYNC_INTERVAL_SECONDS": 300.0,
     "REQUEUE_AFTER_SECONDS": 600.0,
+    "SYNC_CLAIM_SECONDS": 600.0,
 }
 PLAIN_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
                      "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
@@ -123,6 +126,10 @@ def load(test_config: Mapping[str, Any] | None = None) -> Config:
         "REQUEUE_AFTER_SECONDS", config["REQUEUE_AFTER_SECONDS"], minimum=MIN_REQUEUE_SECONDS,
         meaning="how long a webhook delivery may stay unfinished before the sweep queues its "
                 "job again; 600 by default, and it cannot be switched off")
+    config["SYNC_CLAIM_SECONDS"] = seconds(
+        "SYNC_CLAIM_SECONDS", config["SYNC_CLAIM_SECONDS"], minimum=MIN_CLAIM_SECONDS,
+        meaning="how long an account's periodic sync stays claimed by a worker that stopped "
+                "renewing it; 600 by default")
     config["SECRET_KEY_FROM_FILE"] = False
     if not config["SECRET_KEY"] and (folder / SECRET_FILE).exists():
         config["SECRET_KEY"] = (folder / SECRET_FILE).read_text().strip()
