@@ -51,6 +51,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,7 +65,9 @@ from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin import create_app
 from plugin.demo.generator import generate
-from plugin.service_layer.jobs import consumer_threads, requeue_unfinished
+from plugin.service_layer.account_sync import sync_account
+from plugin.service_layer.backfill import CHECKPOINT
+from plugin.service_layer.jobs import consumer_threads, queue_due_syncs, requeue_unfinished
 from plugin.service_layer.sync import sync
 from plugin.storage.migrations import upgrade
 from plugin.storage.schema import (
@@ -75,6 +78,7 @@ from plugin.storage.schema import (
     tickets,
     users,
 )
+from plugin.storage.sync_runs import SyncRuns
 from plugin.web.signature import TEST_SECRET, sign
 
 NOW = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -349,10 +353,12 @@ def as_postgres(*command: str) -> None:
                    capture_output=True, timeout=120)
 
 
-def postgres_row(base: str, scratch: Path) -> dict:
-    """A private cluster (initdb in a temporary folder, port 5440, trust on 127.0.0.1 only):
-    a clean sync into one database; into another, a sync during which the server is restarted
-    (`pg_ctl restart -m fast`) right after half of the pages, then the sync run again."""
+@contextmanager
+def private_postgres(scratch: Path, names: tuple[str, ...]):
+    """A private cluster (initdb in a temporary folder, port 5440, trust on 127.0.0.1 only)
+    with the databases `names`: yields (the URL of a database by name, a function restarting
+    the server: `pg_ctl restart -m fast`, or with `down` seconds, `stop -m fast`, that wait,
+    then `start`)."""
     folder = Path(tempfile.mkdtemp(prefix="reliability-pg-"))
     shutil.chown(folder, "postgres")
     data = folder / "data"
@@ -361,30 +367,46 @@ def postgres_row(base: str, scratch: Path) -> dict:
     try:
         as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
         as_postgres(*control[:1], "start", *control[1:])
-        for name in ("clean", "restarted"):
+        for name in names:
             as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(PG_PORT),
                         "-U", "postgres", name)
-        url = f"postgresql+psycopg://postgres@127.0.0.1:{PG_PORT}/" + "{}"
-        pages = run_sync(url.format("clean"), base)
-        expected = fingerprint(url.format("clean"))
-        restarted = []
-
-        def restart(saved: int) -> None:
-            if saved == pages // 2 and not restarted:
+        def restart(down: float = 0.0) -> None:
+            if not down:
                 as_postgres(*control[:1], "restart", "-m", "fast", *control[1:])
-                restarted.append(saved)
+                return
+            as_postgres(*control[:1], "stop", "-m", "fast", *control[1:])
+            time.sleep(down)
+            as_postgres(*control[:1], "start", *control[1:])
 
-        try:
-            run_sync(url.format("restarted"), base, on_page=restart)
-            first = "finished"
-        except Exception as error:  # the restart's failure is the point
-            first = f"stopped ({type(error).__name__})"
-        run_sync(url.format("restarted"), base)
-        equal = fingerprint(url.format("restarted")) == expected
+        yield (lambda name: f"postgresql+psycopg://postgres@127.0.0.1:{PG_PORT}/{name}",
+               restart)
     finally:
         subprocess.run(["runuser", "-u", "postgres", "--", *control[:1], "stop", "-m", "fast",
                         *control[1:]], capture_output=True, timeout=120)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def postgres_row(base: str, scratch: Path) -> dict:
+    """A clean sync into one database of the private cluster; into another, a sync during
+    which the server is restarted (`pg_ctl restart -m fast`) right after half of the pages,
+    then the sync run again."""
+    with private_postgres(scratch, ("clean", "restarted")) as (url, restart_server):
+        pages = run_sync(url("clean"), base)
+        expected = fingerprint(url("clean"))
+        restarted = []
+
+        def restart(saved: int) -> None:
+            if saved == pages // 2 and not restarted:
+                restart_server()
+                restarted.append(saved)
+
+        try:
+            run_sync(url("restarted"), base, on_page=restart)
+            first = "finished"
+        except Exception as error:  # the restart's failure is the point
+            first = f"stopped ({type(error).__name__})"
+        run_sync(url("restarted"), base)
+        equal = fingerprint(url("restarted")) == expected
     return {"fault": "PostgreSQL restarted during a sync",
             "running": f"sync of {expected[0]['tickets']} tickets ({pages} pages) into a "
                        "private PostgreSQL",
@@ -395,8 +417,252 @@ def postgres_row(base: str, scratch: Path) -> dict:
             "ok": equal and bool(restarted)}
 
 
+# --- a real worker process -------------------------------------------------------------------
+
+BULK = 3
+"""Tickets per bulk update in the backfill row (100 in production), so a small account's
+backfill (27 tickets to tag) has nine bulk updates to be killed between."""
+SECRET = "k" * 40
+ACCOUNT: list[Path] = []
+"""The generated account's folder (set by `main`), for the backfill row's second sandbox."""
+
+
+def worker_child(threads: str) -> None:
+    """Child process: `customer-value worker` itself, with this script's page and bulk sizes."""
+    import plugin.service_layer.backfill as backfill_module
+    from plugin.cli import main as cli
+
+    zendesk_module.EXPORT_PAGE_SIZE, zendesk_module.LIST_PAGE_SIZE = EXPORT_PAGE, LIST_PAGE
+    zendesk_module.BULK_LIMIT = backfill_module.BULK_LIMIT = BULK
+    sys.argv = ["customer-value", "worker", "--workers", threads]
+    cli()
+
+
+def start_worker(app, base: str, log: Path, threads: int = 2) -> subprocess.Popen:
+    """A `customer-value worker` process (its own session, so a SIGKILL takes all of it) on the
+    app's database and queue, with the app's settings."""
+    config = app.config
+    env = {**os.environ, "DATABASE_URL": config["DATABASE_URL"], "ZENDESK_BASE_URL": base,
+           "ZENDESK_EMAIL": EMAIL, "ZENDESK_API_TOKEN": TOKEN,
+           "CUSTOMER_VALUE_SECRET_KEY": config["SECRET_KEY"],
+           "CUSTOMER_VALUE_QUEUE_PATH": config["QUEUE_PATH"],
+           "CUSTOMER_VALUE_TAG_ALWAYS": "true",
+           "CUSTOMER_VALUE_REQUEUE_AFTER_SECONDS": str(config["REQUEUE_AFTER_SECONDS"]),
+           "CUSTOMER_VALUE_SYNC_INTERVAL_SECONDS": str(config["SYNC_INTERVAL_SECONDS"]),
+           "CUSTOMER_VALUE_SYNC_CLAIM_SECONDS": str(config["SYNC_CLAIM_SECONDS"]),
+           "CUSTOMER_VALUE_INSTANCE": str(log.parent / "instance")}
+    env.pop("REDIS_URL", None)
+    if config.get("REDIS_URL"):
+        env["REDIS_URL"] = config["REDIS_URL"]
+    with log.open("a") as out:
+        return subprocess.Popen([sys.executable, __file__, "--worker-child", str(threads)],
+                                env=env, stdout=out, stderr=out, start_new_session=True)
+
+
+def kill(worker: subprocess.Popen) -> None:
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(30)
+
+
+def stop(worker: subprocess.Popen) -> None:
+    with __import__("contextlib").suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(60)
+    except subprocess.TimeoutExpired:
+        kill(worker)
+
+
+def wait_until(condition: Callable[[], bool], limit: float, every: float = 0.1) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
+def served(base: str, part: str) -> int:
+    """Requests the sandbox served so far to endpoints whose key contains `part`."""
+    stats = requests.get(f"{base}/_sandbox/stats", timeout=30).json()["by_endpoint"]
+    return sum(count for key, count in stats.items() if part in key)
+
+
+def done_deliveries(app) -> int:
+    with app.extensions["customer_value"].engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM webhook_deliveries "
+                                 "WHERE done_at IS NOT NULL")).scalar_one()
+
+
+def sandbox_tags(base: str) -> dict[int, tuple[str, ...]]:
+    """Every listed (not archived) ticket's tier tags, by id."""
+    found, page = {}, 1
+    while True:
+        body = requests.get(f"{base}/api/v2/tickets", auth=AUTH, timeout=60,
+                            params={"per_page": 100, "page": page}).json()
+        for ticket in body["tickets"]:
+            found[ticket["id"]] = tuple(sorted(t for t in ticket["tags"]
+                                               if t in ("cv_high", "cv_low")))
+        if not body.get("next_page"):
+            return found
+        page += 1
+
+
+def ticket_writes(base: str) -> tuple[int, int]:
+    """Tickets written by bulk updates, and how many of those writes repeated an earlier one
+    (the same ticket again), from the sandbox's job statuses."""
+    jobs = requests.get(f"{base}/api/v2/job_statuses", auth=AUTH, timeout=60).json()
+    seen: dict[int, int] = {}
+    for job in jobs["job_statuses"]:
+        for result in job.get("results") or []:
+            seen[result["id"]] = seen.get(result["id"], 0) + 1
+    return sum(seen.values()), sum(count - 1 for count in seen.values())
+
+
+def worker_app(base: str, scratch: Path, **config) -> object:
+    return create_app({"TESTING": True, "SECRET_KEY": SECRET,
+                       "DATABASE_URL": f"sqlite:///{scratch / 'app.db'}",
+                       "QUEUE_PATH": str(scratch / "queue.db"), "ZENDESK_BASE_URL": base,
+                       "ZENDESK_EMAIL": EMAIL, "ZENDESK_API_TOKEN": TOKEN,
+                       "WEBHOOK_SECRET": TEST_SECRET, "TAG_ALWAYS": True, **config})
+
+
+KILL_POINTS = (("incremental", 8, "after 8 export pages of the sync"),
+               ("update_many", 2, "as the 2nd bulk update arrived"),
+               ("update_many", 5, "as the 5th arrived"),
+               ("update_many", 8, "as the 8th arrived"))
+"""Where the worker is killed: once the sandbox has served that many requests of the kind
+(polled every 20 ms, so a bulk update's kill falls while the worker waits on its job status,
+before its checkpoint is saved)."""
+
+
+def backfill_row(base: str, scratch: Path) -> dict:
+    """The periodic sync's first run (sync, then backfill) in a `customer-value worker`
+    process, SIGKILLed at each of KILL_POINTS and started again at once; then compared with a
+    clean run of the same job's code on a second sandbox of the same account."""
+    claim = 6.0
+    app = worker_app(base, scratch, SYNC_INTERVAL_SECONDS=300, SYNC_CLAIM_SECONDS=claim)
+    services = app.extensions["customer_value"]
+    store = services.store(base)
+    queue_due_syncs(app)  # what the minutely tick does: claim the account, queue its job
+    log = scratch / "worker.log"
+    worker, kills, started = start_worker(app, base, log), [], time.monotonic()
+
+    def backfilled() -> bool:
+        return store.state(CHECKPOINT).synced_through is not None
+
+    try:
+        for part, count, said in KILL_POINTS:
+            if not wait_until(lambda part=part, count=count: served(base, part) >= count
+                              or backfilled(), 300, every=0.02) or backfilled():
+                kills.append(f"{said}: never reached")
+                continue
+            kill(worker)
+            kills.append(said)
+            print(f"killed {said} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+            worker = start_worker(app, base, log)
+        finished = wait_until(lambda: backfilled()
+                              and not SyncRuns(services.engine).all()[0].claimed_by, 600,
+                              every=0.5)
+    finally:
+        stop(worker)
+    seconds = time.monotonic() - started
+    killed_tags, (writes, repeated) = sandbox_tags(base), ticket_writes(base)
+    with services.engine.connect() as conn:
+        integrity = conn.execute(text("PRAGMA integrity_check")).scalar_one()
+    runs = SyncRuns(services.engine).all()
+    services.close()
+
+    with running_sandbox(ACCOUNT[0], now=NOW, export_rate_limit=0, rate_limit=0,
+                         job_seconds=0.05) as clean_base:
+        (scratch / "clean").mkdir()
+        clean_app = worker_app(clean_base, scratch / "clean", SYNC_INTERVAL_SECONDS=300)
+        clean = clean_app.extensions["customer_value"]
+        subdomain = next(iter(clean.installed_accounts()))
+        sync_account(clean, subdomain, forced_tags=True)
+        clean_tags, (clean_writes, _) = sandbox_tags(clean_base), ticket_writes(clean_base)
+        clean.close()
+    differ = [t for t in clean_tags if killed_tags.get(t) != clean_tags[t]]
+    both = sum(len(tags) > 1 for tags in killed_tags.values())
+    tagged = sum(bool(tags) for tags in clean_tags.values())
+    lost = 0 if finished else 1
+    return {"fault": "worker SIGKILLed mid-backfill",
+            "running": f"the periodic sync's first run (sync of {store.counts()['tickets']:,} "
+                       f"tickets, then a backfill tagging {tagged} of {len(clean_tags)} listed "
+                       f"tickets in bulk updates of {BULK}) in a `customer-value worker` "
+                       "process (SQLite store and queue)",
+            "injected": f"kill -9 of the worker's process group {len(kills)} times ("
+                        + "; ".join(kills) + f"), each restarted at once; the claim lease "
+                        f"{claim:g} s (a restarted worker's first periodic tick claims the "
+                        "account again once the dead one's claim lapses); finished "
+                        f"{seconds:.0f} s after the first start",
+            "jobs_lost": f"{lost} (the account's backfill "
+                         f"{'finished' if finished else 'DID NOT finish'}; "
+                         f"last run error: {runs[0].error if runs else '?'})",
+            "tags": f"{len(differ)} of {len(clean_tags)} tickets' tier tags differ from a "
+                    f"clean run's, {both} with both tags; {writes} ticket writes "
+                    f"({repeated} repeats) against the clean run's {clean_writes}",
+            "partial": f"integrity_check {integrity}; none seen by Zendesk beyond the tag "
+                       "comparison",
+            "ok": finished and not differ and not both and integrity == "ok"}
+
+
+PG_DOWN_SECONDS = 10.0
+"""How long the cluster stays down in the tagging row: a restart with crash recovery or a
+failover, longer than `pg_ctl restart` on an idle cluster (under a second)."""
+
+
+def pg_tagging_row(base: str, scratch: Path, webhooks: int) -> dict:
+    """Webhook calls worked off by a `customer-value worker` on the scale-out set-up (the
+    private PostgreSQL cluster and Redis), the cluster stopped once a third are done and
+    started again PG_DOWN_SECONDS later."""
+    requeue = 5
+    with private_postgres(scratch, ("tagging",)) as (url, restart):
+        folder = scratch / "redis"
+        folder.mkdir()
+        server = redis_server(folder)
+        worker = None
+        try:
+            run_sync(url("tagging"), base)
+            app = worker_app(base, scratch, DATABASE_URL=url("tagging"),
+                             REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
+                             REQUEUE_AFTER_SECONDS=requeue, SYNC_INTERVAL_SECONDS=0)
+            targets = open_tickets(base, 100)
+            calls = [targets[i % len(targets)] for i in range(webhooks)]
+            accepted = deliver(app.test_client(), calls)
+            worker, started = start_worker(app, base, scratch / "worker.log"), time.monotonic()
+            wait_until(lambda: done_deliveries(app) >= accepted // 3, 600, every=0.05)
+            at_restart = done_deliveries(app)
+            restart(PG_DOWN_SECONDS)
+            app.extensions["customer_value"].engine.dispose()
+            finished = wait_until(lambda: done_deliveries(app) >= accepted
+                                  and not len(app.extensions["queue"]), 900, every=0.5)
+            seconds = time.monotonic() - started
+            stop(worker)
+            worker = None
+            wrong, both, unfinished, failed = tag_check(app, base, calls)
+            app.extensions["customer_value"].close()
+        finally:
+            if worker is not None:
+                stop(worker)
+            server.terminate()
+            server.wait(30)
+    return {"fault": "PostgreSQL restarted during tagging",
+            "running": f"{accepted} accepted webhooks for {len(set(calls))} tickets worked off "
+                       "by a `customer-value worker` (2 threads) on the private PostgreSQL "
+                       "and Redis",
+            "injected": f"pg_ctl stop -m fast once {at_restart} of {accepted} were done, "
+                        f"start {PG_DOWN_SECONDS:g} s later; "
+                        f"all done {'after' if finished else 'NOT within'} {seconds:.0f} s "
+                        f"(REQUEUE_AFTER_SECONDS={requeue})",
+            "jobs_lost": f"{unfinished} unfinished of {accepted}, {failed} failed",
+            "tags": f"{wrong} tickets with a wrong tag set, {both} with both tags",
+            "partial": "n/a", "ok": finished and not (wrong or both or unfinished or failed)}
+
+
 ROWS: dict[str, Callable] = {"pages": pages_row, "burst": burst_row, "redis": redis_row,
-                             "disk": disk_row, "postgres": postgres_row}
+                             "disk": disk_row, "postgres": postgres_row,
+                             "backfill": backfill_row, "pg_tagging": pg_tagging_row}
 
 
 def main() -> None:
@@ -404,8 +670,15 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=120)
     parser.add_argument("--webhooks", type=int, default=200)
     parser.add_argument("--only", choices=sorted(ROWS), action="append")
+    parser.add_argument("--worker-webhooks", type=int, default=100,
+                        help="webhooks of the PostgreSQL-during-tagging row")
     parser.add_argument("--disk-child", nargs=3, metavar=("DB", "BASE", "LIMIT"))
+    parser.add_argument("--worker-child", metavar="THREADS")
+    parser.add_argument("--logs", type=Path, help="keep the worker processes' logs here")
     args = parser.parse_args()
+    if args.worker_child:
+        worker_child(args.worker_child)
+        return
     if args.disk_child:
         database, base, limit = args.disk_child
         disk_child(f"sqlite:///{database}", base, int(limit))
@@ -416,15 +689,21 @@ def main() -> None:
     try:
         account = scratch / "account"
         generate(account, args.customers, seed=SEED, now=NOW)
+        ACCOUNT[:] = [account]
         for name in args.only or list(ROWS):
             row_scratch = scratch / name
             row_scratch.mkdir()
             with running_sandbox(account, now=NOW, export_rate_limit=0, rate_limit=0,
                                  job_seconds=0.05) as base:
                 started = time.monotonic()
-                row = ROWS[name](base, row_scratch, *(
-                    [args.webhooks] if name in ("burst", "redis") else []))
+                counts = {"burst": [args.webhooks], "redis": [args.webhooks],
+                          "pg_tagging": [args.worker_webhooks]}
+                row = ROWS[name](base, row_scratch, *counts.get(name, []))
             row["seconds"] = round(time.monotonic() - started, 1)
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for found in row_scratch.rglob("worker.log"):
+                    shutil.copy(found, args.logs / f"{name}-worker.log")
             results.append(row)
             print(json.dumps(row), flush=True)
     finally:

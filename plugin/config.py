@@ -8,6 +8,8 @@ database, keys and accounts given the same instance folder (CUSTOMER_VALUE_INSTA
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -21,6 +23,11 @@ from plugin.storage.schema import with_driver
 DATABASE_FILE = "customer-value.db"
 SECRET_FILE = "secret_key"
 SECRET_BYTES = 32
+MIN_REQUEUE_SECONDS = 1.0
+"""The shortest wait before the sweep queues an unfinished webhook delivery again: below it,
+every sweep would queue again the jobs still running or waiting in the queue."""
+MIN_CLAIM_SECONDS = 3.0
+"""The shortest sync claim: renewed every third of it, so at least once a second."""
 MIN_SECRET_BYTES = 32
 """RFC 7518 §3.2: an HS256 key at least as long as the SHA-256 output. A shorter SECRET_KEY is
 refused at start-up rather than failing every signed session later."""
@@ -47,6 +54,8 @@ DEFAULTS: Mapping[str, Any] = {
     "SETUP_TOKEN_ENTRY": False,
     "SETUP_BASE_URL": "",
     "SYNC_INTERVAL_SECONDS": 300.0,
+    "REQUEUE_AFTER_SECONDS": 600.0,
+    "SYNC_CLAIM_SECONDS": 600.0,
 }
 PLAIN_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN",
                      "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_APP_ID",
@@ -73,6 +82,20 @@ def flag(name: str, value: object) -> bool:
     raise ConfigError(f"{name} must be true or false (yes/no, on/off, 1/0), not {value!r}")
 
 
+def seconds(name: str, value: object, *, minimum: float, meaning: str = "") -> float:
+    """A duration setting read strictly: a finite number of seconds of at least `minimum`
+    (from the environment, `10` or `2.5`); anything else is refused with what it accepts,
+    never replaced by the default."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a number: refused below, as it was given
+            value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} must be a number of seconds, at least {minimum:g}, not "
+                          f"{value!r}" + (f" ({meaning})" if meaning else ""))
+    return float(value)
+
+
 def instance_folder(env: Mapping[str, str] | None = None) -> Path:
     """Where the app keeps its own files (SQLite database, secret key, instance config):
     CUSTOMER_VALUE_INSTANCE, else ./instance."""
@@ -83,7 +106,8 @@ def instance_folder(env: Mapping[str, str] | None = None) -> Path:
 def load(test_config: Mapping[str, Any] | None = None) -> Config:
     """The configuration: defaults, then the instance config, then the environment; with a
     `test_config`, the defaults and it alone. Yes/no settings are read strictly (`flag`), so
-    `CUSTOMER_VALUE_DEMO_MODE=False` means false, and `maybe` stops the app. The secret key,
+    `CUSTOMER_VALUE_DEMO_MODE=False` means false, and `maybe` stops the app; so does a
+    REQUEUE_AFTER_SECONDS below one second (0 would otherwise read as "no wait"). The secret key,
     unless set, is the instance folder's `secret_key` file if there is one (`create_app`
     makes it when missing)."""
     folder = instance_folder()
@@ -99,6 +123,14 @@ def load(test_config: Mapping[str, Any] | None = None) -> Config:
     for name, default in DEFAULTS.items():
         if isinstance(default, bool):
             config[name] = flag(name, config[name])
+    config["REQUEUE_AFTER_SECONDS"] = seconds(
+        "REQUEUE_AFTER_SECONDS", config["REQUEUE_AFTER_SECONDS"], minimum=MIN_REQUEUE_SECONDS,
+        meaning="how long a webhook delivery may stay unfinished before the sweep queues its "
+                "job again; 600 by default, and it cannot be switched off")
+    config["SYNC_CLAIM_SECONDS"] = seconds(
+        "SYNC_CLAIM_SECONDS", config["SYNC_CLAIM_SECONDS"], minimum=MIN_CLAIM_SECONDS,
+        meaning="how long an account's periodic sync stays claimed by a worker that stopped "
+                "renewing it; 600 by default")
     config["SECRET_KEY_FROM_FILE"] = False
     if not config["SECRET_KEY"] and (folder / SECRET_FILE).exists():
         config["SECRET_KEY"] = (folder / SECRET_FILE).read_text().strip()

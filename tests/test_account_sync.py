@@ -3,6 +3,7 @@
 whose data changed; the settings page and /metrics show the last run and the lag."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ from integrations.sandbox.server import running_sandbox
 from plugin.demo.generator import generate
 from plugin.service_layer.account_sync import (
     claim_due,
+    holding,
     run_claimed,
     run_first_sync,
     sync_account,
@@ -57,6 +59,23 @@ def test_an_expired_claim_is_taken_up_again(app):
     runs = SyncRuns(services.engine)
     assert runs.claim(account, "dead", NOW - 3 * HOUR, every=HOUR, lease=HOUR)
     assert runs.claim(account, "alive", NOW, every=HOUR, lease=HOUR)
+
+
+def test_a_running_sync_renews_its_claim_and_a_dead_worker_gives_it_up(app):
+    """A sync longer than the lease keeps its account; once its worker stops renewing (killed
+    mid-sync), the account is free one lease later, not hours later."""
+    services = app.extensions["customer_value"]
+    account = services.store("https://acme.zendesk.com").account
+    runs, lease, later = SyncRuns(services.engine), timedelta(seconds=0.9), NOW + 10 * HOUR
+    assert runs.claim(account, "w1", NOW, every=HOUR, lease=lease)
+    moments = [NOW]
+    services.clock = lambda: moments[-1]
+    with holding(services, account, "w1", lease):
+        moments.append(later)  # the sync runs for ten hours
+        time.sleep(1.0)  # three renewal periods
+        assert not runs.claim(account, "w2", later, every=HOUR, lease=lease), "renewed"
+    assert not runs.claim(account, "w2", later + lease / 2, every=HOUR, lease=lease)
+    assert runs.claim(account, "w2", later + 2 * lease, every=HOUR, lease=lease)
 
 
 def test_the_settings_page_and_metrics_show_the_last_run_and_lag(app):

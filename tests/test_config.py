@@ -1,6 +1,9 @@
 """Yes/no settings are read strictly from the environment (a "False" is false, a "maybe" stops
-the app), and demo mode is refused on a store holding real installations."""
+the app), so is the sweep's wait (REQUEUE_AFTER_SECONDS: 0 is refused, never read as 600), and
+demo mode is refused on a store holding real installations."""
 
+import os
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +12,7 @@ from plugin import create_app
 from plugin.bootstrap import build_services
 from plugin.config import DEFAULTS, ConfigError, load
 from plugin.storage.installations import Installation
+from tests.commands import SCRIPT
 
 FLAGS = sorted(name for name, default in DEFAULTS.items() if isinstance(default, bool))
 
@@ -49,3 +53,36 @@ def test_demo_mode_is_refused_on_a_store_with_real_installations(tmp_path):
     with pytest.raises(ConfigError, match="DEMO_MODE"):
         create_app({**config, "DEMO_MODE": "true"})
     create_app(config).extensions["customer_value"].close()
+
+
+@pytest.mark.parametrize(("word", "meant"), [("600", 600.0), ("1", 1.0), ("2.5", 2.5),
+                                             (" 90 ", 90.0)])
+def test_the_sweeps_wait_from_the_environment(monkeypatch, tmp_path, word, meant):
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("CUSTOMER_VALUE_REQUEUE_AFTER_SECONDS", word)
+    assert load()["REQUEUE_AFTER_SECONDS"] == meant
+
+
+def test_the_sweeps_wait_defaults_to_ten_minutes(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.delenv("CUSTOMER_VALUE_REQUEUE_AFTER_SECONDS", raising=False)
+    assert load()["REQUEUE_AFTER_SECONDS"] == 600.0
+
+
+@pytest.mark.parametrize("word", ["0", "0.5", "-5", "soon", "NaN", "Infinity", "true", "1e400"])
+def test_a_sweep_wait_under_a_second_stops_the_app(monkeypatch, tmp_path, word):
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("CUSTOMER_VALUE_REQUEUE_AFTER_SECONDS", word)
+    with pytest.raises(ConfigError, match="REQUEUE_AFTER_SECONDS must be a number of seconds, "
+                                          "at least 1"):
+        load()
+
+
+def test_the_worker_refuses_a_zero_sweep_wait_at_start_up(tmp_path):
+    """The operator sees why at once, instead of a worker that waits 600 s."""
+    done = subprocess.run([SCRIPT, "worker"], capture_output=True, text=True, timeout=60, env={
+        **os.environ, "CUSTOMER_VALUE_INSTANCE": str(tmp_path),
+        "CUSTOMER_VALUE_REQUEUE_AFTER_SECONDS": "0"})
+    assert done.returncode != 0
+    assert "REQUEUE_AFTER_SECONDS must be a number of seconds, at least 1, not 0" in done.stderr
+    assert "Worker with" not in done.stderr

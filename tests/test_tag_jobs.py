@@ -6,11 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 from huey.exceptions import RetryTask
+from sqlalchemy.exc import OperationalError
 
 from integrations.errors import Unavailable
 from plugin.core.model import absolute_cutoffs
 from plugin.core.settings import Settings
-from plugin.service_layer.jobs import RETRIES, apply_tags
+from plugin.service_layer.jobs import BACKOFF_BASE, RETRIES, apply_tags
 
 ACCOUNT = "https://acme.zendesk.com"
 
@@ -128,3 +129,30 @@ def test_a_job_writes_the_customers_tag_and_fields_once_where_zendesk_routes():
     assert services.zendesk.updates == [], "ticket tags are off"
     assert services.zendesk.user_updates == [
         (1, {"customer_value": -40.0, "customer_value_tier": "low"}, ["vip", "cv_low"])]
+
+
+class FakeServicesWithoutDatabase(FakeServices):
+    """The app's database restarting: every read of the settings fails."""
+
+    def settings_for(self, store):
+        raise OperationalError("SELECT settings", {}, ConnectionError(
+            "server closed the connection unexpectedly"))
+
+
+def test_a_database_outage_waits_like_a_zendesk_outage():
+    """Not huey's own retries, which come back at once and are all spent within a restart:
+    the job waits a growing delay, spending one of its bounded retries."""
+    services, task = FakeServicesWithoutDatabase([]), SimpleNamespace(retries=RETRIES)
+    delays = []
+    for _ in range(2):
+        with pytest.raises(RetryTask) as retried:
+            apply_tags(app_with(services), ACCOUNT, 10, 1, task)
+        delays.append(retried.value.delay)
+    assert delays == [BACKOFF_BASE * 2, BACKOFF_BASE * 4] and task.retries == RETRIES - 2
+    assert services.zendesk.updates == []
+
+
+def test_a_database_outage_out_of_retries_fails_the_job_visibly():
+    with pytest.raises(OperationalError, match="server closed the connection"):
+        apply_tags(app_with(FakeServicesWithoutDatabase([])), ACCOUNT, 10, 1,
+                   SimpleNamespace(retries=0))

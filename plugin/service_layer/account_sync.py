@@ -19,6 +19,9 @@ claimed: nothing calls Zendesk for it until then.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,9 +37,11 @@ log = logging.getLogger(__name__)
 
 SYNC_INTERVAL_SECONDS = 300.0
 """Default time between the end of one account's sync and the start of its next."""
-CLAIM_LEASE = timedelta(hours=2)
-"""How long a claim holds without being released: a worker that died mid-sync gives the
-account up after this (a first sync of a million tickets takes minutes, docs/benchmarks.md)."""
+CLAIM_LEASE = timedelta(minutes=10)
+"""How long a claim holds unless renewed: the worker running the sync renews it every third
+of this (`holding`), so a first sync of a million tickets (minutes, docs/benchmarks.md) keeps
+its account, while a worker killed mid-sync gives it up at most this long after its death.
+CUSTOMER_VALUE_SYNC_CLAIM_SECONDS sets it."""
 CLAIMS_PER_TICK = 4
 """Accounts claimed per minute at most, so many due accounts start spread over minutes."""
 
@@ -84,7 +89,7 @@ def sync_account(services: Services, subdomain: str, *, forced_tags: bool = Fals
 
 
 def claim_due(services: Services, worker: str, *, every: timedelta,
-              limit: int = CLAIMS_PER_TICK) -> list[str]:
+              limit: int = CLAIMS_PER_TICK, lease: timedelta = CLAIM_LEASE) -> list[str]:
     """Claim up to `limit` due accounts for `worker`; their subdomains, oldest run first."""
     runs, now = SyncRuns(services.engine), services.clock()
     last = {run.account: run.finished_at for run in runs.all()}
@@ -98,19 +103,21 @@ def claim_due(services: Services, worker: str, *, every: timedelta,
         if len(claimed) >= limit:
             break
         if runs.claim(services.store(config.base_url).account, worker, now, every=every,
-                      lease=CLAIM_LEASE):
+                      lease=lease):
             claimed.append(subdomain)
     return claimed
 
 
-def run_claimed(services: Services, subdomain: str, worker: str, *, forced_tags: bool = False
-                ) -> AccountSyncReport | None:
-    """Sync a claimed account and release the claim with how it ended."""
+def run_claimed(services: Services, subdomain: str, worker: str, *, forced_tags: bool = False,
+                lease: timedelta = CLAIM_LEASE) -> AccountSyncReport | None:
+    """Sync a claimed account, renewing the claim while it runs, and release it with how it
+    ended."""
     base_url = services.registry.get_base_url(subdomain) or \
         services.account_config(subdomain).base_url
     account = services.store(base_url).account
     try:
-        report = sync_account(services, subdomain, forced_tags=forced_tags)
+        with holding(services, account, worker, lease):
+            report = sync_account(services, subdomain, forced_tags=forced_tags)
     except Exception as error:
         SyncRuns(services.engine).finish(account, worker, services.clock(),
                                          error=f"{type(error).__name__}: {error}"[:500])
@@ -120,7 +127,8 @@ def run_claimed(services: Services, subdomain: str, worker: str, *, forced_tags:
 
 
 def run_first_sync(services: Services, account_key: str, worker: str, *,
-                   forced_tags: bool = False) -> AccountSyncReport | None:
+                   forced_tags: bool = False, lease: timedelta = CLAIM_LEASE
+                   ) -> AccountSyncReport | None:
     """The set-up's first sync of the account known by `account_key` (its base URL): the
     periodic sync's run (`sync_account`, which backfills when tagging is on) under the
     account's claim, taken whatever the interval; None when another worker holds the claim
@@ -130,11 +138,36 @@ def run_first_sync(services: Services, account_key: str, worker: str, *,
         raise LookupError(f"no installation for {account_key}")
     account = services.store(account_key).account
     if not SyncRuns(services.engine).claim(account, worker, services.clock(),
-                                           every=timedelta(0), lease=CLAIM_LEASE):
+                                           every=timedelta(0), lease=lease):
         log.info("the first sync of %s is left to the run that holds it",
                  installation.subdomain)
         return None
-    return run_claimed(services, installation.subdomain, worker, forced_tags=forced_tags)
+    return run_claimed(services, installation.subdomain, worker, forced_tags=forced_tags,
+                       lease=lease)
+
+
+@contextmanager
+def holding(services: Services, account: int, worker: str, lease: timedelta) -> Iterator[None]:
+    """Renew `worker`'s claim on `account` every third of `lease` while the block runs (a
+    thread of its own: a page or a bulk update may take longer than a renewal period). A
+    renewal that fails (the database restarting) is tried again at the next period."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease.total_seconds() / 3):
+            try:
+                SyncRuns(services.engine).renew(account, worker, services.clock(), lease=lease)
+            except Exception:  # the next period tries again; the lease covers two misses
+                log.warning("the sync claim of account %s could not be renewed", account,
+                            exc_info=True)
+
+    thread = threading.Thread(target=renew, name=f"claim-{account}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def sync_status(services: Services, base_url: str, now: datetime) -> dict[str, Any]:

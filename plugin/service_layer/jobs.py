@@ -29,6 +29,7 @@ from huey.exceptions import RetryTask
 from huey.registry import Message
 from huey.serializer import Serializer
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_RETRYING
+from sqlalchemy.exc import DBAPIError
 
 from integrations.errors import AuthFailed, IntegrationError, RateLimited, Unavailable
 from plugin.core.domain import CRM_NAMES
@@ -119,7 +120,10 @@ def make_queue(app: Flask) -> Huey:
         with app.app_context():
             apply_tags(app, account_key, ticket_id, requester_id, task)
             if invocation:
-                app.extensions["customer_value"].finish_delivery(account_key, invocation)
+                try:
+                    app.extensions["customer_value"].finish_delivery(account_key, invocation)
+                except DBAPIError as error:  # the tags are written; a retry writes nothing
+                    raise later(task, error) from error
 
     @huey.signal(SIGNAL_COMPLETE, SIGNAL_RETRYING)
     def count(signal, task, exc=None):
@@ -149,7 +153,8 @@ def make_queue(app: Flask) -> Huey:
         with app.app_context():
             try:
                 run_first_sync(app.extensions["customer_value"], account_key, uuid.uuid4().hex,
-                               forced_tags=bool(app.config.get("TAG_ALWAYS")))
+                               forced_tags=bool(app.config.get("TAG_ALWAYS")),
+                               lease=claim_lease(app))
             except AuthFailed as error:
                 # Trying again will not help: the set-up page asks an admin to reconnect.
                 log.warning("the first sync of %s stopped: %s", account_key, error)
@@ -158,7 +163,7 @@ def make_queue(app: Flask) -> Huey:
     def sync_job(subdomain: str, claim: str):
         with app.app_context():
             run_claimed(app.extensions["customer_value"], subdomain, claim,
-                        forced_tags=bool(app.config.get("TAG_ALWAYS")))
+                        forced_tags=bool(app.config.get("TAG_ALWAYS")), lease=claim_lease(app))
 
     @huey.periodic_task(crontab(minute="*"))
     def schedule_syncs():
@@ -194,10 +199,16 @@ def queue_due_syncs(app: Flask) -> list[str]:
     if every <= 0:
         return []
     claim = uuid.uuid4().hex
-    due = claim_due(app.extensions["customer_value"], claim, every=timedelta(seconds=every))
+    due = claim_due(app.extensions["customer_value"], claim, every=timedelta(seconds=every),
+                    lease=claim_lease(app))
     for subdomain in due:
         app.extensions["queue"].sync_job(subdomain, claim)
     return due
+
+
+def claim_lease(app: Flask) -> timedelta:
+    """How long a periodic sync's claim holds without renewal (SYNC_CLAIM_SECONDS)."""
+    return timedelta(seconds=app.config["SYNC_CLAIM_SECONDS"])
 
 
 def keep_overviews(services) -> None:
@@ -242,7 +253,7 @@ def requeue_unfinished(app: Flask) -> int:
     killed mid-job loses that job's queue entry, never the delivery. Jobs are idempotent (they
     only write what differs), so running one twice is harmless."""
     services = app.extensions["customer_value"]
-    older_than = timedelta(seconds=float(app.config.get("REQUEUE_AFTER_SECONDS") or 600))
+    older_than = timedelta(seconds=app.config["REQUEUE_AFTER_SECONDS"])
     unfinished = services.unfinished_deliveries(older_than)
     for delivery in unfinished:
         app.extensions["queue"].tag_ticket(delivery.account_key, delivery.ticket_id,
@@ -304,11 +315,18 @@ def apply_tags(app: Flask, account_key: str, ticket_id: int, requester_id: int,
     except RateLimited as error:
         # Not a failure: wait as long as Zendesk asks, without using up a retry.
         raise RetryTask(delay=error.retry_after) from error
-    except IntegrationError as error:
-        if task is None or task.retries <= 0:
-            raise
-        # huey counts a RetryTask as free; spend one retry here so outages stay bounded,
-        # and grow the delay with each attempt.
-        task.retries -= 1
-        attempt = RETRIES - task.retries
-        raise RetryTask(delay=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)) from error
+    except (IntegrationError, DBAPIError) as error:
+        # An outage of Zendesk, the CRM or the app's own database (a PostgreSQL restart):
+        # huey's own retries would come back at once and be spent within the outage.
+        raise later(task, error) from error
+
+
+def later(task: Task | None, error: Exception) -> RetryTask:
+    """The retry of a job that met an outage: one of its bounded retries spent, after a delay
+    growing with each attempt (huey counts a RetryTask as free, so it is spent here); the
+    error itself once the retries are used up (then the job is kept in `failed_jobs`)."""
+    if task is None or task.retries <= 0:
+        raise error
+    task.retries -= 1
+    attempt = RETRIES - task.retries
+    return RetryTask(delay=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))

@@ -3,8 +3,9 @@
 A worker may sync an account only after claiming it, and a claim is one conditional UPDATE
 (the account is due and nobody holds an unexpired claim), so two workers on two machines
 never sync one account at once: on PostgreSQL the second UPDATE waits for the first and then
-finds the row claimed; SQLite runs writes one at a time. A claim expires (`lease`), so an
-account whose worker died is taken up again later.
+finds the row claimed; SQLite runs writes one at a time. A claim expires (`lease`) unless its
+worker renews it while the sync runs, so an account whose worker died (a SIGKILL, a lost
+machine) is taken up again one lease later, however long a healthy sync takes.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class SyncRuns:
                 or_(sync_runs.c.finished_at.is_(None), sync_runs.c.finished_at <= now - every),
             ).values(claimed_by=worker, claimed_until=now + lease, started_at=now))
             return taken.rowcount == 1
+
+    def renew(self, account: int, worker: str, now: datetime, *, lease: timedelta) -> bool:
+        """Extend this worker's claim to `now + lease`; False when it no longer holds it."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(sync_runs).where(
+                sync_runs.c.account_id == account, sync_runs.c.claimed_by == worker,
+            ).values(claimed_until=as_utc(now) + lease)).rowcount == 1
 
     def finish(self, account: int, worker: str, now: datetime, error: str | None = None
                ) -> None:
