@@ -242,6 +242,7 @@ PHRASES = {
               "field": "3 won deals", "deals": 3},
     "last_purchase": {"days": 400.0, "gap_days": 90.0, "overdue_days": 310.0},
     "tenure": {"days": 800.0, "silent_days": 400.0}, "no_ratings_yet": {"estimate": 0.85},
+    "gone_quiet": {"days": 200.0, "gap_days": 60.0, "overdue_days": 140.0},
     "ratings": {"good": 4, "ratings": 5, "estimate": 0.8, "surveys": 2, "survey_average": 4.5},
     "positive_comments": {"n": 1}, "tickets": {"recent": 1, "days": 30, "total": 2},
     "against_typical": {"signal": "resolution_wait", "ratio": 1.52, "typical_replies": 3.0,

@@ -109,6 +109,14 @@ def _tenure(f: Mapping[str, Any]) -> str:
     return text
 
 
+def _quiet(f: Mapping[str, Any]) -> str:
+    text = (f"last ticket or deal {describe_days(f['days'])} ago; in touch about every "
+            f"{describe_days(f['gap_days'])}")
+    if f.get("overdue_days", 0) >= 1:
+        text += f", {describe_days(f['overdue_days'])} overdue"
+    return text
+
+
 def _typical(f: Mapping[str, Any]) -> str:
     noun = {"first_reply_wait": "first replies", "resolution_wait": "resolutions",
             "back_and_forth": "replies per ticket"}[f["signal"]]
@@ -131,6 +139,7 @@ ENGLISH: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
     "spend": _spend,
     "last_purchase": _recency,
     "tenure": _tenure,
+    "gone_quiet": _quiet,
     "no_ratings_collected": lambda f: "this account collects no ratings",
     "never_asked": lambda f: "no tickets yet, so never asked for a rating",
     "no_ratings_yet": lambda f: ("no ratings yet (counted as the account's typical, "

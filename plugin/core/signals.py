@@ -369,15 +369,8 @@ def _quiet(m: Measures, typical_gap_days: float) -> Reading:
     gap = rhythm_days(m, typical_gap_days)
     overdue = max(quiet - gap, 0.0)
     return Reading(True, 1.0 - decay_weight(overdue, gap),
-                   lambda: _quiet_evidence(quiet, gap, overdue))
-
-
-def _quiet_evidence(quiet: float, gap: float, overdue: float) -> str:
-    evidence = (f"last ticket or deal {describe_days(quiet)} ago; in touch about every "
-                f"{describe_days(gap)}")
-    if overdue >= 1:
-        evidence += f", {describe_days(overdue)} overdue"
-    return evidence
+                   lambda: phrase("gone_quiet", days=quiet, gap_days=gap,
+                                          overdue_days=overdue))
 
 
 def _rate(events: float, tickets: float, typical: float, evidence: Wording) -> Reading:

@@ -41,6 +41,13 @@ def _recency_evidence(f: Mapping[str, Any], w: Words) -> str:
     return text
 
 
+def _quiet_evidence(f: Mapping[str, Any], w: Words) -> str:
+    text = w("ev_gone_quiet", ago=w.since(f["days"]), gap=w.duration(f["gap_days"]))
+    if f.get("overdue_days", 0) >= 1:
+        text += w("ev_overdue", overdue=w.duration(f["overdue_days"]))
+    return text
+
+
 def _ratings_evidence(f: Mapping[str, Any], w: Words) -> str:
     text = w("ev_ratings", f["ratings"], good=w.number(f["good"]))
     if f.get("surveys"):
@@ -61,6 +68,7 @@ EVIDENCE: Mapping[str, Callable[[Mapping[str, Any], Words], str]] = {
                                                                      f["currency"])),
     "spend": _spend_evidence,
     "last_purchase": _recency_evidence,
+    "gone_quiet": _quiet_evidence,
     "tenure": lambda f, w: w("ev_tenure", tenure=w.duration(f["days"])) + (
         w("ev_silent", silent=w.duration(f["silent_days"]))
         if f.get("silent_days") is not None else ""),
