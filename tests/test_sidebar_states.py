@@ -529,3 +529,19 @@ def test_the_organization_page_suggests_for_the_account_and_copies_its_reply(bro
         "const done = arguments[arguments.length - 1];"
         "navigator.clipboard.readText().then(done, e => done('error: ' + e));")
     assert copied == text and text.endswith("(for Acme)"), copied
+
+
+def test_the_organization_page_in_german_shows_no_english(browser, site):
+    browser.get(f"{site['url']}/demo/organization/3?sign=/test/sign&locale=de")
+    enter(browser, "ready")
+    browser.find_element(By.CSS_SELECTOR, ".cv-next .cv-suggestion .c-btn--primary").click()
+    shown = browser.find_element(By.TAG_NAME, "body").text
+    english = {"spent", "tickets", "Rolled", "people", "counted", "once", "Loyal", "customer",
+               "Reward", "loyalty", "Preview", "reply", "Copy", "Dismiss", "Refresh", "Next",
+               "step", "Updated", "the", "for", "and", "with", "our", "you", "thank", "As"}
+    seen = set(shown.replace(",", " ").replace(".", " ").replace(":", " ").replace(
+        "(", " ").replace(")", " ").split())
+    assert not seen & english, (seen & english, shown)
+    assert "Antwort kopieren" in shown
+    frame_shot(browser, "organization-german")
+    no_violations(browser)
