@@ -112,7 +112,11 @@ def test_an_interrupted_backfill_resumes_to_the_same_tags(dataset, tmp_path):
     assert json.dumps(sorted(report.tiers.items()))
 
 
-def test_a_checkpoint_is_saved_mid_run_and_the_resume_matches(tmp_path_factory, tmp_path):
+def test_a_checkpoint_is_saved_mid_run_and_the_resume_matches(tmp_path_factory, tmp_path,
+                                                              monkeypatch):
+    # Updates of 25 tickets instead of Zendesk's 100, so that full updates are flushed (and a
+    # checkpoint saved) before the interruption whatever share of this account the model tags.
+    monkeypatch.setattr("plugin.service_layer.backfill.BULK_LIMIT", 25)
     folder = tmp_path_factory.mktemp("larger")
     generate(folder, 900, seed=17, now=NOW)
     with sandbox(folder) as base_url:
