@@ -4,6 +4,7 @@ that the sidebar's JSON and the tagger obey, ending by themselves, each step kep
 
 import csv
 import io
+import time
 from datetime import timedelta
 from functools import partial
 
@@ -12,7 +13,9 @@ import pytest
 from integrations.zendesk import TicketFact, UserFact
 from plugin.core.domain import Organization
 from plugin.core.tagging import decide_for
+from plugin.service_layer import services as services_module
 from plugin.service_layer.jobs import keep_overviews
+from plugin.service_layer.services import STAMP_SECONDS
 from plugin.storage.changes import ChangeStore
 from plugin.storage.overview import Filters, OverviewStore
 from tests import tokens
@@ -277,6 +280,35 @@ def test_a_pin_made_by_one_process_shows_at_once_in_another(app, make_app, datab
     assert client.delete(f"/api/overrides/{pinned.get_json()['override']['id']}",
                          headers=lead()).status_code == 200
     assert services.value(config, 25, mode="background").result.value.tier == before.tier
+
+
+def test_an_agents_read_follows_another_process_pin_within_a_second(
+        app, make_app, database_url, clock, fake, monkeypatch):
+    """An agent's read in another process reuses the account's overrides stamp for at most
+    STAMP_SECONDS (one database read a second, not one a request), then shows the pin; a
+    pin made through its own process shows at once."""
+    worker = make_app({"DATABASE_URL": database_url, "ZENDESK_SUBDOMAIN": "acme",
+                       "ZENDESK_EMAIL": "a@acme.com", "ZENDESK_API_TOKEN": ACME_TOKEN},
+                      client_factory=lambda config: fake, clock=clock)
+    services = worker.extensions["customer_value"]
+    config = services.config_for(BASE)
+    fake.requested_tickets = lambda user_id, updated_since=None: []
+    before = services.value(config, 25).result.value
+    assert before.tier != "high"
+
+    pinned = app.test_client().post("/api/overrides", headers=lead(), json={
+        "subject": "user", "subject_id": 25, "tier": "high", "reason": "Renewal",
+        "expires_at": (NOW + timedelta(days=7)).isoformat()})
+    assert pinned.status_code == 201
+    assert services.value(config, 25).result.value is before
+    later = time.monotonic() + STAMP_SECONDS
+    monkeypatch.setattr(services_module.time, "monotonic", lambda: later)
+    assert services.value(config, 25).result.value.tier == "high"
+
+    store = services.store(BASE)
+    services.overrides(store).end(pinned.get_json()["override"]["id"], actor_id=1,
+                                  actor_name="Ada Lead", now=clock())
+    assert services.value(config, 25).result.value.tier == before.tier
 
 
 def test_between_daily_refreshes_only_the_changed_customers_are_scored_again(app, clock):

@@ -48,6 +48,10 @@ CUTOFFS_SECONDS = 600.0
 LIFETIME_SECONDS = 6 * 3600.0
 """How long an account's fitted lifetime model is reused: a refit reads every stored
 customer, and a few hours of new purchases barely move four population parameters."""
+STAMP_SECONDS = 1.0
+"""How long an agent's value read reuses the account's overrides stamp: a pin made in another
+process shows in the sidebar within this time (in this process at once); jobs read it fresh,
+so tagging and alerts obey a pin from the moment it is saved."""
 SNAPSHOT_INTERVAL = timedelta(hours=1)
 """At most one trend point an hour per customer while the value stays the same."""
 
@@ -95,6 +99,8 @@ class Services:
     """Cutoffs and norms per account, with when they were computed."""
     _settings: dict[int, tuple[Settings, float]] = field(default_factory=dict)
     _reads: dict[tuple, tuple[Any, float]] = field(default_factory=dict)
+    _stamps: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """The overrides stamp per account, with when it was read (`STAMP_SECONDS`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self, account_key: str) -> HistoryStore:
@@ -174,8 +180,9 @@ class Services:
         `mode` says who waits: `web` (an agent: the CRM is asked with short timeouts and no
         waiting) or `background` (a job: the CRM's rate limits are waited out). A warm cached
         value asks neither Zendesk nor the CRM. Values are kept under the account's overrides
-        stamp (one indexed read): a pin, change or end made by any process is seen by the
-        next read in every process."""
+        stamp (one indexed read; an agent's read reuses it for STAMP_SECONDS): a pin, change
+        or end made in this process is seen by the next read, one made in another process by
+        a job's next read at once and by an agent's within STAMP_SECONDS."""
         store = self.store(config.base_url)
         settings = self.settings_for(store)
 
@@ -194,7 +201,7 @@ class Services:
             return result
 
         key = (config.base_url, user_id, ticket_id, settings.version,
-               self.overrides(store).stamp())
+               self._overrides_stamp(store, fresh=refresh or mode != "web"))
         if refresh:
             self.cache.invalidate(key)
         return self.cache.get(key, compute)
@@ -234,7 +241,24 @@ class Services:
             self._reads.pop(key, None)
 
     def overrides(self, store: HistoryStore) -> OverrideStore:
-        return OverrideStore(self.engine, store.account)
+        """The account's pins; a change through it is seen by this process's next read."""
+        account = store.account
+
+        def changed() -> None:
+            with self._lock:
+                self._stamps.pop(account, None)
+        return OverrideStore(self.engine, account, changed=changed)
+
+    def _overrides_stamp(self, store: HistoryStore, *, fresh: bool) -> int:
+        if not fresh:
+            with self._lock:
+                found = self._stamps.get(store.account)
+            if found is not None and time.monotonic() - found[1] < STAMP_SECONDS:
+                return found[0]
+        stamp = self.overrides(store).stamp()
+        with self._lock:
+            self._stamps[store.account] = (stamp, time.monotonic())
+        return stamp
 
     def _pin(self, store: HistoryStore, history: CustomerHistory, now: datetime
              ) -> TierOverride | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,9 +31,12 @@ class OverrideEvent:
 
 
 class OverrideStore:
-    def __init__(self, engine: Engine, account: int):
+    def __init__(self, engine: Engine, account: int,
+                 changed: Callable[[], None] | None = None):
+        """`changed` is called after each committed pin, change, end or expiry."""
         self.engine = engine
         self.account = account
+        self._changed = changed or (lambda: None)
 
     def pin(self, subject: str, subject_id: int, *, tier: str, reason: str,
             expires_at: datetime, actor_id: int, actor_name: str, now: datetime
@@ -56,6 +60,7 @@ class OverrideStore:
                              .values(**values))
                 action = "change"
             self._event(conn, override_id, action, values, actor_id, actor_name, now)
+        self._changed()
         found = self.get(override_id)
         assert found is not None
         return found
@@ -72,6 +77,7 @@ class OverrideStore:
             conn.execute(overrides.update().where(overrides.c.id == override_id)
                          .values(ended_at=as_utc(now)))
             self._event(conn, override_id, "end", _values(row), actor_id, actor_name, now)
+        self._changed()
         return self.get(override_id)
 
     def expire(self, now: datetime) -> list[TierOverride]:
@@ -85,6 +91,8 @@ class OverrideStore:
                              .values(ended_at=row.expires_at))
                 self._event(conn, row.id, "expire", _values(row), 0, EXPIRED_BY,
                             as_utc(row.expires_at))
+        if rows:
+            self._changed()
         return [self.get(row.id) for row in rows]
 
     def stamp(self) -> int:
