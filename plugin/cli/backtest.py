@@ -17,7 +17,7 @@ from integrations.files.crm import former_emails
 from integrations.files.dataset import DatasetError
 from integrations.files.staged import folder_bytes, staged
 from plugin.cli.base import Timestamp, account_services, fail, main
-from plugin.cli.score import read_crm, read_settings
+from plugin.cli.score import read_crm, read_folder, read_settings
 from plugin.core.backtest import DIRECTION, Backtest, Report, as_dict, fmt_auc
 from plugin.core.domain import CustomerHistory, normal_email
 from plugin.core.settings import Settings
@@ -92,17 +92,11 @@ def backtest_command(data_dir: Path | None, at: datetime | None, horizon: timede
 def _folder(stack: ExitStack, folder: Path, settings: Settings, skip_invalid: bool):
     """The folder's histories (staged on disk, read a customer at a time, with the CRM's
     deals), how many customers, those the CRM marks former, and the data's end."""
-    try:
-        dataset = _with_bar(folder_bytes(folder), "Reading the dataset folder",
-                            lambda progress: stack.enter_context(staged(
-                                folder, spend_field=settings.spend_field,
-                                skip_invalid=skip_invalid, progress=progress)))
-    except DatasetError as error:
-        hint = "" if skip_invalid else "\n(--skip-invalid leaves bad records out instead)"
-        fail(f"{folder}: {error}{hint}")
-    if dataset.warnings:
-        click.echo(f"warning: {len(dataset.warnings)} record(s) left out or not linked; "
-                   f"first: {dataset.warnings[0]}", err=True)
+    dataset = read_folder(folder, skip_invalid, lambda: _with_bar(
+        folder_bytes(folder), "Reading the dataset folder",
+        lambda progress: stack.enter_context(staged(
+            folder, spend_field=settings.spend_field, skip_invalid=skip_invalid,
+            progress=progress))))
     crm = read_crm(folder, settings)
 
     def histories() -> Iterable[CustomerHistory]:

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import click
 
@@ -137,6 +138,14 @@ def read_settings(path: Path | None) -> Settings:
         fail(f"settings {path} are invalid:\n{lines}")
 
 
+class _Read(Protocol):
+    @property
+    def warnings(self) -> list[str]: ...
+
+
+FolderRead = TypeVar("FolderRead", bound=_Read)
+
+
 def read_crm(folder: Path, settings: Settings) -> FolderCrm | None:
     """The dataset's files of the CRM the settings take spend from (None for fields)."""
     try:
@@ -146,8 +155,15 @@ def read_crm(folder: Path, settings: Settings) -> FolderCrm | None:
 
 
 def read_dataset(folder: Path, settings: Settings, skip_invalid: bool) -> Dataset:
+    return read_folder(folder, skip_invalid, lambda: load(
+        folder, spend_field=settings.spend_field, skip_invalid=skip_invalid))
+
+
+def read_folder(folder: Path, skip_invalid: bool, read: Callable[[], FolderRead]) -> FolderRead:
+    """`read()` of a dataset folder (read whole or staged), ending the command with the
+    folder's problem where it has one, and warning of the records it left out."""
     try:
-        dataset = load(folder, spend_field=settings.spend_field, skip_invalid=skip_invalid)
+        dataset = read()
     except DatasetError as error:
         hint = "" if skip_invalid else "\n(--skip-invalid leaves bad records out instead)"
         fail(f"{folder}: {error}{hint}")
