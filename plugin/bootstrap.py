@@ -79,7 +79,7 @@ def build_services(config: Mapping[str, Any], *,
     from plugin.service_layer.telemetry import watch_upstream
 
     watch_upstream()
-    timeout = (CONNECT_TIMEOUT, float(config.get("ZENDESK_READ_TIMEOUT") or 30.0))
+    timeout = (CONNECT_TIMEOUT, config["ZENDESK_READ_TIMEOUT"])
     # Every client of an OAuth installation refreshes a refused token once, then stops.
     renewal = TokenRenewal(registry, SetupOptions.from_config(config), clock)
     return Services(
@@ -89,7 +89,7 @@ def build_services(config: Mapping[str, Any], *,
             zendesk, mode=zendesk_mode, timeout=timeout, renew=renewal.hook(zendesk))),
         patient_factory=client_factory or (lambda zendesk: ZendeskClient.connect(
             zendesk, mode="background", timeout=timeout, renew=renewal.hook(zendesk))),
-        cache=ValueCache(fresh_for=float(config.get("VALUE_FRESH_SECONDS") or 60.0)),
+        cache=ValueCache(fresh_for=config["VALUE_FRESH_SECONDS"]),
         crm=crm or CrmConnector(allow_private_hosts=bool(
             config.get("CRM_ALLOW_PRIVATE_HOSTS") or config.get("DEMO_MODE"))),
         alert_check=after_value)

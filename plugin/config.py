@@ -107,7 +107,8 @@ def load(test_config: Mapping[str, Any] | None = None) -> Config:
     """The configuration: defaults, then the instance config, then the environment; with a
     `test_config`, the defaults and it alone. Yes/no settings are read strictly (`flag`), so
     `CUSTOMER_VALUE_DEMO_MODE=False` means false, and `maybe` stops the app; so does a
-    REQUEUE_AFTER_SECONDS below one second (0 would otherwise read as "no wait"). The secret key,
+    duration below its minimum (REQUEUE_AFTER_SECONDS, SYNC_CLAIM_SECONDS, VALUE_FRESH_SECONDS,
+    ZENDESK_READ_TIMEOUT: 0 would otherwise read as "no wait" or as the default). The secret key,
     unless set, is the instance folder's `secret_key` file if there is one (`create_app`
     makes it when missing)."""
     folder = instance_folder()
@@ -131,6 +132,13 @@ def load(test_config: Mapping[str, Any] | None = None) -> Config:
         "SYNC_CLAIM_SECONDS", config["SYNC_CLAIM_SECONDS"], minimum=MIN_CLAIM_SECONDS,
         meaning="how long an account's periodic sync stays claimed by a worker that stopped "
                 "renewing it; 600 by default")
+    config["VALUE_FRESH_SECONDS"] = seconds(
+        "VALUE_FRESH_SECONDS", config["VALUE_FRESH_SECONDS"], minimum=1,
+        meaning="how long a computed value is served before a background refresh; 60 by "
+                "default")
+    config["ZENDESK_READ_TIMEOUT"] = seconds(
+        "ZENDESK_READ_TIMEOUT", config["ZENDESK_READ_TIMEOUT"], minimum=1,
+        meaning="how long the web path waits for a Zendesk answer; 30 by default")
     config["SECRET_KEY_FROM_FILE"] = False
     if not config["SECRET_KEY"] and (folder / SECRET_FILE).exists():
         config["SECRET_KEY"] = (folder / SECRET_FILE).read_text().strip()

@@ -86,3 +86,23 @@ def test_the_worker_refuses_a_zero_sweep_wait_at_start_up(tmp_path):
     assert done.returncode != 0
     assert "REQUEUE_AFTER_SECONDS must be a number of seconds, at least 1, not 0" in done.stderr
     assert "Worker with" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["VALUE_FRESH_SECONDS", "ZENDESK_READ_TIMEOUT"])
+@pytest.mark.parametrize("word", ["0", "0.5", "-1", "soon", "NaN"])
+def test_a_zero_or_bad_duration_stops_the_app_instead_of_meaning_the_default(
+        monkeypatch, tmp_path, name, word):
+    """0 used to become the default (60 s fresh, 30 s timeout) without a word."""
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.setenv(f"CUSTOMER_VALUE_{name}", word)
+    with pytest.raises(ConfigError, match=f"{name} must be a number of seconds, at least 1"):
+        load()
+
+
+@pytest.mark.parametrize(("name", "word", "meant"), [
+    ("VALUE_FRESH_SECONDS", "5", 5.0), ("ZENDESK_READ_TIMEOUT", "2.5", 2.5)])
+def test_durations_from_the_environment_reach_the_value_cache_and_the_client(
+        monkeypatch, tmp_path, name, word, meant):
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.setenv(f"CUSTOMER_VALUE_{name}", word)
+    assert load()[name] == meant
