@@ -3,6 +3,8 @@ of docs/reliability.md.
 
     .venv/bin/python bench/reliability.py [--customers 120] [--webhooks 200] [--only NAME]
 
+(docs/reliability.md's table: `--webhooks 1000`, every row.)
+
 Every row runs against the sandbox (a thread of this process, rate limits lifted) serving a
 generated account (`--customers`, seed 11). The sync reads small pages here (100 records per
 export page, 25 per list page, instead of 1,000 and 100) so that a small account has page
@@ -31,9 +33,14 @@ boundaries to interrupt at. Rows:
 - `postgres`: a private PostgreSQL cluster (initdb in a temporary folder, port 5440, run as the
   postgres user): a clean sync into one database, and into another a sync during which the
   server is restarted after half of its pages, then run again; the two are compared.
-
-Not measured here: the tagging worker SIGKILLed mid-backfill and PostgreSQL restarted during
-tagging (see docs/reliability.md).
+- `backfill`: the periodic sync's first run (the sync, then the backfill's bulk tag updates) in
+  a `customer-value worker` process on a SQLite store and queue, its process group SIGKILLed
+  at each of KILL_POINTS (during the sync, and as bulk updates arrive) and started again at
+  once, with a 6 s claim lease; the tickets' tags and the writes Zendesk received are compared
+  with a clean run of the same job's code on a second sandbox of the same account.
+- `pg_tagging`: `--worker-webhooks` calls worked off by a `customer-value worker` on the private
+  PostgreSQL cluster and this script's Redis; the cluster is stopped once a third are done and
+  started again PG_DOWN_SECONDS later; tags are compared with each requester's tier.
 """
 
 from __future__ import annotations
