@@ -101,7 +101,7 @@ def test_a_zero_or_bad_duration_stops_the_app_instead_of_meaning_the_default(
 
 @pytest.mark.parametrize(("name", "word", "meant"), [
     ("VALUE_FRESH_SECONDS", "5", 5.0), ("ZENDESK_READ_TIMEOUT", "2.5", 2.5)])
-def test_durations_from_the_environment_reach_the_value_cache_and_the_client(
+def test_durations_from_the_environment_are_read_as_seconds(
         monkeypatch, tmp_path, name, word, meant):
     monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
     monkeypatch.setenv(f"CUSTOMER_VALUE_{name}", word)
