@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from plugin import create_app
 from plugin.service_layer.telemetry import SECRET_SHAPES, JsonFormatter, redact
 from plugin.storage.schema import connect
 from plugin.web.auth import issue_app_token
+from plugin.web.observability import REQUEST_ID, new_request_id
 
 SECRET = "s" * 40
 
@@ -211,3 +213,21 @@ def _every_pattern(message: str) -> str:
 def test_redacting_skips_no_secret(message):
     """The shortcut for messages with no hint of a secret masks exactly what the patterns do."""
     assert redact(message) == _every_pattern(message)
+
+
+def test_request_ids_never_repeat_and_a_forked_worker_draws_its_own():
+    """gunicorn forks its workers: each must number its requests under a prefix of its own."""
+    ids = [new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(REQUEST_ID.match(i) and len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the forked worker
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    childs = os.read(read, 64).decode()
+    os.close(read)
+    assert len(childs) == 32 and childs[:16] != ids[0][:16]
+    assert childs not in ids
