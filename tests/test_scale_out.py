@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ import requests
 from sqlalchemy import func, select
 
 from integrations.sandbox.server import running_sandbox
+from plugin.cli.server import SWITCH_INTERVAL, AppServer, ServerOptions
 from plugin.demo.generator import generate
 from plugin.storage.schema import webhook_deliveries
 from plugin.web.signature import TEST_SECRET, sign
@@ -212,3 +214,18 @@ def test_serve_adds_up_its_workers_metrics_and_stops_its_consumer(tmp_path):
                and line.get("request_id") for line in lines)
     assert not any(line.get("path") in ("/healthz", "/readyz", "/metrics") for line in lines)
     assert "scrape-token-0123456789" not in (tmp_path / "serve.log").read_text()
+
+
+def test_each_served_process_hands_the_interpreter_lock_on_sooner(monkeypatch, tmp_path):
+    """`serve`'s workers load the app with the shorter switch interval (docs/benchmarks.md:
+    a thread back from a socket call waits at most that long behind another request)."""
+    monkeypatch.setenv("CUSTOMER_VALUE_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("CUSTOMER_VALUE_DEMO_MODE", "true")
+    before = sys.getswitchinterval()
+    assert before != SWITCH_INTERVAL
+    try:
+        app = AppServer(ServerOptions()).load()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+        app.extensions["customer_value"].close()
+    finally:
+        sys.setswitchinterval(before)

@@ -29,6 +29,12 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 STOP_CONSUMER_SECONDS = 30.0
+SWITCH_INTERVAL = 0.0005
+"""Seconds a worker thread may hold the interpreter lock while another waits for it
+(`sys.setswitchinterval`; Python's default is 0.005). A warm sidebar request needs well under
+a millisecond of CPU and gives the lock up at every socket call; at the default, a thread
+coming back from its call can wait up to 5 ms behind another thread's request, which is most of
+the tail latency with several threads per process (docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class AppServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        sys.setswitchinterval(SWITCH_INTERVAL)
         from plugin import create_app
 
         return create_app()
