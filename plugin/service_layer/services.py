@@ -99,8 +99,6 @@ class Services:
     """Cutoffs and norms per account, with when they were computed."""
     _settings: dict[int, tuple[Settings, float]] = field(default_factory=dict)
     _reads: dict[tuple, tuple[Any, float]] = field(default_factory=dict)
-    _stamps: dict[int, tuple[int, float]] = field(default_factory=dict)
-    """The overrides stamp per account, with when it was read (`STAMP_SECONDS`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self, account_key: str) -> HistoryStore:
@@ -224,13 +222,16 @@ class Services:
                             failed_jobs=len(self.failed_jobs(config.base_url)))
         return problems(settings, facts, self.clock())
 
-    def cached(self, key: tuple, read: Callable[[], Any]) -> Any:
-        """`read()`, reused for SETTINGS_SECONDS (what a job asks on every run: the alert
-        rules), so a change shows within that time."""
-        with self._lock:
-            found = self._reads.get(key)
-        if found is not None and time.monotonic() - found[1] < SETTINGS_SECONDS:
-            return found[0]
+    def cached(self, key: tuple, read: Callable[[], Any], *,
+               seconds: float = SETTINGS_SECONDS, fresh: bool = False) -> Any:
+        """`read()`, reused for `seconds` (what a job asks on every run: the alert rules; what
+        an agent's value read asks: the overrides stamp), so a change shows within that time;
+        `fresh` reads it again now and keeps that."""
+        if not fresh:
+            with self._lock:
+                found = self._reads.get(key)
+            if found is not None and time.monotonic() - found[1] < seconds:
+                return found[0]
         value = read()
         with self._lock:
             self._reads[key] = (value, time.monotonic())
@@ -242,23 +243,14 @@ class Services:
 
     def overrides(self, store: HistoryStore) -> OverrideStore:
         """The account's pins; a change through it is seen by this process's next read."""
-        account = store.account
-
-        def changed() -> None:
-            with self._lock:
-                self._stamps.pop(account, None)
-        return OverrideStore(self.engine, account, changed=changed)
+        key = ("overrides_stamp", store.account)
+        return OverrideStore(self.engine, store.account,
+                             changed=lambda: self.forget_cached(key))
 
     def _overrides_stamp(self, store: HistoryStore, *, fresh: bool) -> int:
-        if not fresh:
-            with self._lock:
-                found = self._stamps.get(store.account)
-            if found is not None and time.monotonic() - found[1] < STAMP_SECONDS:
-                return found[0]
-        stamp = self.overrides(store).stamp()
-        with self._lock:
-            self._stamps[store.account] = (stamp, time.monotonic())
-        return stamp
+        overrides = self.overrides(store)
+        return self.cached(("overrides_stamp", store.account), overrides.stamp,
+                           seconds=STAMP_SECONDS, fresh=fresh)
 
     def _pin(self, store: HistoryStore, history: CustomerHistory, now: datetime
              ) -> TierOverride | None:
