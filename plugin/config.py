@@ -32,6 +32,21 @@ MIN_SECRET_BYTES = 32
 """RFC 7518 §3.2: an HS256 key at least as long as the SHA-256 output. A shorter SECRET_KEY is
 refused at start-up rather than failing every signed session later."""
 
+DURATIONS: dict[str, tuple[float, str]] = {
+    "REQUEUE_AFTER_SECONDS": (
+        MIN_REQUEUE_SECONDS, "how long a webhook delivery may stay unfinished before the sweep "
+                             "queues its job again; 600 by default, and it cannot be switched off"),
+    "SYNC_CLAIM_SECONDS": (
+        MIN_CLAIM_SECONDS, "how long an account's periodic sync stays claimed by a worker that "
+                           "stopped renewing it; 600 by default"),
+    "VALUE_FRESH_SECONDS": (
+        1.0, "how long a computed value is served before a background refresh; 60 by default"),
+    "ZENDESK_READ_TIMEOUT": (1.0, "how long the web path waits for a Zendesk answer; 30 by "
+                                  "default"),
+}
+"""Duration settings, each read strictly (`seconds`): its minimum, and what it means for the
+message that refuses a bad value."""
+
 DEFAULTS: Mapping[str, Any] = {
     "SECRET_KEY": None,
     "DATABASE_URL": None,
@@ -124,21 +139,8 @@ def load(test_config: Mapping[str, Any] | None = None) -> Config:
     for name, default in DEFAULTS.items():
         if isinstance(default, bool):
             config[name] = flag(name, config[name])
-    config["REQUEUE_AFTER_SECONDS"] = seconds(
-        "REQUEUE_AFTER_SECONDS", config["REQUEUE_AFTER_SECONDS"], minimum=MIN_REQUEUE_SECONDS,
-        meaning="how long a webhook delivery may stay unfinished before the sweep queues its "
-                "job again; 600 by default, and it cannot be switched off")
-    config["SYNC_CLAIM_SECONDS"] = seconds(
-        "SYNC_CLAIM_SECONDS", config["SYNC_CLAIM_SECONDS"], minimum=MIN_CLAIM_SECONDS,
-        meaning="how long an account's periodic sync stays claimed by a worker that stopped "
-                "renewing it; 600 by default")
-    config["VALUE_FRESH_SECONDS"] = seconds(
-        "VALUE_FRESH_SECONDS", config["VALUE_FRESH_SECONDS"], minimum=1,
-        meaning="how long a computed value is served before a background refresh; 60 by "
-                "default")
-    config["ZENDESK_READ_TIMEOUT"] = seconds(
-        "ZENDESK_READ_TIMEOUT", config["ZENDESK_READ_TIMEOUT"], minimum=1,
-        meaning="how long the web path waits for a Zendesk answer; 30 by default")
+    for name, (minimum, meaning) in DURATIONS.items():
+        config[name] = seconds(name, config[name], minimum=minimum, meaning=meaning)
     config["SECRET_KEY_FROM_FILE"] = False
     if not config["SECRET_KEY"] and (folder / SECRET_FILE).exists():
         config["SECRET_KEY"] = (folder / SECRET_FILE).read_text().strip()
