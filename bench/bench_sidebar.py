@@ -2,20 +2,21 @@
 clients, and cold with Zendesk 100 ms away.
 
     .venv/bin/python bench/bench_sidebar.py [--customers 10000] [--clients 32] [--seconds 20]
-                                            [--workers 4] [--threads 4] [--cold 40]
+                                            [--workers 2] [--threads 4] [--cold 40]
     .venv/bin/python bench/bench_sidebar.py --server werkzeug [--requests 3000]
 
 It generates a seeded account, serves it from the sandbox, syncs it into a temporary SQLite
 history store (as `customer-value sync` does) and runs the app in demo mode. Sessions are app
 tokens sent as `Authorization: Bearer`, as the sidebar sends them.
 
-- Warm: the production server, `customer-value serve` (gunicorn, `--workers` processes of
-  `--threads` threads, no queue consumer), under wrk (Debian's `wrk`, written in C, so the load
-  costs the server's 2 cores little): one connection, then `--clients` keep-alive connections,
-  each sending its next request as soon as the last is answered, for `--seconds` each, over 200
-  customers. Each process keeps its own value cache, so the customers are first requested
-  round after round until a round costs Zendesk nothing; the table's last column checks that
-  the measured runs cost nothing either. Goal: p95 under 25 ms with 32 clients.
+- Warm: the production server, `customer-value serve` (granian, `--workers` processes of
+  `--threads` threads, `serve`'s own defaults unless told; no queue consumer), under wrk
+  (Debian's `wrk`, written in C, so the load costs the server's 2 cores little): one
+  connection, then `--clients` keep-alive connections, each sending its next request as soon
+  as the last is answered, for `--seconds` each, over 200 customers. Each process keeps its
+  own value cache, so the customers are first requested round after round until a round costs
+  Zendesk nothing; the table's last column checks that the measured runs cost nothing either.
+  Goal: p95 under 25 ms with 32 clients.
   `--server werkzeug` measures werkzeug's development server in this process instead, with
   Python clients in a separate process.
 - Cold: the sandbox at 100 ms latency; customers not yet in the app's cache are requested one
@@ -55,6 +56,7 @@ from integrations.http import Transport
 from integrations.sandbox.server import running_sandbox
 from integrations.zendesk import ZendeskClient
 from plugin import create_app
+from plugin.cli.server import ServerOptions
 from plugin.demo.generator import generate
 from plugin.service_layer.sync import sync
 from plugin.storage.history import HistoryStore
@@ -111,8 +113,8 @@ def synced_store(base: str, database: str) -> None:
 
 
 @contextmanager
-def gunicorn_app(base: str, database: str, workers: int, threads: int) -> Iterator[str]:
-    """`customer-value serve` (gunicorn) over `database` and the sandbox at `base`, in demo
+def served_app(base: str, database: str, workers: int, threads: int) -> Iterator[str]:
+    """`customer-value serve` over `database` and the sandbox at `base`, in demo
     mode with no queue consumer, on a free port; yields its URL once it answers."""
     port = free_port()
     instance = tempfile.mkdtemp(prefix="bench-sidebar-instance-")
@@ -315,11 +317,12 @@ def wrk_row(url: str, base: str, headers: dict[int, dict[str, str]], ids: list[i
     return p95 / 1000
 
 
-def warm_gunicorn(url: str, base: str, ids: list[int], clients: int, seconds: int,
+def warm_served(url: str, base: str, ids: list[int], clients: int, seconds: int,
                   workers: int, threads: int) -> None:
     headers = sessions(ids)
     rounds = warm_up(url, base, ids, headers)
-    print(f"\n### Warm cache under gunicorn ({workers} worker processes x {threads} threads), "
+    print(f"\n### Warm cache under `serve` (granian, {workers} worker processes x {threads} "
+          f"threads), "
           f"load from wrk: {len(ids)} customers, cached in every process after {rounds} "
           f"round(s)\n")
     print("| connections | requests | throughput | p50 | p95 | p99 | max | failed | "
@@ -386,18 +389,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=3_000)
     parser.add_argument("--cold", type=int, default=40, help="customers requested cold")
-    parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn",
-                        help="gunicorn (`customer-value serve`, load from wrk) or werkzeug's "
+    parser.add_argument("--server", choices=("serve", "werkzeug"), default="serve",
+                        help="`customer-value serve` (granian, load from wrk) or werkzeug's "
                              "development server in this process (load from Python clients)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=ServerOptions.workers,
+                        help="`serve`'s worker processes")
+    parser.add_argument("--threads", type=int, default=ServerOptions.threads,
+                        help="threads per worker process")
     parser.add_argument("--seconds", type=int, default=20, help="length of each wrk run")
     parser.add_argument("--database-url", default=None,
                         help="sync into this (empty) database instead of a SQLite file, e.g. "
                              "postgresql://user:password@127.0.0.1/db")
     args = parser.parse_args()
-    if args.server == "gunicorn" and shutil.which("wrk") is None:
-        parser.error("the gunicorn run needs wrk (Debian package `wrk`)")
+    if args.server == "serve" and shutil.which("wrk") is None:
+        parser.error("the `serve` run needs wrk (Debian package `wrk`)")
     with tempfile.TemporaryDirectory(prefix="bench-sidebar-") as scratch:
         folder = Path(scratch) / "account"
         summary = generate(folder, args.customers, seed=args.seed, now=NOW)
@@ -414,9 +419,9 @@ def main() -> None:
             warm_ids = chosen[:WARM_CUSTOMERS]
             cold_ids, unsynced_ids = (chosen[WARM_CUSTOMERS:WARM_CUSTOMERS + args.cold],
                                       chosen[WARM_CUSTOMERS + args.cold:])
-            if args.server == "gunicorn":
-                with gunicorn_app(base, stored_db, args.workers, args.threads) as url:
-                    warm_gunicorn(url, base, warm_ids, args.clients, args.seconds,
+            if args.server == "serve":
+                with served_app(base, stored_db, args.workers, args.threads) as url:
+                    warm_served(url, base, warm_ids, args.clients, args.seconds,
                                   args.workers, args.threads)
             with serving_app(base, stored_db) as url:
                 if args.server == "werkzeug":

@@ -1,6 +1,7 @@
-"""Request bodies are bounded: about 1 MB anywhere, 64 KB on the webhook. A body announced too
-large is refused from its Content-Length before it is read; a streamed one is cut off at the
-limit. Checked through Flask's test client and through a real HTTP server on 127.0.0.1."""
+"""Requests are bounded: headers 32 KiB in all, bodies about 1 MB anywhere, 64 KB on the
+webhook. A body announced too large is refused from its Content-Length before it is read; a
+streamed one is cut off at the limit. Checked through Flask's test client and through a real
+HTTP server on 127.0.0.1 (and `serve`'s own in tests/test_scale_out.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def test_bodies_over_the_limit_are_refused(app, path, size):
                                     headers={"Content-Type": "application/octet-stream"})
     assert answer.status_code == 413
     assert answer.get_json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_headers_over_the_limit_are_refused_before_any_view(app):
+    client = app.test_client()
+    big = {"X-Padding": "x" * (32 * 1024)}
+    answer = client.get("/api/customers/1/value", headers=big)
+    assert answer.status_code == 431
+    assert answer.get_json()["error"]["code"] == "request_header_fields_too_large"
+    assert client.get("/api/customers/1/value",
+                      headers={"X-Padding": "x" * (30 * 1024)}).status_code == 401
 
 
 def test_bodies_under_the_limit_reach_the_view(app):

@@ -216,7 +216,7 @@ def test_redacting_skips_no_secret(message):
 
 
 def test_request_ids_never_repeat_and_a_forked_worker_draws_its_own():
-    """gunicorn forks its workers: each must number its requests under a prefix of its own."""
+    """`serve` forks its workers: each must number its requests under a prefix of its own."""
     ids = [new_request_id() for _ in range(10_000)]
     assert len(set(ids)) == len(ids)
     assert all(REQUEST_ID.match(i) and len(i) == 32 and int(i, 16) >= 0 for i in ids)

@@ -1,4 +1,4 @@
-"""The scale-out set-up as it is deployed: two `customer-value serve` processes (gunicorn, two
+"""The scale-out set-up as it is deployed: two `customer-value serve` processes (granian, two
 workers each) and two `customer-value worker` processes share PostgreSQL and Redis, take a burst
 of webhook calls (every call delivered to both app processes at once, as a retrying Zendesk
 might), and every ticket ends tagged exactly once."""
@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import func, select
 
 from integrations.sandbox.server import running_sandbox
-from plugin.cli.server import SWITCH_INTERVAL, AppServer, ServerOptions
+from plugin.cli.server import SWITCH_INTERVAL, served_app
 from plugin.demo.generator import generate
 from plugin.storage.schema import webhook_deliveries
 from plugin.web.signature import TEST_SECRET, sign
@@ -216,6 +216,92 @@ def test_serve_adds_up_its_workers_metrics_and_stops_its_consumer(tmp_path):
     assert "scrape-token-0123456789" not in (tmp_path / "serve.log").read_text()
 
 
+def test_serve_refuses_oversized_requests_replaces_a_killed_worker_and_stops_cleanly(tmp_path):
+    port = free_port()
+    env = {**os.environ, "CUSTOMER_VALUE_INSTANCE": str(tmp_path / "instance"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "serve.log").open("w") as log:
+        server = start(["serve", "--port", str(port), "--workers", "1", "--threads", "2",
+                        "--consumers", "0"], env, log)
+        try:
+            wait_ready(url, server)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(b"POST /webhooks/zendesk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   b"Content-Type: application/json\r\n"
+                                   b"Content-Length: 300000000\r\n\r\n{")
+                assert connection.recv(4096).startswith(b"HTTP/1.1 413")
+            padded = requests.get(f"{url}/api/customers/1/value", timeout=10,
+                                  headers={"X-Padding": "x" * (40 * 1024)})
+            assert padded.status_code == 431
+            worker = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
+                                        text=True, check=True).stdout.split()[0])
+            os.kill(worker, 9)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                children = subprocess.run(["pgrep", "-P", str(server.pid)],
+                                          capture_output=True, text=True).stdout.split()
+                if children and str(worker) not in children:
+                    break
+                time.sleep(0.2)
+            wait_ready(url, server)
+            assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
+        finally:
+            server.send_signal(15)  # the server alone: it stops its workers itself
+            server.wait(60)
+    assert server.returncode == 0
+    assert subprocess.run(["pgrep", "-s", str(server.pid)], capture_output=True).stdout == b""
+
+
+SLOW_SERVER = """
+import sys, time
+from plugin.cli.server import AppServer, ServerOptions
+
+def slow(environ, start_response):
+    time.sleep(float(environ["QUERY_STRING"] or 0))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"finished"]
+
+AppServer(ServerOptions(port=int(sys.argv[1]), workers=1, threads=2)).server().serve(
+    target_loader=lambda: slow, wrap_loader=False)
+"""
+
+
+def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path):
+    """`serve`'s server as configured, serving a request that takes 2 s: SIGTERM during it
+    closes the door to new connections, and the request still gets its whole answer."""
+    port = free_port()
+    with (tmp_path / "serve.log").open("w") as log:
+        server = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, str(port)], stdout=log,
+                                  stderr=log, start_new_session=True)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    assert requests.get(url, timeout=5).text == "finished"
+                    break
+                except requests.ConnectionError:
+                    assert time.monotonic() < deadline and server.poll() is None
+                    time.sleep(0.1)
+            with ThreadPoolExecutor(1) as pool:
+                under_way = pool.submit(requests.get, f"{url}?2", timeout=30)
+                time.sleep(0.5)
+                server.send_signal(15)
+                time.sleep(0.3)
+                with pytest.raises(requests.ConnectionError):
+                    requests.get(url, timeout=5)
+                answer = under_way.result()
+            assert (answer.status_code, answer.text) == (200, "finished")
+            server.wait(30)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, 9)
+                server.wait()
+    assert server.returncode == 0
+
+
 def test_each_served_process_hands_the_interpreter_lock_on_sooner(monkeypatch, tmp_path):
     """`serve`'s workers load the app with the shorter switch interval (docs/benchmarks.md:
     a thread back from a socket call waits at most that long behind another request)."""
@@ -224,7 +310,7 @@ def test_each_served_process_hands_the_interpreter_lock_on_sooner(monkeypatch, t
     before = sys.getswitchinterval()
     assert before != SWITCH_INTERVAL
     try:
-        app = AppServer(ServerOptions()).load()
+        app = served_app()
         assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
         app.extensions["customer_value"].close()
     finally:

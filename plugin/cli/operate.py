@@ -72,10 +72,10 @@ def failed_jobs_command(requeue: bool) -> None:
               help="Queue consumer threads in a worker child of this server [default: 2 with "
                    "the embedded SQLite queue, 0 with REDIS_URL (run `worker` instead)].")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Also write gunicorn's access log (the app logs every request as JSON).")
+              help="Also write the server's access log (the app logs every request as JSON).")
 def serve_command(port: int, host: str, workers: int, threads: int, consumers: int | None,
                   access_log: bool) -> None:
-    """Run the app under gunicorn against the configured Zendesk.
+    """Run the app under granian against the configured Zendesk.
 
     With the embedded queue, a queue consumer runs beside it (a `worker` child it starts and
     stops); with Redis (REDIS_URL), run `customer-value worker` processes separately.

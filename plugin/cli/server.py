@@ -1,12 +1,14 @@
-"""The production server: the app under gunicorn, plus (in the embedded set-up) a queue consumer.
+"""The production server: the app under granian, plus (in the embedded set-up) a queue consumer.
 
-`customer-value serve` builds an `AppServer` and runs it. gunicorn's arbiter forks `workers`
-processes, each with its own app (`create_app`, so its own database pool, caches and Zendesk
-sessions) answering `threads` requests at once. What the processes share lives in the database
-(history, settings, installations, deliveries) and in the queue; the value cache is per process
-by design: each process refreshes a customer at most once per freshness window.
+`customer-value serve` builds an `AppServer` and runs it. granian (an HTTP server written in
+Rust, WSGI interface) forks `workers` processes; each loads its own app (`served_app`, so its
+own database pool, caches and Zendesk sessions) and runs it on `threads` Python threads, while
+the HTTP work (parsing, keep-alive, writing answers) happens in Rust outside the interpreter
+lock. What the processes share lives in the database (history, settings, installations,
+deliveries) and in the queue; the value cache is per process by design: each process refreshes
+a customer at most once per freshness window.
 
-With the embedded queue (SQLite, no `REDIS_URL`) the arbiter also starts one `customer-value
+With the embedded queue (SQLite, no `REDIS_URL`) the server also starts one `customer-value
 worker` child for the tagging jobs and stops it on the way out; with Redis, run `customer-value
 worker` processes wherever they fit and start none here (`consumers=0`).
 
@@ -17,6 +19,7 @@ each process writes its samples under `PROMETHEUS_MULTIPROC_DIR`, and `/metrics`
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import signal
@@ -24,17 +27,32 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Any
 
-from gunicorn.app.base import BaseApplication
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import MPServer
+
+log = logging.getLogger(__name__)
 
 STOP_CONSUMER_SECONDS = 30.0
+STOP_WORKER_SECONDS = 30
+"""Seconds a worker has to finish the requests under way once asked to stop."""
 SWITCH_INTERVAL = 0.0005
 """Seconds a worker thread may hold the interpreter lock while another waits for it
 (`sys.setswitchinterval`; Python's default is 0.005). A warm sidebar request needs well under
-a millisecond of CPU and gives the lock up at every socket call; at the default, a thread
-coming back from its call can wait up to 5 ms behind another thread's request, which is most of
-the tail latency with several threads per process (docs/benchmarks.md)."""
+a millisecond of CPU; at the default, a thread with an answer ready can wait up to 5 ms behind
+another thread's request, which is most of the tail latency with several threads per process
+(docs/benchmarks.md)."""
+
+LOG_CONFIG = {
+    "formatters": {"json": {"()": "plugin.service_layer.telemetry.JsonFormatter"}},
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {name: {"handlers": ["json"], "level": "INFO", "propagate": False}
+                for name in ("_granian", "granian.access")},
+}
+"""granian's own lines (start, workers, stop, access log) as JSON lines on standard error, as
+the app's are."""
 
 
 @dataclass(frozen=True)
@@ -47,64 +65,53 @@ class ServerOptions:
     """Requests each process answers at once."""
     consumers: int = 0
     """Queue consumer threads in a `worker` child of the server (0: none)."""
-    timeout: int = 60
+    header_timeout: int = 30
+    """Seconds a connection may take to send a request's headers (idle keep-alive included)."""
     access_log: bool = False
 
 
-class AppServer(BaseApplication):
-    """gunicorn running `create_app()` in each worker (nothing is imported before the fork that
-    would share a database connection between processes)."""
+def served_app():
+    """What each worker process serves: `create_app()`, built after the fork (nothing is
+    imported before it that would share a database connection between processes)."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    from plugin import create_app
+
+    return create_app()
+
+
+class AppServer:
+    """The workers of `options`, and the queue consumer beside them while they run."""
 
     def __init__(self, options: ServerOptions):
         self.options = options
         self.consumer: subprocess.Popen | None = None
-        super().__init__()
 
-    def load_config(self) -> None:
+    def server(self) -> MPServer:
         options = self.options
-        settings: dict[str, Any] = {
-            "bind": f"{options.host}:{options.port}",
-            "workers": options.workers,
-            "threads": options.threads,
-            "worker_class": "gthread",
-            "timeout": options.timeout,
-            "graceful_timeout": 30,
-            "keepalive": 5,
-            "accesslog": "-" if options.access_log else None,
-            "errorlog": "-",
-            "loglevel": "info",
-            "proc_name": "customer-value",
-            "control_socket_disable": True,
-            "when_ready": self._when_ready,
-            "on_exit": self._on_exit,
-            "child_exit": _child_exit,
-        }
-        for key, value in settings.items():
-            self.cfg.set(key, value)
+        server = MPServer(
+            "plugin.cli.server:served_app",
+            address=options.host, port=options.port, interface=Interfaces.WSGI,
+            workers=options.workers, blocking_threads=options.threads, http=HTTPModes.http1,
+            http1_settings=HTTP1Settings(header_read_timeout=options.header_timeout * 1000),
+            log_level=LogLevels.info, log_dictconfig=LOG_CONFIG, log_access=options.access_log,
+            respawn_failed_workers=True, workers_kill_timeout=STOP_WORKER_SECONDS)
+        server.on_startup(self._start_consumer)
+        server.on_shutdown(self._stop_consumer)
+        return server
 
-    def load(self):
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        from plugin import create_app
+    def run(self) -> None:
+        self.server().serve(target_loader=served_app, wrap_loader=False)
 
-        return create_app()
-
-    def _when_ready(self, server) -> None:
+    def _start_consumer(self) -> None:
         if self.options.consumers:
             self.consumer = subprocess.Popen(
                 [sys.executable, "-m", "plugin.cli", "worker",
                  "--workers", str(self.options.consumers)])
-            server.log.info("queue consumer started (pid %s, %s thread(s))",
-                            self.consumer.pid, self.options.consumers)
+            log.info("queue consumer started (pid %s, %s thread(s))", self.consumer.pid,
+                     self.options.consumers)
 
-    def _on_exit(self, server) -> None:
+    def _stop_consumer(self) -> None:
         stop_child(self.consumer)
-
-
-def _child_exit(server, worker) -> None:
-    """A worker is gone: its live gauges must not count any more."""
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
 
 
 def stop_child(child: subprocess.Popen | None) -> None:

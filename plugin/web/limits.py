@@ -1,5 +1,10 @@
-"""How large a request body may be: MAX_CONTENT_LENGTH (about 1 MB) for every route, 64 KB for
+"""How large a request may be: its headers at most 32 KiB in all (names and values; a sidebar's
+are well under 2 KiB), its body MAX_CONTENT_LENGTH (about 1 MB) for every route and 64 KB for
 Zendesk's webhook calls (a trigger's body is a few hundred bytes).
+
+Headers over the bound are refused with a 431 (the server in front bounds them too, but only
+loosely: granian refuses headers that outgrow its read buffer, which depends on how the bytes
+arrive).
 
 A body announced larger than its route's limit by Content-Length is refused with a 413 before
 a byte of it is read; a body without a length (chunked, streamed) is read only up to the limit
@@ -12,6 +17,8 @@ from flask import Flask, abort, current_app, request
 
 from plugin.web.signature import MAX_BODY
 
+HEADER_BYTES = 32 * 1024
+"""At most this many bytes of header names and values in one request."""
 ROUTE_LIMITS = {"hooks.zendesk_webhook": MAX_BODY}
 """Endpoints with a tighter limit than the app's MAX_CONTENT_LENGTH, in bytes."""
 
@@ -31,6 +38,10 @@ def body() -> bytes:
 
 
 def _limit() -> None:
+    headers = sum(len(name) + len(value) for name, value in request.environ.items()
+                  if name.startswith("HTTP_"))
+    if headers > HEADER_BYTES:
+        abort(431, f"the request's headers may be at most {HEADER_BYTES} bytes")
     limit = ROUTE_LIMITS.get(request.endpoint or "", current_app.config["MAX_CONTENT_LENGTH"])
     request.max_content_length = limit
     length = request.content_length

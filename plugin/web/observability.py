@@ -2,7 +2,7 @@
 
 - `GET /healthz`: the process answers (liveness). `GET /readyz`: the database answers and its
   schema is current, and the queue answers (readiness); a JSON 503 names what is not ready.
-- `GET /metrics`: Prometheus' text format. Under gunicorn (`customer-value serve`) every worker
+- `GET /metrics`: Prometheus' text format. Under `customer-value serve` every worker process
   writes its samples to `PROMETHEUS_MULTIPROC_DIR` and the answer adds them up. Open to
   loopback clients (not through a proxy: a request with forwarding headers counts as remote),
   or to anyone sending `Authorization: Bearer <CUSTOMER_VALUE_METRICS_TOKEN>`.
