@@ -231,3 +231,60 @@ def test_request_ids_never_repeat_and_a_forked_worker_draws_its_own():
     os.close(read)
     assert len(childs) == 32 and childs[:16] != ids[0][:16]
     assert childs not in ids
+
+
+def test_log_lines_from_many_threads_reach_a_pipe_whole_and_in_full():
+    """The line handler takes no lock: 8 threads writing 2,000 request lines each into one pipe
+    still give 16,000 whole JSON lines."""
+    import threading
+
+    from plugin.service_layer.telemetry import LineHandler
+
+    read_end, write_end = os.pipe()
+    writer = os.fdopen(write_end, "w")
+    handler = LineHandler(writer)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("customer_value.test_lines")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    received = bytearray()
+    reader = threading.Thread(target=read_all, args=(read_end, received))
+    reader.start()
+
+    def write(n: int) -> None:
+        for i in range(2000):
+            logger.info("GET /api/customers/%s/value 200", i, extra={
+                "method": "GET", "path": f"/api/customers/{i}/value", "status": 200,
+                "ms": 0.5, "task": f"thread-{n}-" + "x" * 150})
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    reader.join()
+    lines = received.decode().splitlines()
+    assert len(lines) == 16_000
+    parsed = [json.loads(line) for line in lines]
+    assert sorted(p["task"][:9] for p in parsed).count("thread-3-") == 2000
+
+
+def read_all(descriptor: int, into: bytearray) -> None:
+    while chunk := os.read(descriptor, 65536):
+        into += chunk
+    os.close(descriptor)
+
+
+def test_the_line_handler_writes_to_a_stream_without_a_descriptor():
+    import io
+
+    from plugin.service_layer.telemetry import LineHandler
+
+    stream = io.StringIO()
+    handler = LineHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.handle(logging.makeLogRecord({"msg": "hello %s", "args": ("there",),
+                                          "name": "customer_value", "levelname": "INFO"}))
+    assert json.loads(stream.getvalue())["message"] == "hello there"

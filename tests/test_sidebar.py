@@ -105,6 +105,13 @@ def test_every_script_carries_the_responses_nonce(app):
     assert executable and all(f'nonce="{nonce}"' in s for s in executable)
 
 
+def test_each_page_draws_a_nonce_of_its_own(app):
+    app.config["DEMO_MODE"] = True
+    drawn = {re.search(r"'nonce-([^']+)'", app.test_client().get("/sidebar").headers[
+        "Content-Security-Policy"]).group(1) for _ in range(3)}
+    assert len(drawn) == 3 and all(len(n) >= 22 for n in drawn)
+
+
 def test_translations_cover_the_same_strings():
     english = set(catalog("en"))
     assert len(locales()) >= 2

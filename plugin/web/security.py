@@ -1,7 +1,9 @@
 """Headers every response carries, and no cookie session.
 
 The Content-Security-Policy lets only Zendesk's own domains frame the app, allows scripts only
-from the app itself or with the request's nonce, and nothing inline without it.
+from the app itself or with the request's nonce, and nothing inline without it. The nonce is
+drawn when a page first asks for it: an answer that rendered no nonced script (JSON, most of
+the traffic) carries the same policy without one, so scripts from the app itself only.
 
 The app keeps no Flask cookie session: its sessions are Bearer tokens (`plugin.web.session`),
 dependable inside Zendesk's third-party iframe where cookies are not. So no request reads or
@@ -21,12 +23,13 @@ FRAME_ANCESTORS = "https://*.zendesk.com https://*.zendesk-staging.com"
 
 def init_app(app: Flask) -> None:
     app.session_interface = NoCookieSessions()
-    app.before_request(_nonce)
     app.after_request(_headers)
 
 
 def nonce() -> str:
     """This request's script nonce, for templates: `<script nonce="{{ csp_nonce() }}">`."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
     return g.csp_nonce
 
 
@@ -38,19 +41,22 @@ def csp_around_nonce(ancestors: str) -> tuple[str, str]:
     return "default-src 'self'; script-src 'self' 'nonce-", "'; " + "; ".join(rest)
 
 
-def _nonce() -> None:
-    g.csp_nonce = secrets.token_urlsafe(16)
+def without_nonce(policy: tuple[str, str]) -> str:
+    """The policy for an answer that asked for no nonce: scripts from the app itself only."""
+    return policy[0].removesuffix(" 'nonce-") + policy[1].removeprefix("'")
 
 
 POLICIES = {False: csp_around_nonce(FRAME_ANCESTORS),
             True: csp_around_nonce(FRAME_ANCESTORS + " 'self'")}
 """By demo mode: the demo's harness page frames the sidebar itself, standing in for Zendesk."""
+FIXED = {demo: without_nonce(policy) for demo, policy in POLICIES.items()}
 
 
 def _headers(response):
-    policy = POLICIES[bool(current_app.config["DEMO_MODE"])]
+    demo = bool(current_app.config["DEMO_MODE"])
+    drawn = g.get("csp_nonce")
     response.headers["Content-Security-Policy"] = \
-        f"{policy[0]}{g.get('csp_nonce', '')}{policy[1]}"
+        FIXED[demo] if drawn is None else f"{POLICIES[demo][0]}{drawn}{POLICIES[demo][1]}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
