@@ -97,9 +97,10 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(), "logger": record.name,
             "message": redact(record.getMessage())}
         if has_request_context():
-            entry["request_id"] = g.get("request_id")
-            if g.get("account"):
-                entry["account"] = g.account
+            context = g._get_current_object()
+            entry["request_id"] = getattr(context, "request_id", None)
+            if getattr(context, "account", None):
+                entry["account"] = context.account
         for name in self.FIELDS:
             if hasattr(record, name):
                 entry[name] = getattr(record, name)

@@ -38,12 +38,13 @@ def body() -> bytes:
 
 
 def _limit() -> None:
-    headers = sum(len(name) + len(value) for name, value in request.environ.items()
+    current = request._get_current_object()  # looked up once (each proxy use is a lookup)
+    headers = sum(len(name) + len(value) for name, value in current.environ.items()
                   if name.startswith("HTTP_"))
     if headers > HEADER_BYTES:
         abort(431, f"the request's headers may be at most {HEADER_BYTES} bytes")
-    limit = ROUTE_LIMITS.get(request.endpoint or "", current_app.config["MAX_CONTENT_LENGTH"])
-    request.max_content_length = limit
-    length = request.content_length
+    limit = ROUTE_LIMITS.get(current.endpoint or "", current_app.config["MAX_CONTENT_LENGTH"])
+    current.max_content_length = limit
+    length = current.content_length
     if limit is not None and length is not None and length > limit:
         abort(413, f"the request body may be at most {limit} bytes")

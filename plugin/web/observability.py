@@ -82,22 +82,26 @@ def set_account(account: str) -> None:
 
 
 def _start() -> None:
-    g.started = time.perf_counter()
-    given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if REQUEST_ID.match(given) else new_request_id()
+    # The request and g looked up once: each use of Flask's proxies is a context lookup.
+    context, current = g._get_current_object(), request._get_current_object()
+    context.started = time.perf_counter()
+    given = current.headers.get("X-Request-Id", "")
+    context.request_id = given if REQUEST_ID.match(given) else new_request_id()
 
 
 def _finish(response: Response) -> Response:
-    seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    method = request.method if request.method in METHODS else "other"
-    REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
+    context, current = g._get_current_object(), request._get_current_object()
+    seconds = time.perf_counter() - getattr(context, "started", time.perf_counter())
+    rule = current.url_rule
+    endpoint = rule.rule if rule is not None else "unmatched"
+    method, status = current.method, response.status_code
+    REQUESTS.labels(method if method in METHODS else "other", endpoint, str(status)).inc()
     LATENCY.labels(endpoint).observe(seconds)
-    response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers["X-Request-Id"] = getattr(context, "request_id", "")
     if endpoint not in UNLOGGED:
-        log.info("%s %s %s", request.method, request.path, response.status_code, extra={
-            "method": request.method, "path": request.path, "status": response.status_code,
-            "ms": round(seconds * 1000, 2)})
+        path = current.path
+        log.info("%s %s %s", method, path, status, extra={
+            "method": method, "path": path, "status": status, "ms": round(seconds * 1000, 2)})
     return response
 
 
