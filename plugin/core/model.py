@@ -308,10 +308,17 @@ def _group(names: Mapping[str, str], kind: str, readings: Mapping[str, Reading],
             share = weight
         earned = beyond_typical(reading.measure, typical[name]) if reading.measured else 0.0
         scores.append(SignalScore(
-            signal=name, kind=kind, label=label, measure=round(reading.measure, 4),
-            points=round(share * earned * pull, 1), max_points=round(share, 1),
+            signal=name, kind=kind, label=label, measure=_steady(reading.measure, 4),
+            points=_steady(share * earned * pull, 1), max_points=round(share, 1),
             wording=reading.wording, measured=reading.measured, reason=reading.reason))
     return tuple(scores)
+
+
+def _steady(number: float, digits: int) -> float:
+    """`number` rounded to `digits`, after settling it to 9 places first: the same facts read
+    one moment at a time or as a series (prefix sums) can differ in the last bit, and on a
+    half-way point (1.25 against 1.2499999999999998) that bit would pick the other tenth."""
+    return round(round(number, 9), digits)
 
 
 def _spend(m: Measures, money: Money, settings: Settings) -> Spend:
