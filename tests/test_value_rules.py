@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from plugin.core.assessment import assess
 from plugin.core.domain import CrmContact, CustomerHistory, Organization, Satisfaction, Ticket
+from plugin.core.measures import measure_series
 from plugin.core.model import account_cutoffs, score, score_series
 from plugin.core.settings import BENEFIT_SIGNALS, Settings
 from plugin.core.signals import DEFAULT_NORMS
-from tests.factories import NOW, profile, purchase, rating, ticket
+from tests.factories import NOW, days_ago, profile, purchase, rating, ticket
 from tests.test_properties import histories
 
 SELL = Settings(spend_source="sell")
@@ -293,6 +294,28 @@ def test_a_past_score_sees_only_what_was_known_then(history, back):
     assert [(v.value, v.tier, v.benefits, v.costs, v.coverage, v.money, v.little_data)
             for v in seen][0] == [(v.value, v.tier, v.benefits, v.costs, v.coverage, v.money,
                                    v.little_data) for v in seen][1]
+
+
+@given(st.lists(st.integers(0, 4000), max_size=12), st.lists(
+    st.tuples(st.integers(0, 4000), st.booleans(), st.booleans()), max_size=6),
+    st.lists(st.integers(0, 4000), min_size=1, max_size=5))
+def test_contact_days_alone_equal_the_series_with_deals_on_ticket_days(ticket_hours, deals,
+                                                                       back_hours):
+    # hours, so tickets and deals share days; a deal may be lost or have no date
+    history = CustomerHistory(
+        profile=profile(), tickets=tuple(ticket(i + 1, days=h / 24)
+                                         for i, h in enumerate(ticket_hours)),
+        purchases=tuple(replace(purchase(days=h / 24, won=won),
+                                closed_at=None if undated else days_ago(h / 24))
+                        for h, won, undated in deals))
+    moments = sorted(NOW - timedelta(hours=h) for h in back_hours)
+    if len(moments) == 1:
+        moments.append(NOW + timedelta(days=1))  # a series needs two moments
+    read = dict(half_life_days=365.0, typical=DEFAULT_NORMS.typical, currency="USD")
+    series = measure_series(history, moments, **read)
+    alone = [measure_series(history, [moment], **read)[0] for moment in moments]
+    assert [(m.contact_days, m.first_touch, m.last_touch) for m in series] == [
+        (m.contact_days, m.first_touch, m.last_touch) for m in alone]
 
 
 def test_a_point_half_way_between_tenths_is_the_same_alone_and_in_a_series():

@@ -281,6 +281,10 @@ def _one(history: CustomerHistory, moment: datetime, rate: float, typical: Typic
     recent = ts - RECENT_DAYS * SECONDS_PER_DAY
     baseline = recent - BASELINE_DAYS * SECONDS_PER_DAY
     topics = ts - TOPIC_WINDOW_DAYS * SECONDS_PER_DAY
+    deals = [stamp for stamp in (p.closed_at.timestamp() for p in history.purchases
+                                 if p.closed_at is not None) if stamp <= ts]
+    deal_days = {int(stamp // SECONDS_PER_DAY) for stamp in deals}
+    ticket_days, last_day = 0, None  # days with a ticket and no decided deal
     for ticket in tickets:
         c = ticket.created_at.timestamp()
         if c > ts:
@@ -290,6 +294,11 @@ def _one(history: CustomerHistory, moment: datetime, rate: float, typical: Typic
         else:
             first_ts = c
         previous = c
+        day = int(c // SECONDS_PER_DAY)
+        if day != last_day:
+            last_day = day
+            if day not in deal_days:
+                ticket_days += 1
         m.last_ticket = as_known(ticket, moment)
         exponent = rate * (clock - final)
         w = exp(exponent) if exponent > -OVERFLOW else 0.0
@@ -357,7 +366,12 @@ def _one(history: CustomerHistory, moment: datetime, rate: float, typical: Typic
     m.bad_recent = sum(1 for read in bad_times if read > recent)
     _purchases(m, history, ts, rate, currency, rates)
     _evidence(m, history, first_ts, previous, ts)
-    _touches(m, Touches.of(history), ts)
+    # the contacts known by now, counted in this pass (no timeline of every contact)
+    touches = deals + ([first_ts, previous] if first_ts is not None else [])
+    if touches:
+        m.contact_days = ticket_days + len(deal_days)
+        m.first_touch = datetime.fromtimestamp(min(touches), moment.tzinfo)
+        m.last_touch = datetime.fromtimestamp(max(touches), moment.tzinfo)
     return m
 
 
